@@ -1,0 +1,38 @@
+# The README's two set-up commands: `make demo` and `make test`.
+# Each one creates or refreshes .venv from requirements.lock (hashes required) and
+# installs the OS packages it needs (SoftHSM2) when they are missing.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: test demo os-deps lock clean
+
+test: $(STAMP) os-deps
+	$(BIN)/python -m pytest
+
+demo: $(STAMP) os-deps
+	$(BIN)/python scripts/demo.py
+
+os-deps:
+	@scripts/ensure-os-deps
+
+# Refreshed whenever the lock or the project metadata changes.
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
+	@touch $@
+
+# Re-lock after changing dependencies in pyproject.toml (needs network and pip-tools).
+lock:
+	$(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install --quiet pip-tools
+	.lockenv/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links --extra test \
+		-o requirements.lock pyproject.toml requirements-build.in
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

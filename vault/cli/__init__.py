@@ -1,0 +1,53 @@
+"""The `coldvault` command line: parse, call the core, render. Nothing else lives here.
+
+One place (`main`) turns every `VaultError` into ``error:``/``hint:`` lines on stderr
+and the spec's exit code. Tracebacks are never shown (they can hold secrets in their
+frames) unless COLDVAULT_DEBUG=1, and typer's pretty exceptions never show locals.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from vault.cli.app import app
+from vault.errors import VaultError
+
+# Importing a command module registers its commands on `app`.
+from vault.cli import inspect, recover, split  # noqa: E402,F401
+
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL_ERROR = 70
+"""Not in the spec's table: a bug in coldvault, not a user's mistake (BSD EX_SOFTWARE)."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    debug = os.environ.get("COLDVAULT_DEBUG") == "1"
+    try:
+        app(args=argv, prog_name="coldvault", standalone_mode=False)
+    except VaultError as error:
+        _report(error.message, error.hints)
+        sys.exit(error.exit_code)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.TyperException as error:  # typer's own usage errors: exit 2
+        error.show()
+        sys.exit(error.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        _report("interrupted; nothing was written", ())
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:
+        if debug:
+            raise
+        _report(
+            f"internal error ({type(error).__name__}); this is a bug in coldvault",
+            ("run again with COLDVAULT_DEBUG=1 to see the traceback (it may show secrets: do not share it)",),
+        )
+        sys.exit(EXIT_INTERNAL_ERROR)
+
+
+def _report(message: str, hints: tuple[str, ...] | list[str]) -> None:
+    lines = [f"error: {message}"] + [f"hint: {hint}" for hint in hints]
+    print("\n".join(lines), file=sys.stderr, flush=True)

@@ -1,0 +1,123 @@
+"""Interactive share entry: word by word, each share checked the moment it is complete.
+
+The I/O is passed in (`read_line`, `say`), so the same loop runs on a terminal, on a
+pipe, and in unit tests. Rules a person meets:
+
+- a unique 4-letter prefix completes a word (the completed word is shown);
+- several words may be typed on one line;
+- a share is complete when its checksum holds at a valid length; an empty line asks
+  for the check early (to see what is wrong);
+- a wrong word can be corrected by number without retyping the share;
+- after each share: duplicate or not, which set, and what each group still needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vault import wordlists
+from vault.errors import ShareError
+from vault.recovery import Entry, ShareSet
+from vault.slip39 import SHARE_WORDS_128_BIT, SLIP39_WORDS, Share, parse_share
+
+ReadLine = Callable[[str], "str | None"]
+Say = Callable[[str], None]
+
+INSTRUCTIONS = (
+    "Type each share's words in order; a unique 4-letter prefix is enough, and several "
+    "words per line are fine. Each share is checked as soon as it is complete. "
+    "An empty line checks the share early. End of input (Ctrl-D) stops."
+)
+
+
+class EndOfInput(Exception):
+    """The person (or the pipe) stopped typing."""
+
+
+def enter_shares(share_set: ShareSet, read_line: ReadLine, say: Say) -> ShareSet:
+    """Add typed shares to `share_set` until it can recover, or input ends."""
+    say(INSTRUCTIONS)
+    number = len(share_set.entries) + 1
+    while not (share_set.entries and share_set.progress().complete):
+        say(f"Share {number}:")
+        expected = len(share_set.entries[0].share.words) if share_set.entries else None
+        try:
+            share = _enter_one(read_line, say, expected)
+        except EndOfInput:
+            return share_set
+        share_set = _accept(share_set, share, f"typed share {number}", say)
+        number += 1
+    return share_set
+
+
+def _accept(share_set: ShareSet, share: Share, source: str, say: Say) -> ShareSet:
+    duplicate = share_set.find(share)
+    if duplicate:
+        say(f"  this share was already given ({duplicate.source}); ignored")
+        return share_set
+    try:
+        share_set = share_set.add(Entry(source, share))
+    except ShareError as error:
+        say(f"  not accepted: {error.message}")
+        return share_set
+    say(f"  accepted: group {share.group_index + 1}, share {share.member_index + 1}")
+    for line in share_set.progress().lines():
+        say(f"  {line}")
+    return share_set
+
+
+def _enter_one(read_line: ReadLine, say: Say, expected: int | None) -> Share:
+    """One share; `expected` is the length of the shares already given, if any."""
+    words: list[str] = []
+    while True:
+        line = read_line(f"  word {len(words) + 1}: ")
+        if line is None:
+            raise EndOfInput
+        tokens = line.split()
+        words.extend(_complete_tokens(tokens, say))
+        if (not tokens and words) or (expected is not None and len(words) >= expected):
+            return _check_or_correct(words, read_line, say, expected)
+        if len(words) >= SHARE_WORDS_128_BIT:
+            try:
+                return parse_share(" ".join(words))
+            except ShareError:
+                continue  # not complete yet, or wrong: an empty line shows which
+
+
+def _complete_tokens(tokens: list[str], say: Say) -> list[str]:
+    """Complete each token; stop at the first that names no word (the rest is retyped)."""
+    completed = []
+    for token in tokens:
+        word = wordlists.complete(token.lower(), SLIP39_WORDS)
+        if word is None:
+            nearest = ", ".join(wordlists.nearest(token.lower(), SLIP39_WORDS)) or "none"
+            say(f'  "{token}" is not a SLIP-39 word or a unique prefix (nearest: {nearest}); type it again')
+            break
+        if word != token.lower():
+            say(f"  -> {word}")
+        completed.append(word)
+    return completed
+
+
+def _check_or_correct(words: list[str], read_line: ReadLine, say: Say, expected: int | None) -> Share:
+    """Check the share now; on an error, let the person fix one word by number."""
+    while True:
+        try:
+            return parse_share(" ".join(words))
+        except ShareError as error:
+            say(f"  {error.message}")
+        answer = read_line(f"  number of the word to correct (1-{len(words)}), or Enter to start this share again: ")
+        if answer is None:
+            raise EndOfInput
+        if not answer.strip():
+            return _enter_one(read_line, say, expected)
+        if not answer.strip().isdigit() or not 1 <= int(answer) <= len(words):
+            say("  not a word number")
+            continue
+        position = int(answer)
+        replacement = read_line(f"  word {position}: ")
+        if replacement is None:
+            raise EndOfInput
+        fixed = _complete_tokens(replacement.split()[:1], say)
+        if fixed:
+            words[position - 1] = fixed[0]

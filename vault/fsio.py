@@ -1,0 +1,186 @@
+"""The filesystem edge: read inputs with precise errors, write outputs atomically.
+
+Rules (docs/formats.md, "Files"): files that hold a secret are 0600 and their
+directories 0700; an output directory is built in a staging directory beside it and
+renamed into place, so after a crash there is a complete result or none; nothing is
+ever overwritten; every file and directory is fsynced before it counts as written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from vault.errors import InvalidInput, WriteRefused
+
+MAX_INPUT_FILE_BYTES = 1 << 20
+"""Shares, secrets, manifests and passphrases are small; a larger file is a mistake."""
+
+SECRET_FILE_MODE = 0o600
+PUBLIC_FILE_MODE = 0o644
+PRIVATE_DIR_MODE = 0o700
+STAGING_MARKER = ".coldvault-staging-"
+
+
+def read_text(path: Path) -> str:
+    """A small UTF-8 text file; every failure is an `InvalidInput` naming the file."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_INPUT_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{path}: is a directory, not a file") from None
+    except PermissionError:
+        raise InvalidInput(f"{path}: permission denied", "check the file's owner and mode") from None
+    except OSError as error:
+        raise InvalidInput(f"{path}: cannot read ({error.strerror})") from None
+    if len(data) > MAX_INPUT_FILE_BYTES:
+        raise InvalidInput(f"{path}: larger than {MAX_INPUT_FILE_BYTES // 1024} KiB; not a coldvault input")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
+
+
+def read_line_file(path: Path) -> str:
+    """A passphrase or PIN file: its text without one trailing newline (LF or CRLF)."""
+    text = read_text(path)
+    for ending in ("\r\n", "\n"):
+        if text.endswith(ending):
+            return text[: -len(ending)]
+    return text
+
+
+def check_output_dir(target: Path) -> None:
+    """Refuse early (before any secret exists) if `target` cannot become a new output."""
+    if target.is_symlink():
+        raise WriteRefused(f"{target}: is a symbolic link; refusing to write through it")
+    if target.exists():
+        if not target.is_dir():
+            raise WriteRefused(f"{target}: exists and is not a directory")
+        if any(target.iterdir()):
+            raise WriteRefused(
+                f"{target}: exists and is not empty; refusing to overwrite",
+                "choose a new --out directory",
+            )
+    parent = target.parent
+    if not parent.is_dir():
+        raise WriteRefused(f"{parent}: no such directory", "create it first, or choose another --out")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise WriteRefused(f"{parent}: not writable")
+
+
+def leftover_staging(target: Path) -> list[Path]:
+    """Staging directories an interrupted run left beside `target` (they may hold shares)."""
+    return sorted(target.parent.glob(f".{target.name}{STAGING_MARKER}*"))
+
+
+def write_directory(target: Path, files: Iterable[tuple[str, str, bool]]) -> None:
+    """Create `target` holding `files` (relative path, text, is secret), all or nothing."""
+    check_output_dir(target)
+    with _staging(target) as staging:
+        for relative, text, secret in files:
+            _write_file(staging / relative, text.encode("utf-8"), SECRET_FILE_MODE if secret else PUBLIC_FILE_MODE)
+        _fsync_tree(staging)
+        try:
+            # rename(2) replaces an empty directory atomically and fails on a non-empty one.
+            os.rename(staging, target)
+        except OSError as error:
+            raise _write_error(target, error) from None
+        _fsync_dir(target.parent)
+
+
+def write_new_file(target: Path, data: bytes, mode: int = SECRET_FILE_MODE) -> None:
+    """Create `target` with `data`, never replacing anything, never half-written.
+
+    The data goes to a temporary file in the same directory first; `link(2)` then
+    publishes it under the final name and fails if that name exists (even as a
+    dangling symlink).
+    """
+    check_new_file(target)
+    directory = target.parent
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    except OSError as error:
+        raise _write_error(target, error) from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            os.fchmod(stream.fileno(), mode)
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.link(temporary, target)
+        _fsync_dir(directory)
+    except OSError as error:
+        raise _write_error(target, error) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def check_new_file(target: Path) -> None:
+    """Refuse early if `target` exists (even as a dangling link) or has no directory."""
+    if os.path.lexists(target):
+        raise WriteRefused(f"{target}: exists; refusing to overwrite", "choose another --out")
+    if not target.parent.is_dir():
+        raise WriteRefused(f"{target.parent}: no such directory")
+
+
+@contextlib.contextmanager
+def _staging(target: Path) -> Iterator[Path]:
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{STAGING_MARKER}", dir=target.parent))
+    except OSError as error:
+        raise _write_error(target, error) from None
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if staging.exists():  # the rename did not happen
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_file(path: Path, data: bytes, mode: int) -> None:
+    try:
+        path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except OSError as error:
+        raise _write_error(path, error) from None
+
+
+def _fsync_tree(root: Path) -> None:
+    for directory, _, _ in os.walk(root):
+        _fsync_dir(Path(directory))
+
+
+def _fsync_dir(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _write_error(path: Path, error: OSError) -> WriteRefused:
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exceeded",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EROFS: "the file system is read-only",
+        errno.EEXIST: "it exists; refusing to overwrite",
+        errno.ENOTEMPTY: "it exists and is not empty; refusing to overwrite",
+    }
+    reason = reasons.get(error.errno or 0, error.strerror or "write failed")
+    return WriteRefused(f"{path}: cannot write: {reason}", "nothing was written")

@@ -1,0 +1,198 @@
+"""The public manifest (`manifest.json`, format `coldvault-manifest/1`).
+
+It says what a vault is without holding anything secret: the scheme, who holds
+which share (by fingerprint), and the secret's fingerprints, so that any later
+recovery or drill can prove it got the same secret. Field names are the spec's;
+docs/formats.md describes them. The reader is strict about every field it uses and
+names the field that is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from vault.errors import InvalidInput
+from vault.secret import SecretKind
+
+FORMAT = "coldvault-manifest/1"
+DEFAULT_DRILL_INTERVAL_DAYS = 180
+
+
+@dataclass(frozen=True)
+class Ceremony:
+    id: str
+    name: str
+    created: str
+    """UTC, ISO 8601 with a Z, to the second."""
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    kind: SecretKind
+    bits: int
+    secret_fingerprint: str
+    wallet_fingerprint: str
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    index: int
+    name: str | None
+    member_threshold: int
+    member_count: int
+
+
+@dataclass(frozen=True)
+class SchemeInfo:
+    identifier: int
+    extendable: bool
+    iteration_exponent: int
+    group_threshold: int
+    passphrase_protected: bool
+    groups: tuple[GroupInfo, ...]
+
+
+@dataclass(frozen=True)
+class ShareEntry:
+    group_index: int
+    member_index: int
+    custodian: str | None
+    share_fingerprint: str
+    file: str
+    wrapping: str | None
+
+
+@dataclass(frozen=True)
+class Policy:
+    drill_interval_days: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    ceremony: Ceremony
+    secret: SecretInfo
+    scheme: SchemeInfo
+    shares: tuple[ShareEntry, ...]
+    policy: Policy
+
+    def group(self, index: int) -> GroupInfo | None:
+        return next((group for group in self.scheme.groups if group.index == index), None)
+
+    def share_by_fingerprint(self, fingerprint: str) -> ShareEntry | None:
+        return next((share for share in self.shares if share.share_fingerprint == fingerprint), None)
+
+
+def to_document(manifest: Manifest) -> dict[str, Any]:
+    """The manifest as JSON-ready data, fields in the spec's order."""
+    return {
+        "format": FORMAT,
+        "ceremony": vars(manifest.ceremony),
+        "secret": {**vars(manifest.secret), "kind": manifest.secret.kind.value},
+        "scheme": {
+            **{k: v for k, v in vars(manifest.scheme).items() if k != "groups"},
+            "groups": [vars(group) for group in manifest.scheme.groups],
+        },
+        "shares": [vars(share) for share in manifest.shares],
+        "policy": vars(manifest.policy),
+    }
+
+
+def to_json(manifest: Manifest) -> str:
+    """Canonical text: the spec's field order, two-space indent, trailing newline."""
+    return json.dumps(to_document(manifest), indent=2, ensure_ascii=False) + "\n"
+
+
+def from_json(text: str) -> Manifest:
+    """Parse a manifest; raises `InvalidInput` naming the first bad field."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"not JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
+    root = _Object(document, "manifest")
+    if root.get("format", str) != FORMAT:
+        raise InvalidInput(
+            f"unknown manifest format {root.get('format', str)!r}",
+            f"this coldvault reads {FORMAT}",
+        )
+    ceremony = root.object("ceremony")
+    secret = root.object("secret")
+    scheme = root.object("scheme")
+    policy = root.object("policy")
+    kind = secret.get("kind", str)
+    if kind not in {k.value for k in SecretKind}:
+        raise InvalidInput(f"manifest: secret.kind {kind!r} is neither bip39-entropy nor master-secret")
+    return Manifest(
+        ceremony=Ceremony(ceremony.get("id", str), ceremony.get("name", str), ceremony.get("created", str)),
+        secret=SecretInfo(
+            SecretKind(kind),
+            secret.get("bits", int),
+            secret.hex("secret_fingerprint", 32),
+            secret.hex("wallet_fingerprint", 8),
+        ),
+        scheme=SchemeInfo(
+            identifier=scheme.get("identifier", int),
+            extendable=scheme.get("extendable", bool),
+            iteration_exponent=scheme.get("iteration_exponent", int),
+            group_threshold=scheme.get("group_threshold", int),
+            passphrase_protected=scheme.get("passphrase_protected", bool),
+            groups=tuple(
+                GroupInfo(
+                    g.get("index", int),
+                    g.get("name", str, optional=True),
+                    g.get("member_threshold", int),
+                    g.get("member_count", int),
+                )
+                for g in scheme.objects("groups")
+            ),
+        ),
+        shares=tuple(
+            ShareEntry(
+                s.get("group_index", int),
+                s.get("member_index", int),
+                s.get("custodian", str, optional=True),
+                s.hex("share_fingerprint", 32),
+                s.get("file", str),
+                s.get("wrapping", str, optional=True),
+            )
+            for s in root.objects("shares")
+        ),
+        policy=Policy(policy.get("drill_interval_days", int)),
+    )
+
+
+class _Object:
+    """A JSON object with a path, so that every error names the field."""
+
+    def __init__(self, value: Any, path: str) -> None:
+        if not isinstance(value, dict):
+            raise InvalidInput(f"{path} is not a JSON object")
+        self.value = value
+        self.path = path
+
+    def get(self, key: str, kind: type, optional: bool = False) -> Any:
+        if key not in self.value:
+            raise InvalidInput(f"{self.path}.{key} is missing")
+        item = self.value[key]
+        if item is None and optional:
+            return None
+        # bool is a subclass of int in Python; JSON true is not a number.
+        if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
+            raise InvalidInput(f"{self.path}.{key} should be {_TYPE_NAMES[kind]}")
+        return item
+
+    def hex(self, key: str, digits: int) -> str:
+        item = self.get(key, str)
+        if len(item) != digits or any(c not in "0123456789abcdef" for c in item):
+            raise InvalidInput(f"{self.path}.{key} should be {digits} lower-case hex digits")
+        return item
+
+    def object(self, key: str) -> "_Object":
+        return _Object(self.get(key, dict), f"{self.path}.{key}")
+
+    def objects(self, key: str) -> list["_Object"]:
+        return [_Object(item, f"{self.path}.{key}[{i}]") for i, item in enumerate(self.get(key, list))]
+
+
+_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "an object", list: "a list"}

@@ -1,0 +1,251 @@
+"""SLIP-39 shares: parse with precise errors, split a secret, describe a share.
+
+Built on Trezor's reference implementation (`shamir_mnemonic`, pinned to one
+version): it does the standard's arithmetic, this module turns its results and its
+errors into things a person can act on ("word 7 is probably wrong; did you mean
+'academic'?"). `shamir_mnemonic` is not hardened against side channels; coldvault
+runs on an offline machine for that reason (docs/threat-model.md).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import shamir_mnemonic
+from shamir_mnemonic import rs1024
+from shamir_mnemonic.constants import (
+    ID_LENGTH_BITS,
+    ITERATION_EXP_LENGTH_BITS,
+    METADATA_LENGTH_WORDS,
+    MIN_MNEMONIC_LENGTH_WORDS,
+    RADIX,
+    RADIX_BITS,
+)
+from shamir_mnemonic.share import _customization_string
+from shamir_mnemonic.wordlist import WORD_INDEX_MAP, WORDLIST
+
+from vault import wordlists
+from vault.errors import InvalidInput, ShareError
+from vault.fingerprint import share_fingerprint
+from vault.scheme import Scheme
+
+SLIP39_WORDS: tuple[str, ...] = tuple(WORDLIST)
+SHARE_WORDS_128_BIT = MIN_MNEMONIC_LENGTH_WORDS
+SHARE_WORDS_256_BIT = 33
+PASSPHRASE_MIN_CODE_POINT = 32
+PASSPHRASE_MAX_CODE_POINT = 126
+
+_EXTENDABLE_BIT_IN_FIRST_TWO_WORDS = 1 << ITERATION_EXP_LENGTH_BITS
+
+
+@dataclass(frozen=True)
+class SetId:
+    """What every share of one SLIP-39 set has in common."""
+
+    identifier: int
+    extendable: bool
+    iteration_exponent: int
+    group_threshold: int
+    group_count: int
+
+
+@dataclass(frozen=True)
+class Share:
+    """One SLIP-39 share: its header (public) and its words (secret). `repr` hides the words."""
+
+    words: tuple[str, ...] = field(repr=False)
+    identifier: int
+    extendable: bool
+    iteration_exponent: int
+    group_index: int
+    group_threshold: int
+    group_count: int
+    member_index: int
+    member_threshold: int
+
+    @property
+    def mnemonic(self) -> str:
+        return " ".join(self.words)
+
+    @property
+    def fingerprint(self) -> str:
+        return share_fingerprint(self.words)
+
+    @property
+    def set_id(self) -> SetId:
+        return SetId(
+            self.identifier,
+            self.extendable,
+            self.iteration_exponent,
+            self.group_threshold,
+            self.group_count,
+        )
+
+    def to_reference(self) -> shamir_mnemonic.Share:
+        """The reference implementation's object for the same share."""
+        return shamir_mnemonic.Share.from_mnemonic(self.mnemonic)
+
+    @classmethod
+    def from_reference(cls, share: shamir_mnemonic.Share) -> "Share":
+        return cls(
+            words=tuple(share.words()),
+            identifier=share.identifier,
+            extendable=share.extendable,
+            iteration_exponent=share.iteration_exponent,
+            group_index=share.group_index,
+            group_threshold=share.group_threshold,
+            group_count=share.group_count,
+            member_index=share.index,
+            member_threshold=share.member_threshold,
+        )
+
+
+def parse_share(text: str) -> Share:
+    """Parse one share mnemonic, accepting any white space and capitalisation.
+
+    Raises `ShareError` saying what is wrong and, where it can be known, which word.
+    """
+    words = text.lower().split()
+    if not words:
+        raise ShareError("no share words found")
+    indices = _word_indices(words)
+    _check_length(len(words))
+    _check_checksum(indices)
+    try:
+        reference = shamir_mnemonic.Share.from_mnemonic(" ".join(words))
+    except shamir_mnemonic.MnemonicError as error:
+        raise ShareError(_explain_reference_error(str(error))) from None
+    return Share.from_reference(reference)
+
+
+def _word_indices(words: Sequence[str]) -> list[int]:
+    indices = []
+    for position, word in enumerate(words, start=1):
+        if word not in WORD_INDEX_MAP:
+            raise ShareError(
+                wordlists.describe_unknown(position, word, SLIP39_WORDS, "SLIP-39"),
+                _bip39_hint(words),
+            )
+        indices.append(WORD_INDEX_MAP[word])
+    return indices
+
+
+def _bip39_hint(words: Sequence[str]) -> str:
+    from mnemonic import Mnemonic
+
+    english = set(Mnemonic("english").wordlist)
+    if sum(word in english for word in words) > len(words) // 2 and len(words) in (12, 15, 18, 21, 24):
+        return "this looks like a BIP-39 mnemonic, not a SLIP-39 share; give it to `coldvault split --bip39-file`"
+    return "check the word against the card; a unique 4-letter prefix is enough with --interactive"
+
+
+def _check_length(count: int) -> None:
+    expected = f"{SHARE_WORDS_128_BIT} words for a 128-bit secret, {SHARE_WORDS_256_BIT} for 256 bits"
+    if count < MIN_MNEMONIC_LENGTH_WORDS:
+        raise ShareError(f"the share has {count} words; a SLIP-39 share has at least {MIN_MNEMONIC_LENGTH_WORDS}", expected)
+    padding_bits = (RADIX_BITS * (count - METADATA_LENGTH_WORDS)) % 16
+    if padding_bits > 8:
+        raise ShareError(f"the share has {count} words, a length no SLIP-39 share has", expected)
+
+
+def _check_checksum(indices: list[int]) -> None:
+    extendable = bool((indices[1] & _EXTENDABLE_BIT_IN_FIRST_TWO_WORDS))
+    if rs1024.verify_checksum(indices, _customization_string(extendable)):
+        return
+    suspects = locate_single_error(indices)
+    if len(suspects) == 1:
+        position, word = suspects[0]
+        raise ShareError(
+            f'the checksum does not match: word {position + 1} is probably wrong; did you mean "{word}"?',
+            "compare that word with the card; if it is right there, another word may be wrong too",
+        )
+    raise ShareError(
+        "the checksum does not match: a word is wrong, missing, or out of place",
+        "compare each word with the card, in order",
+    )
+
+
+def locate_single_error(indices: Sequence[int]) -> list[tuple[int, str]]:
+    """Every (position, word) whose replacement alone would make the checksum valid.
+
+    RS1024 is linear over GF(2): changing word i by XOR d changes the checksum
+    residue by L_i(d), a linear function of d's ten bits. So instead of 1023
+    checksums per position we compute L_i on ten basis values and combine them.
+    Three check words give minimum distance 4, so one wrong word has one fix.
+    """
+    found = []
+    count = len(indices)
+    for extendable in (False, True):
+        prefix = list(_customization_string(extendable))
+        residue = rs1024._polymod(prefix + list(indices)) ^ 1
+        zero = rs1024._polymod(prefix + [0] * count)
+        for position in range(count):
+            basis = [
+                rs1024._polymod(prefix + [0] * position + [1 << bit] + [0] * (count - position - 1)) ^ zero
+                for bit in range(RADIX_BITS)
+            ]
+            effects = [0] * RADIX
+            for delta in range(1, RADIX):
+                lowest = delta & -delta
+                effects[delta] = effects[delta ^ lowest] ^ basis[lowest.bit_length() - 1]
+            for delta in range(1, RADIX):
+                if effects[delta] != residue:
+                    continue
+                fixed = list(indices)
+                fixed[position] ^= delta
+                if bool(fixed[1] & _EXTENDABLE_BIT_IN_FIRST_TWO_WORDS) == extendable:
+                    found.append((position, WORDLIST[fixed[position]]))
+    return found
+
+
+def _explain_reference_error(message: str) -> str:
+    if "Group threshold cannot be greater" in message:
+        return "the share's header says its group threshold is above its group count: the share is corrupt"
+    if "padding" in message:
+        return "the share's value has invalid padding: the share is corrupt"
+    return f"not a valid SLIP-39 share ({message.rstrip('.')})"
+
+
+def check_passphrase(passphrase: str) -> bytes:
+    """SLIP-39 passphrases are printable ASCII (32..126); refuse anything else, before any share exists."""
+    for position, char in enumerate(passphrase, start=1):
+        if not PASSPHRASE_MIN_CODE_POINT <= ord(char) <= PASSPHRASE_MAX_CODE_POINT:
+            raise InvalidInput(
+                f"character {position} of the passphrase is not printable ASCII",
+                "SLIP-39 passphrases may use only letters, digits, punctuation and space (ASCII 32-126)",
+            )
+    return passphrase.encode("ascii")
+
+
+def split(
+    master_secret: bytes,
+    scheme: Scheme,
+    passphrase: bytes = b"",
+    iteration_exponent: int = 1,
+    extendable: bool = True,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> list[list[Share]]:
+    """Split `master_secret` into shares, one list per group (SLIP-39 order).
+
+    `random_bytes` chooses the set's identifier; the polynomials' random
+    coefficients come from `shamir_mnemonic`'s own CSPRNG.
+    """
+    identifier = int.from_bytes(random_bytes(2), "big") & ((1 << ID_LENGTH_BITS) - 1)
+    encrypted = shamir_mnemonic.EncryptedMasterSecret.from_master_secret(
+        master_secret, passphrase, identifier, extendable, iteration_exponent
+    )
+    groups = shamir_mnemonic.split_ems(
+        scheme.group_threshold,
+        [(group.member_threshold, group.member_count) for group in scheme.groups],
+        encrypted,
+    )
+    return [[Share.from_reference(share) for share in group] for group in groups]
+
+
+def words_per_share(secret_length_bytes: int) -> int:
+    """How many words each share of a secret of this length has."""
+    value_words = -(-secret_length_bytes * 8 // RADIX_BITS)
+    return METADATA_LENGTH_WORDS + value_words
+

@@ -1,0 +1,105 @@
+"""Where secrets come from: files, hidden prompts, or standard input. Never argv.
+
+An edge module: it reads, then hands text to the pure parsers in `vault.secret`
+and `vault.slip39`, putting the file name in front of any error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from vault import fsio, secret, sharefile, terminal
+from vault.errors import InvalidInput, VaultError
+from vault.recovery import Entry, ShareSet
+from vault.secret import Secret
+from vault.slip39 import Share, check_passphrase
+
+T = TypeVar("T")
+
+
+def _parse_file(path: Path, parse: Callable[[str], T], read: Callable[[Path], str] = fsio.read_text) -> T:
+    """`parse` the text of `path`; its errors name the file."""
+    text = read(path)
+    try:
+        return parse(text)
+    except VaultError as error:
+        raise error.with_context(str(path)) from None
+
+
+def read_secret(generate: int | None, bip39_file: Path | None, secret_file: Path | None) -> Secret:
+    """The secret to split, from exactly one source (or a prompt/stdin when none is given)."""
+    given = [flag for flag, value in (("--generate", generate), ("--bip39-file", bip39_file), ("--secret-file", secret_file)) if value is not None]
+    if len(given) > 1:
+        raise InvalidInput(f"give one secret source, not {' and '.join(given)}")
+    if generate is not None:
+        return secret.generate(generate)
+    if bip39_file is not None:
+        return _parse_file(bip39_file, secret.from_bip39)
+    if secret_file is not None:
+        return _parse_file(secret_file, secret.from_hex)
+    if terminal.interactive():
+        text = terminal.hidden("Seed (BIP-39 words, or the master secret in hex; not shown): ")
+        parsed = _parse_typed_secret(text)
+        if parsed.kind is secret.SecretKind.MASTER_SECRET:  # hex has no checksum: type it twice
+            if terminal.hidden("Repeat the master secret: ").strip().lower() != text.strip().lower():
+                raise InvalidInput("the two master secrets differ; nothing was done")
+        return parsed
+    return _parse_typed_secret(terminal.read_all_stdin())
+
+
+def _parse_typed_secret(text: str) -> Secret:
+    """One hex token is a master secret; several words are a BIP-39 mnemonic."""
+    tokens = text.split()
+    if len(tokens) == 1 and all(c in "0123456789abcdefABCDEF" for c in tokens[0]):
+        return secret.from_hex(tokens[0])
+    if len(tokens) <= 1:
+        raise InvalidInput(
+            "no secret given on standard input",
+            "pipe BIP-39 words or a hex master secret, or use --generate, --bip39-file or --secret-file",
+        )
+    return secret.from_bip39(text)
+
+
+def read_passphrase(path: Path | None, prompt: bool, confirm: bool) -> bytes:
+    """The SLIP-39 passphrase: from a file, a hidden prompt, or empty (SLIP-39's default)."""
+    if path is not None and prompt:
+        raise InvalidInput("give --passphrase-file or --passphrase-prompt, not both")
+    if path is not None:
+        return _parse_file(path, check_passphrase, read=fsio.read_line_file)
+    if prompt:
+        if confirm:
+            return check_passphrase(terminal.hidden_confirmed("SLIP-39 passphrase (not shown): ", "passphrase"))
+        return check_passphrase(terminal.hidden("SLIP-39 passphrase (not shown): "))
+    return b""
+
+
+def read_share_file(path: Path) -> Share:
+    """The share in a share file; envelopes are named as such (sealing comes with PKCS#11 support)."""
+    text = fsio.read_text(path)
+    if text.lstrip().startswith("{"):
+        raise InvalidInput(
+            f"{path}: this is JSON (an envelope?), not a share file",
+            "this version of coldvault reads plain share files only; envelopes need its PKCS#11 support",
+        )
+    try:
+        return sharefile.parse(text)
+    except VaultError as error:
+        raise error.with_context(str(path)) from None
+
+
+def collect_shares(paths: list[Path], say: Callable[[str], None]) -> ShareSet:
+    """Read share files into one set: duplicates are reported and skipped, misfits refused."""
+    share_set = ShareSet()
+    for path in paths:
+        share = read_share_file(path)
+        duplicate = share_set.find(share)
+        if duplicate:
+            say(f"note: {path}: the same share as {duplicate.source}; ignored")
+            continue
+        try:
+            share_set = share_set.add(Entry(str(path), share))
+        except VaultError as error:
+            raise error.with_context(str(path)) from None
+    return share_set
