@@ -33,7 +33,10 @@ def render(
         "coldvault SLIP-39 share. SECRET: with enough shares anyone can take the funds.",
         f"ceremony: {_one_line(ceremony_name)} ({ceremony_id})",
         f"{group}: {describe_member(share.member_index, member_count, share.member_threshold)}",
-        f"{share.group_threshold} of the {share.group_count} groups are needed to recover",
+    ]
+    if share.group_count > 1:
+        header.append(f"{share.group_threshold} of the {share.group_count} groups are needed to recover")
+    header += [
         f"custodian: {_one_line(custodian) or '(not named)'}",
         f"share fingerprint: {share.fingerprint}",
         "check it with: coldvault inspect <this file>",
