@@ -41,6 +41,20 @@ def main() -> None:
         "vault/shares/group1-share3.txt", "vault/shares/group1-share1.txt", "vault/shares/group3-share1.txt",
         cwd=work,
     )
+    (work / "wrong-passphrase.txt").write_text("correct horse battery stapler\n")
+    print("\nThe same shares with a wrong passphrase: SLIP-39 gives another secret without error;")
+    print("coldvault catches it by fingerprint (exit 1):", flush=True)
+    try:
+        run(
+            "recover", "--manifest", "vault/manifest.json", "--passphrase-file", "wrong-passphrase.txt",
+            "vault/shares/group1-share3.txt", "vault/shares/group1-share1.txt", "vault/shares/group3-share1.txt",
+            cwd=work,
+        )
+    except subprocess.CalledProcessError as caught:
+        if caught.returncode != 1:
+            raise
+    else:
+        raise SystemExit("demo failed: a wrong passphrase was not caught")
     print(f"\nDemo outputs are in {work}: vault/manifest.json (public) and vault/shares/ (secret, mode 0600).")
     print("This was a throwaway secret. Delete the folder when done: rm -rf " + shlex.quote(str(work)))
 

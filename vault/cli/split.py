@@ -103,8 +103,10 @@ def _summary(out: Path, manifest: Manifest) -> list[str]:
         f"scheme: {scheme.group_threshold} of {len(scheme.groups)} groups needed; {groups}",
         "shares:",
     ]
+    names = {g.index: g.name for g in scheme.groups}
     lines += [
-        f"  {describe_group(s.group_index, len(scheme.groups))}, share {s.member_index + 1}: {s.file}  {s.share_fingerprint}"
+        f"  {describe_group(s.group_index, len(scheme.groups), names[s.group_index])}, share {s.member_index + 1}: "
+        f"{s.file}  {s.share_fingerprint}"
         for s in manifest.shares
     ]
     lines.append(f"note: {KIND_NOTES[secret.kind]}")
