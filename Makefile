@@ -6,10 +6,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# An independent SLIP-39 implementation (slip39-js) for the interoperability tests.
+INTEROP := tests/interop/node_modules/.installed
 
 .PHONY: test demo os-deps lock clean
 
-test: $(STAMP) os-deps
+test: $(STAMP) os-deps $(INTEROP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP) os-deps
@@ -25,6 +27,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	@touch $@
 
+$(INTEROP): tests/interop/package-lock.json | os-deps
+	npm ci --silent --ignore-scripts --no-audit --no-fund --prefix tests/interop
+	@touch $@
+
 # Re-lock after changing dependencies in pyproject.toml (needs network and pip-tools).
 lock:
 	$(PYTHON) -m venv .lockenv
@@ -35,4 +41,4 @@ lock:
 	rm -rf .lockenv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis tests/interop/node_modules
