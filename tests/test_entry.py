@@ -111,3 +111,27 @@ def test_progress_names_what_each_group_still_needs():
     assert any("group 2 of 2: 1 of 3 needed (shares 1): 2 more needed" in line for line in said)
     assert any("group 1 of 2: 2 of 2 needed (shares 1, 2): complete" in line for line in said)
     assert recover(share_set, b"") == SECRET
+
+
+def test_with_known_thresholds_progress_says_what_an_untouched_group_needs():
+    groups = shamir_mnemonic.generate_mnemonics(2, [(2, 3), (3, 5)], SECRET, b"", True, 0)
+    share_set, said = drive([groups[0][0]], ShareSet(member_thresholds=(2, 3)))
+    assert any("group 2 of 2: no shares yet (3 needed)" in line for line in said)
+    assert not share_set.progress().complete
+
+
+def test_a_check_refuses_a_share_before_it_joins_and_entry_goes_on():
+    from vault.errors import ShareError
+
+    shares = make_shares()
+    refused = shares[2]
+
+    def check(share):
+        if share.mnemonic == refused:
+            raise ShareError("not a share of this vault")
+
+    pending = [refused, shares[0], shares[1]]
+    said: list[str] = []
+    share_set = enter_shares(ShareSet(), lambda prompt: pending.pop(0) if pending else None, said.append, check)
+    assert any("not accepted: not a share of this vault" in line for line in said)
+    assert [entry.share.mnemonic for entry in share_set.entries] == [shares[0], shares[1]]

@@ -95,3 +95,10 @@ def test_a_trailing_newline_is_not_part_of_a_passphrase_file(tmp_path):
         path = tmp_path / "p.txt"
         path.write_text(text, newline="")
         assert fsio.read_line_file(path) == expected
+
+
+def test_a_byte_order_mark_is_not_content(tmp_path):
+    """Some Windows editors start UTF-8 files with a BOM; it must not become word 1."""
+    path = tmp_path / "share.txt"
+    path.write_bytes(b"\xef\xbb\xbf# comment\nwords here\n")
+    assert fsio.read_text(path) == "# comment\nwords here\n"

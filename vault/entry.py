@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vault import wordlists
-from vault.errors import ShareError
+from vault.errors import ShareError, VaultError
 from vault.recovery import Entry, ShareSet
 from vault.slip39 import SHARE_WORDS_128_BIT, SLIP39_WORDS, Share, parse_share
 
 ReadLine = Callable[[str], "str | None"]
 Say = Callable[[str], None]
+Check = Callable[[Share], object]
 
 INSTRUCTIONS = (
     "Type each share's words in order; a unique 4-letter prefix is enough, and several "
@@ -34,8 +35,12 @@ class EndOfInput(Exception):
     """The person (or the pipe) stopped typing."""
 
 
-def enter_shares(share_set: ShareSet, read_line: ReadLine, say: Say) -> ShareSet:
-    """Add typed shares to `share_set` until it can recover, or input ends."""
+def enter_shares(share_set: ShareSet, read_line: ReadLine, say: Say, check: Check | None = None) -> ShareSet:
+    """Add typed shares to `share_set` until it can recover, or input ends.
+
+    `check` (e.g. "belongs to this manifest's vault") runs on each share before it is
+    accepted; a `VaultError` from it refuses that share and entry goes on.
+    """
     say(INSTRUCTIONS)
     number = len(share_set.entries) + 1
     while not (share_set.entries and share_set.progress().complete):
@@ -45,19 +50,21 @@ def enter_shares(share_set: ShareSet, read_line: ReadLine, say: Say) -> ShareSet
             share = _enter_one(read_line, say, expected)
         except EndOfInput:
             return share_set
-        share_set = _accept(share_set, share, f"typed share {number}", say)
+        share_set = _accept(share_set, share, f"typed share {number}", say, check)
         number += 1
     return share_set
 
 
-def _accept(share_set: ShareSet, share: Share, source: str, say: Say) -> ShareSet:
+def _accept(share_set: ShareSet, share: Share, source: str, say: Say, check: Check | None) -> ShareSet:
     duplicate = share_set.find(share)
     if duplicate:
         say(f"  this share was already given ({duplicate.source}); ignored")
         return share_set
     try:
+        if check is not None:
+            check(share)
         share_set = share_set.add(Entry(source, share))
-    except ShareError as error:
+    except VaultError as error:
         say(f"  not accepted: {error.message}")
         return share_set
     say(f"  accepted: group {share.group_index + 1}, share {share.member_index + 1}")

@@ -43,7 +43,8 @@ def read_text(path: Path) -> str:
     if len(data) > MAX_INPUT_FILE_BYTES:
         raise InvalidInput(f"{path}: larger than {MAX_INPUT_FILE_BYTES // 1024} KiB; not a coldvault input")
     try:
-        return data.decode("utf-8")
+        # utf-8-sig: a byte-order mark (some Windows editors write one) is not content.
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidInput(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
 

@@ -13,7 +13,7 @@ that say which group failed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import shamir_mnemonic
 from shamir_mnemonic import shamir as reference
@@ -43,8 +43,9 @@ class GroupProgress:
 
     def describe(self, group_count: int) -> str:
         label = describe_group(self.index, group_count)
-        if self.threshold is None:
-            return f"{label}: no shares yet"
+        if not self.members:
+            needs = f" ({self.threshold} needed)" if self.threshold else ""
+            return f"{label}: no shares yet{needs}"
         have = ", ".join(str(member + 1) for member in self.members)
         status = "complete" if self.complete else f"{self.threshold - len(self.members)} more needed"
         return f"{label}: {len(self.members)} of {self.threshold} needed (shares {have}): {status}"
@@ -76,6 +77,9 @@ class ShareSet:
     """Shares of one SLIP-39 set, at most one per (group, member)."""
 
     entries: tuple[Entry, ...] = ()
+    member_thresholds: tuple[int, ...] = ()
+    """Each group's threshold when known beforehand (from a manifest), so that progress can
+    say what a group with no shares yet needs."""
 
     @property
     def set_id(self) -> SetId | None:
@@ -92,7 +96,7 @@ class ShareSet:
         """
         for other in self.entries:
             _check_compatible(other, entry)
-        return ShareSet(self.entries + (entry,))
+        return replace(self, entries=self.entries + (entry,))
 
     def progress(self) -> Progress:
         set_id = self.set_id
@@ -101,8 +105,9 @@ class ShareSet:
         groups = []
         for index in range(set_id.group_count):
             members = sorted(e.share.member_index for e in self.entries if e.share.group_index == index)
+            known = self.member_thresholds[index] if index < len(self.member_thresholds) else None
             threshold = next(
-                (e.share.member_threshold for e in self.entries if e.share.group_index == index), None
+                (e.share.member_threshold for e in self.entries if e.share.group_index == index), known
             )
             groups.append(GroupProgress(index, threshold, tuple(members)))
         return Progress(set_id.group_threshold, set_id.group_count, tuple(groups))

@@ -20,7 +20,6 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vault import wordlists
 from vault.errors import InvalidInput
 
 MIN_SECRET_LENGTH_BYTES = 16
@@ -124,8 +123,10 @@ def from_bip39(text: str) -> Secret:
     english = Mnemonic("english")
     for position, word in enumerate(words, start=1):
         if word not in english.wordlist:
+            # The words are the seed itself: name the position, never the word or its neighbours.
             raise InvalidInput(
-                wordlists.describe_unknown(position, word, english.wordlist, "English BIP-39"),
+                f"word {position} is not in the English BIP-39 word list",
+                f"compare word {position} with your written backup",
                 _language_hint(words),
             )
     try:

@@ -89,9 +89,9 @@ def read_share_file(path: Path) -> Share:
         raise error.with_context(str(path)) from None
 
 
-def collect_shares(paths: list[Path], say: Callable[[str], None]) -> ShareSet:
+def collect_shares(paths: list[Path], say: Callable[[str], None], member_thresholds: tuple[int, ...] = ()) -> ShareSet:
     """Read share files into one set: duplicates are reported and skipped, misfits refused."""
-    share_set = ShareSet()
+    share_set = ShareSet(member_thresholds=member_thresholds)
     for path in paths:
         share = read_share_file(path)
         duplicate = share_set.find(share)

@@ -28,6 +28,7 @@ def read_line(prompt: str) -> str | None:
     sys.stderr.flush()
     line = sys.stdin.readline()
     if not line:
+        sys.stderr.write("\n")  # end the prompt's line: what follows (an error) starts its own
         return None
     return line.rstrip("\r\n")
 

@@ -52,9 +52,10 @@ def recover(
     if out is not None:
         fsio.check_new_file(out)
 
-    share_set = sources.collect_shares(list(shares or []), terminal.info)
+    share_set = sources.collect_shares(list(shares or []), terminal.info, _thresholds(vault_manifest))
     if interactive:
-        share_set = entry.enter_shares(share_set, terminal.read_line, terminal.info)
+        check = (lambda share: verification.check_share(share, vault_manifest)) if vault_manifest else None
+        share_set = entry.enter_shares(share_set, terminal.read_line, terminal.info, check)
     if vault_manifest is not None:
         _check_shares(share_set, vault_manifest, manifest)
     share_set.quorum()  # says what is missing before asking for a passphrase
@@ -111,6 +112,13 @@ def _output_secret(
         result["secret"] = text
         lines += ["", text]
     return lines
+
+
+def _thresholds(manifest: mf.Manifest | None) -> tuple[int, ...]:
+    """Each group's threshold from the manifest, so progress can name what untouched groups need."""
+    if manifest is None:
+        return ()
+    return tuple(group.member_threshold for group in sorted(manifest.scheme.groups, key=lambda g: g.index))
 
 
 def _load_manifest(path: Path) -> mf.Manifest:

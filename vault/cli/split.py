@@ -14,7 +14,7 @@ from vault.cli.app import app
 from vault.cli.output import JsonFlag, PassphraseFile, emit
 from vault.errors import InvalidInput
 from vault.manifest import Manifest, to_document
-from vault.scheme import Scheme, describe_group, make_scheme, parse_t_of_n
+from vault.scheme import Scheme, check_iteration_exponent, describe_group, make_scheme, parse_t_of_n
 from vault.secret import DEFAULT_GENERATE_BITS, SecretKind
 
 KIND_NOTES = {
@@ -56,6 +56,7 @@ def split(
     them) a hidden prompt, or standard input when it is not a terminal.
     """
     plan = _scheme(scheme, group_threshold, group or [], group_name or [])
+    check_iteration_exponent(iteration_exponent)
     fsio.check_output_dir(out)
     for leftover in fsio.leftover_staging(out):
         terminal.info(f"warning: {leftover} is left from an interrupted run and may hold plaintext shares: inspect it, then destroy it")
