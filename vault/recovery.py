@@ -176,14 +176,14 @@ def recover_encrypted(share_set: ShareSet) -> shamir_mnemonic.EncryptedMasterSec
         except shamir_mnemonic.MnemonicError:
             raise ShareError(
                 f"{describe_group(index, set_id.group_count)}: the shares do not combine (digest check failed)",
-                "one of them is corrupt or altered; `coldvault verify` can find which",
+                "one of them is corrupt or altered; recover with other shares of that group to find which",
             ) from None
     try:
         ciphertext = reference._recover_secret(set_id.group_threshold, group_values)
     except shamir_mnemonic.MnemonicError:
         raise ShareError(
             "the groups do not combine (digest check failed): a group's shares are corrupt or altered",
-            "`coldvault verify` can find which",
+            "recover with other groups to find which",
         ) from None
     return shamir_mnemonic.EncryptedMasterSecret(
         set_id.identifier, set_id.extendable, set_id.iteration_exponent, ciphertext

@@ -44,6 +44,11 @@ def recover(
         raise InvalidInput("no shares given", "give share files, or --interactive to type them")
     vault_manifest = _load_manifest(manifest) if manifest else None
     kind = _kind(vault_manifest, output_format)
+    if kind is SecretKind.MASTER_SECRET and output_format is OutputFormat.bip39:
+        raise InvalidInput(
+            "the manifest says this vault holds a SLIP-39 master secret, which has no BIP-39 words",
+            "use --format hex",
+        )
     if kind is None and (reveal or out is not None):
         raise InvalidInput(
             "without --manifest, say which kind of secret to output",
@@ -67,7 +72,7 @@ def recover(
         )
     value = recovery.recover(share_set, passphrase)
     for unused in share_set.unused():
-        terminal.info(f"note: {unused.source} was not needed; `coldvault verify` checks every share")
+        terminal.info(f"note: {unused.source} was not needed, so this recovery did not check it")
 
     used = _used(share_set)
     result: dict[str, Any] = {"recovered": True, "shares_used": used}
