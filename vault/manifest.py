@@ -122,8 +122,8 @@ def from_json(text: str) -> Manifest:
     policy = root.object("policy")
     kind = secret.get("kind", str)
     if kind not in {k.value for k in SecretKind}:
-        raise InvalidInput(f"manifest: secret.kind {kind!r} is neither bip39-entropy nor master-secret")
-    return Manifest(
+        raise InvalidInput(f"manifest.secret.kind {kind!r} is neither bip39-entropy nor master-secret")
+    manifest = Manifest(
         ceremony=Ceremony(ceremony.get("id", str), ceremony.get("name", str), ceremony.get("created", str)),
         secret=SecretInfo(
             SecretKind(kind),
@@ -160,6 +160,28 @@ def from_json(text: str) -> Manifest:
         ),
         policy=Policy(policy.get("drill_interval_days", int)),
     )
+    _check_values(manifest)
+    return manifest
+
+
+def _check_values(manifest: Manifest) -> None:
+    """Values a real split can have; anything else is a corrupt or hand-edited manifest."""
+    scheme = manifest.scheme
+    groups = scheme.groups
+    rules = [
+        (manifest.secret.bits >= 128 and manifest.secret.bits % 16 == 0, "secret.bits", "a multiple of 16, at least 128"),
+        (0 <= scheme.identifier < 1 << 15, "scheme.identifier", "0 to 32767"),
+        (0 <= scheme.iteration_exponent <= 15, "scheme.iteration_exponent", "0 to 15"),
+        (1 <= len(groups) <= 16, "scheme.groups", "1 to 16 groups"),
+        (1 <= scheme.group_threshold <= len(groups), "scheme.group_threshold", "1 to the number of groups"),
+        ([g.index for g in groups] == list(range(len(groups))), "scheme.groups[].index", "0, 1, 2, ... in order"),
+        (all(1 <= g.member_threshold <= g.member_count <= 16 for g in groups), "scheme.groups[]", "1 <= member_threshold <= member_count <= 16"),
+        (all(s.group_index < len(groups) and 0 <= s.member_index < 16 for s in manifest.shares), "shares[]", "indices within the scheme"),
+        (manifest.policy.drill_interval_days >= 1, "policy.drill_interval_days", "at least 1"),
+    ]
+    for holds, field_path, expected in rules:
+        if not holds:
+            raise InvalidInput(f"manifest.{field_path} is out of range: it must be {expected}")
 
 
 class _Object:

@@ -140,6 +140,8 @@ class ShareSet:
 
 def _check_compatible(other: Entry, new: Entry) -> None:
     a, b = other.share, new.share
+    if a == b:
+        raise ShareError(f"is the same share as {other.source}")
     if a.identifier != b.identifier:
         raise ShareError(
             f"belongs to another share set (identifier {b.identifier}) than {other.source} (identifier {a.identifier})",

@@ -95,7 +95,8 @@ def from_hex(text: str) -> Secret:
     digits = text.strip()
     if not digits:
         raise InvalidInput("the secret is empty", "write the master secret as hex digits")
-    for position, char in enumerate(digits, start=1):
+    leading = len(text) - len(text.lstrip())
+    for position, char in enumerate(digits, start=leading + 1):
         if char not in string.hexdigits:
             raise InvalidInput(
                 f"character {position} of the secret is not a hex digit",
