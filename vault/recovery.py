@@ -7,8 +7,8 @@ interactive entry: each share is checked the moment it arrives.
 Recovery picks, in each group with enough shares, the lowest-numbered members up
 to its threshold, and the lowest-numbered complete groups up to the group
 threshold. Surplus shares are allowed and left unused (`coldvault verify` checks
-them). The arithmetic is `shamir_mnemonic`'s; this module only adds diagnostics
-that say which group failed.
+them). The arithmetic is `shamir_mnemonic`'s (through `vault.polynomial`); this
+module only adds diagnostics that say which group failed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import shamir_mnemonic
-from shamir_mnemonic import shamir as reference
+
+from vault import polynomial
 
 from vault.errors import InvalidInput, ShareError
 from vault.scheme import describe_group
@@ -94,8 +95,11 @@ class ShareSet:
 
         Callers check `find` first: a duplicate is reported and ignored, not an error.
         """
+        if self.entries:
+            _check_same_set(self.entries[0], entry)
         for other in self.entries:
-            _check_compatible(other, entry)
+            if other.share.group_index == entry.share.group_index:
+                _check_same_group(other, entry)
         return replace(self, entries=self.entries + (entry,))
 
     def progress(self) -> Progress:
@@ -138,10 +142,8 @@ class ShareSet:
         return [entry for entry in self.entries if entry.share not in used]
 
 
-def _check_compatible(other: Entry, new: Entry) -> None:
+def _check_same_set(other: Entry, new: Entry) -> None:
     a, b = other.share, new.share
-    if a == b:
-        raise ShareError(f"is the same share as {other.source}")
     if a.identifier != b.identifier:
         raise ShareError(
             f"belongs to another share set (identifier {b.identifier}) than {other.source} (identifier {a.identifier})",
@@ -153,12 +155,18 @@ def _check_compatible(other: Entry, new: Entry) -> None:
             f"has the same identifier as {other.source} but a different {field_name.replace('_', ' ')}: "
             "one of them is corrupt or from another set"
         )
-    if a.group_index == b.group_index and a.member_threshold != b.member_threshold:
+
+
+def _check_same_group(other: Entry, new: Entry) -> None:
+    a, b = other.share, new.share
+    if a == b:
+        raise ShareError(f"is the same share as {other.source}")
+    if a.member_threshold != b.member_threshold:
         raise ShareError(
             f"says {describe_group(b.group_index, b.group_count)} needs {b.member_threshold} shares, "
             f"but {other.source} says {a.member_threshold}: one of them is corrupt"
         )
-    if a.group_index == b.group_index and a.member_index == b.member_index:
+    if a.member_index == b.member_index:
         raise ShareError(
             f"is share {b.member_index + 1} of {describe_group(b.group_index, b.group_count)} like {other.source}, "
             "but the words differ: one of them is corrupt",
@@ -170,23 +178,21 @@ def recover_encrypted(share_set: ShareSet) -> shamir_mnemonic.EncryptedMasterSec
     quorum = share_set.quorum()
     set_id = share_set.set_id
     assert set_id is not None
-    group_values = []
+    group_points = []
     for index, shares in quorum.items():
-        raw = [reference.RawShare(share.member_index, share.to_reference().value) for share in shares]
-        try:
-            group_values.append(reference.RawShare(index, reference._recover_secret(len(shares), raw)))
-        except shamir_mnemonic.MnemonicError:
+        value = polynomial.shared_secret([(s.member_index, s.value) for s in shares], len(shares))
+        if value is None:
             raise ShareError(
                 f"{describe_group(index, set_id.group_count)}: the shares do not combine (digest check failed)",
                 "one of them is corrupt or altered; recover with other shares of that group to find which",
-            ) from None
-    try:
-        ciphertext = reference._recover_secret(set_id.group_threshold, group_values)
-    except shamir_mnemonic.MnemonicError:
+            )
+        group_points.append((index, value))
+    ciphertext = polynomial.shared_secret(group_points, set_id.group_threshold)
+    if ciphertext is None:
         raise ShareError(
             "the groups do not combine (digest check failed): a group's shares are corrupt or altered",
             "recover with other groups to find which",
-        ) from None
+        )
     return shamir_mnemonic.EncryptedMasterSecret(
         set_id.identifier, set_id.extendable, set_id.iteration_exponent, ciphertext
     )

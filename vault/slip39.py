@@ -64,6 +64,8 @@ class Share:
     group_count: int
     member_index: int
     member_threshold: int
+    value: bytes = field(repr=False)
+    """The share's y-values: one byte per byte of the secret, for the Shamir arithmetic."""
 
     @property
     def mnemonic(self) -> str:
@@ -83,10 +85,6 @@ class Share:
             self.group_count,
         )
 
-    def to_reference(self) -> shamir_mnemonic.Share:
-        """The reference implementation's object for the same share."""
-        return shamir_mnemonic.Share.from_mnemonic(self.mnemonic)
-
     @classmethod
     def from_reference(cls, share: shamir_mnemonic.Share) -> "Share":
         return cls(
@@ -99,6 +97,7 @@ class Share:
             group_count=share.group_count,
             member_index=share.index,
             member_threshold=share.member_threshold,
+            value=share.value,
         )
 
 

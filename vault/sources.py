@@ -10,8 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from vault import fsio, secret, sharefile, terminal
+from vault import fsio, manifest, secret, sharefile, terminal
 from vault.errors import InvalidInput, VaultError
+from vault.manifest import Manifest
+from vault.proof import Given
 from vault.recovery import Entry, ShareSet
 from vault.secret import Secret
 from vault.slip39 import Share, check_passphrase
@@ -75,18 +77,31 @@ def read_passphrase(path: Path | None, prompt: bool, confirm: bool) -> bytes:
     return b""
 
 
+def read_manifest(path: Path) -> Manifest:
+    return _parse_file(path, manifest.from_json)
+
+
 def read_share_file(path: Path) -> Share:
     """The share in a share file; envelopes are named as such (sealing comes with PKCS#11 support)."""
+    return _parse_file(path, _parse_share_text)
+
+
+def read_given(path: Path) -> Given:
+    """A share file for verification: unreadable files raise; a bad share is a result, not an error."""
     text = fsio.read_text(path)
+    try:
+        return Given(str(path), _parse_share_text(text))
+    except VaultError as error:
+        return Given(str(path), None, error.message)
+
+
+def _parse_share_text(text: str) -> Share:
     if text.lstrip().startswith("{"):
         raise InvalidInput(
-            f"{path}: this is JSON (an envelope?), not a share file",
+            "this is JSON (an envelope?), not a share file",
             "this version of coldvault reads plain share files only; envelopes need its PKCS#11 support",
         )
-    try:
-        return sharefile.parse(text)
-    except VaultError as error:
-        raise error.with_context(str(path)) from None
+    return sharefile.parse(text)
 
 
 def collect_shares(paths: list[Path], say: Callable[[str], None], member_thresholds: tuple[int, ...] = ()) -> ShareSet:

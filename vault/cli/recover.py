@@ -42,7 +42,7 @@ def recover(
     """
     if not shares and not interactive:
         raise InvalidInput("no shares given", "give share files, or --interactive to type them")
-    vault_manifest = _load_manifest(manifest) if manifest else None
+    vault_manifest = sources.read_manifest(manifest) if manifest else None
     kind = _kind(vault_manifest, output_format)
     if kind is SecretKind.MASTER_SECRET and output_format is OutputFormat.bip39:
         raise InvalidInput(
@@ -124,13 +124,6 @@ def _thresholds(manifest: mf.Manifest | None) -> tuple[int, ...]:
     if manifest is None:
         return ()
     return tuple(group.member_threshold for group in sorted(manifest.scheme.groups, key=lambda g: g.index))
-
-
-def _load_manifest(path: Path) -> mf.Manifest:
-    try:
-        return mf.from_json(fsio.read_text(path))
-    except VaultError as error:
-        raise error.with_context(str(path)) from None
 
 
 def _check_shares(share_set: recovery.ShareSet, manifest: mf.Manifest, path: Path | None) -> None:
