@@ -29,6 +29,16 @@ STAGING_MARKER = ".coldvault-staging-"
 
 def read_text(path: Path) -> str:
     """A small UTF-8 text file; every failure is an `InvalidInput` naming the file."""
+    data = read_bytes(path)
+    try:
+        # utf-8-sig: a byte-order mark (some Windows editors write one) is not content.
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
+
+
+def read_bytes(path: Path) -> bytes:
+    """A small file's bytes; every failure is an `InvalidInput` naming the file."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_INPUT_FILE_BYTES + 1)
@@ -42,11 +52,7 @@ def read_text(path: Path) -> str:
         raise InvalidInput(f"{path}: cannot read ({error.strerror})") from None
     if len(data) > MAX_INPUT_FILE_BYTES:
         raise InvalidInput(f"{path}: larger than {MAX_INPUT_FILE_BYTES // 1024} KiB; not a coldvault input")
-    try:
-        # utf-8-sig: a byte-order mark (some Windows editors write one) is not content.
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidInput(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
+    return data
 
 
 def read_line_file(path: Path) -> str:

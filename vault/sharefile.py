@@ -21,19 +21,18 @@ def share_filename(share: Share) -> str:
 def render(
     share: Share,
     *,
-    ceremony_name: str,
-    ceremony_id: str,
-    group_name: str | None,
-    member_count: int,
-    custodian: str | None,
+    ceremony_name: str | None = None,
+    ceremony_id: str | None = None,
+    group_name: str | None = None,
+    member_count: int | None = None,
+    custodian: str | None = None,
 ) -> str:
     """The text of a share file: comment header, then the words on one line."""
     group = describe_group(share.group_index, share.group_count, _one_line(group_name))
-    header = [
-        "coldvault SLIP-39 share. SECRET: with enough shares anyone can take the funds.",
-        f"ceremony: {_one_line(ceremony_name)} ({ceremony_id})",
-        f"{group}: {describe_member(share.member_index, member_count, share.member_threshold)}",
-    ]
+    header = ["coldvault SLIP-39 share. SECRET: with enough shares anyone can take the funds."]
+    if ceremony_name or ceremony_id:
+        header.append(f"ceremony: {_one_line(ceremony_name) or '(not named)'} ({ceremony_id or 'no id'})")
+    header.append(f"{group}: {describe_member(share.member_index, member_count, share.member_threshold)}")
     if share.group_count > 1:
         header.append(f"{share.group_threshold} of the {share.group_count} groups are needed to recover")
     header += [

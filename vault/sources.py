@@ -10,11 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from vault import fsio, manifest, secret, sharefile, terminal
+from vault import envelope, fsio, manifest, secret, sharefile, terminal
 from vault.errors import InvalidInput, VaultError
 from vault.manifest import Manifest
 from vault.proof import Given
 from vault.recovery import Entry, ShareSet
+from vault.sealing import Opener
 from vault.secret import Secret
 from vault.slip39 import Share, check_passphrase
 
@@ -81,34 +82,47 @@ def read_manifest(path: Path) -> Manifest:
     return _parse_file(path, manifest.from_json)
 
 
-def read_share_file(path: Path) -> Share:
-    """The share in a share file; envelopes are named as such (sealing comes with PKCS#11 support)."""
-    return _parse_file(path, _parse_share_text)
+def read_envelope(path: Path) -> envelope.Envelope:
+    return _parse_file(path, envelope.from_json)
 
 
-def read_given(path: Path) -> Given:
-    """A share file for verification: unreadable files raise; a bad share is a result, not an error."""
+def read_share_file(path: Path, opener: Opener | None = None) -> Share:
+    """The share in a share file, or in an envelope opened with `opener`'s tokens."""
     text = fsio.read_text(path)
     try:
-        return Given(str(path), _parse_share_text(text))
+        return _share_of(text, opener)
     except VaultError as error:
+        raise error.with_context(str(path)) from None
+
+
+def read_given(path: Path, opener: Opener | None = None) -> Given:
+    """A share for verification: a bad share is a result, not an error; unreadable
+    files and token failures (no token, wrong PIN) still stop the command."""
+    text = fsio.read_text(path)
+    try:
+        return Given(str(path), _share_of(text, opener))
+    except InvalidInput as error:
         return Given(str(path), None, error.message)
+    except VaultError as error:
+        raise error.with_context(str(path)) from None
 
 
-def _parse_share_text(text: str) -> Share:
-    if text.lstrip().startswith("{"):
-        raise InvalidInput(
-            "this is JSON (an envelope?), not a share file",
-            "this version of coldvault reads plain share files only; envelopes need its PKCS#11 support",
-        )
-    return sharefile.parse(text)
+def _share_of(text: str, opener: Opener | None) -> Share:
+    if not envelope.looks_like_envelope(text):
+        return sharefile.parse(text)
+    sealed = envelope.from_json(text)
+    if opener is None:
+        raise InvalidInput("this is an envelope; this command does not open envelopes")
+    return opener.open(sealed)
 
 
-def collect_shares(paths: list[Path], say: Callable[[str], None], member_thresholds: tuple[int, ...] = ()) -> ShareSet:
-    """Read share files into one set: duplicates are reported and skipped, misfits refused."""
+def collect_shares(
+    paths: list[Path], say: Callable[[str], None], member_thresholds: tuple[int, ...] = (), opener: Opener | None = None
+) -> ShareSet:
+    """Read share files and envelopes into one set: duplicates are reported and skipped, misfits refused."""
     share_set = ShareSet(member_thresholds=member_thresholds)
     for path in paths:
-        share = read_share_file(path)
+        share = read_share_file(path, opener)
         duplicate = share_set.find(share)
         if duplicate:
             say(f"note: {path}: the same share as {duplicate.source}; ignored")

@@ -16,7 +16,7 @@ from vault.cli.app import app
 from vault.errors import VaultError
 
 # Importing a command module registers its commands on `app`.
-from vault.cli import inspect, recover, split, verify  # noqa: E402,F401
+from vault.cli import inspect, recover, split, token, verify, wrap  # noqa: E402,F401
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL_ERROR = 70

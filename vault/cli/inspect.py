@@ -9,17 +9,22 @@ import typer
 
 from vault import sources
 from vault.cli.app import app
-from vault.cli.output import JsonFlag, emit
+from vault.cli.options import JsonFlag, ModuleOption, PinFiles, TokenLabels, opener
+from vault.cli.output import emit
 from vault.scheme import describe_group
 
 
 @app.command()
 def inspect(
-    share: Annotated[Path, typer.Argument(help="A share file.", show_default=False)],
+    share: Annotated[Path, typer.Argument(help="A share file or an envelope (opened with its token).", show_default=False)],
+    token: TokenLabels = None,
+    module: ModuleOption = None,
+    pin_file: PinFiles = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Show a share's identifier, group and thresholds, and its fingerprint."""
-    parsed = sources.read_share_file(share)
+    with opener(module, pin_file, token) as tokens_:
+        parsed = sources.read_share_file(share, tokens_)
     payload = {
         "file": str(share),
         "identifier": parsed.identifier,

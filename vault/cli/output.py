@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else there.")]
-PassphraseFile = Annotated[
-    Path | None,
-    typer.Option("--passphrase-file", help="File holding the SLIP-39 passphrase (a trailing newline is not part of it)."),
-]
 
 
 def emit(as_json: bool, payload: dict[str, Any], human: list[str]) -> None:

@@ -10,7 +10,8 @@ import typer
 
 from vault import entry, fsio, manifest as mf, recovery, sources, terminal, verification
 from vault.cli.app import app
-from vault.cli.output import JsonFlag, PassphraseFile, emit
+from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, opener
+from vault.cli.output import emit
 from vault.errors import InvalidInput, VaultError
 from vault.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.secret import Secret, SecretKind, to_bip39
@@ -23,16 +24,19 @@ class OutputFormat(str, enum.Enum):
 
 @app.command()
 def recover(
-    shares: Annotated[list[Path] | None, typer.Argument(help="Share files, in any order.", show_default=False)] = None,
+    shares: Annotated[list[Path] | None, typer.Argument(help="Share files or envelopes, in any order.", show_default=False)] = None,
     interactive: Annotated[bool, typer.Option("--interactive", help="Type shares word by word.")] = False,
     manifest: Annotated[Path | None, typer.Option("--manifest", help="Check shares and secret against this manifest.")] = None,
     passphrase_file: PassphraseFile = None,
-    passphrase_prompt: Annotated[bool, typer.Option("--passphrase-prompt", help="Ask for the passphrase, hidden.")] = False,
+    passphrase_prompt: PassphrasePrompt = False,
     output_format: Annotated[
         OutputFormat | None, typer.Option("--format", help="bip39 (BIP-39 secrets only) or hex. Default: the secret's own.")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the secret to this new file (mode 0600).")] = None,
     reveal: Annotated[bool, typer.Option("--reveal", help="Print the secret on stdout.")] = False,
+    token: TokenLabels = None,
+    module: ModuleOption = None,
+    pin_file: PinFiles = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Recover the secret from a quorum of shares.
@@ -57,7 +61,8 @@ def recover(
     if out is not None:
         fsio.check_new_file(out)
 
-    share_set = sources.collect_shares(list(shares or []), terminal.info, _thresholds(vault_manifest))
+    with opener(module, pin_file, token) as tokens_:
+        share_set = sources.collect_shares(list(shares or []), terminal.info, _thresholds(vault_manifest), tokens_)
     if interactive:
         check = (lambda share: verification.check_share(share, vault_manifest)) if vault_manifest else None
         share_set = entry.enter_shares(share_set, terminal.read_line, terminal.info, check)

@@ -11,7 +11,8 @@ import typer
 from vault import fsio, sources, terminal
 from vault.backup import SplitOptions, make_backup
 from vault.cli.app import app
-from vault.cli.output import JsonFlag, PassphraseFile, emit
+from vault.cli.options import JsonFlag, PassphraseFile
+from vault.cli.output import emit
 from vault.errors import InvalidInput
 from vault.manifest import Manifest, to_document
 from vault.scheme import Scheme, check_iteration_exponent, describe_group, make_scheme, parse_t_of_n

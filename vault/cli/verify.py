@@ -11,17 +11,21 @@ import typer
 from vault import proof as pf
 from vault import sources
 from vault.cli.app import app
-from vault.cli.output import JsonFlag, PassphraseFile, emit
+from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, opener
+from vault.cli.output import emit
 from vault.errors import CheckFailed
 from vault.scheme import describe_group
 
 
 @app.command()
 def verify(
-    shares: Annotated[list[Path], typer.Argument(help="Share files (one is enough to check a single share).", show_default=False)],
+    shares: Annotated[list[Path], typer.Argument(help="Share files or envelopes (one is enough to check a single share).", show_default=False)],
     manifest: Annotated[Path, typer.Option("--manifest", help="The vault's manifest.json.")],
     passphrase_file: PassphraseFile = None,
-    passphrase_prompt: Annotated[bool, typer.Option("--passphrase-prompt", help="Ask for the passphrase, hidden.")] = False,
+    passphrase_prompt: PassphrasePrompt = False,
+    token: TokenLabels = None,
+    module: ModuleOption = None,
+    pin_file: PinFiles = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Check every share against the manifest, and prove that every qualifying subset
@@ -29,7 +33,8 @@ def verify(
     showing the secret). Exit 0 when everything present is consistent; 1 otherwise.
     """
     vault_manifest = sources.read_manifest(manifest)
-    given = [sources.read_given(path) for path in shares]
+    with opener(module, pin_file, token) as tokens_:
+        given = [sources.read_given(path, tokens_) for path in shares]
     asked = passphrase_file is not None or passphrase_prompt
     passphrase = sources.read_passphrase(passphrase_file, passphrase_prompt, confirm=False) if asked else None
     result = pf.prove(given, vault_manifest, passphrase)

@@ -1,0 +1,104 @@
+"""`coldvault token list|keygen|pubkey`: PKCS#11 tokens and the keys shares are sealed to."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vault import fsio
+from vault.cli.app import app
+from vault.cli.options import JsonFlag, ModuleOption, PinFiles
+from vault.cli.output import emit
+
+token_app = typer.Typer(help="PKCS#11 tokens: list them, create keys on them, export public keys.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+class KeyType(str, enum.Enum):
+    aes = "aes"
+    ec = "ec"
+    rsa = "rsa"
+
+
+KEY_DESCRIPTIONS = {
+    "aes": "AES-256 secret key (recipient pkcs11-aes-gcm: the token encrypts and decrypts)",
+    "ec": "EC P-256 key pair (recipient ecdh-p256: seal to its public key, open with the token)",
+    "rsa": "RSA-3072 key pair (recipient rsa-oaep: seal to its public key, open with the token)",
+}
+
+
+@token_app.command("list")
+def list_tokens(module: ModuleOption = None, pin_file: PinFiles = None, as_json: JsonFlag = False) -> None:
+    """Slots, tokens and their keys (keys of tokens that need a PIN: give --pin-file LABEL=PATH)."""
+    from vault import tokens
+
+    loaded = tokens.Module(tokens.module_path(module))
+    pins = tokens.parse_pin_files(pin_file or [])
+    found: list[dict[str, Any]] = []
+    human = [f"module: {loaded.path}"]
+    for _, info in loaded.tokens():
+        keys = None
+        if info.label in pins or not info.login_required:
+            with tokens.session(loaded, info.label, pins) as live:
+                keys = tokens.list_keys(live)
+        found.append({**dataclasses.asdict(info), "keys": None if keys is None else [dataclasses.asdict(k) for k in keys]})
+        human.append(
+            f'slot {info.slot_id}: token "{info.label}" serial {info.serial} ({info.manufacturer} {info.model}); '
+            f"PIN {'by PIN pad' if info.pin_pad else 'needed' if info.login_required else 'not needed'}"
+            + ("; PIN LOCKED" if info.pin_locked else "; one PIN try left" if info.pin_final_try else "")
+        )
+        if keys is None:
+            human.append(f"  keys: give --pin-file {info.label}=PATH to list them")
+        for key in keys or []:
+            extractable = "" if key.extractable is None else ", extractable" if key.extractable else ", never leaves the token"
+            human.append(f'  {key.object_class} {key.key_type} key "{key.label}" id {key.id or "-"}{extractable}')
+    if not found:
+        human.append("no tokens present")
+    emit(as_json, {"module": str(loaded.path), "tokens": found}, human)
+
+
+@token_app.command()
+def keygen(
+    token: Annotated[str, typer.Option("--token", help="Label of the token to create the key on.")],
+    label: Annotated[str, typer.Option("--label", help="Label for the new key.")],
+    key_type: Annotated[KeyType, typer.Option("--type", help="aes (AES-256), ec (P-256) or rsa (RSA-3072).")],
+    module: ModuleOption = None,
+    pin_file: PinFiles = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a key on a token; private and secret keys are sensitive and never extractable."""
+    from vault import tokens
+
+    loaded = tokens.Module(tokens.module_path(module))
+    with tokens.session(loaded, token, tokens.parse_pin_files(pin_file or []), write=True) as live:
+        key_id = tokens.generate_key(live, key_type.value, label)
+    payload = {"token": token, "label": label, "type": key_type.value, "id": key_id}
+    emit(as_json, payload, [f'created {KEY_DESCRIPTIONS[key_type.value]} "{label}" (id {key_id}) on token "{token}"'])
+
+
+@token_app.command()
+def pubkey(
+    token: Annotated[str, typer.Option("--token", help="Label of the token.")],
+    label: Annotated[str, typer.Option("--label", help="Label of the key pair.")],
+    out: Annotated[Path, typer.Option("--out", help="New PEM file for the public key.")],
+    module: ModuleOption = None,
+    pin_file: PinFiles = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Export a key pair's public key (PEM), for sealing shares to it without the token."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from vault import envelope, tokens
+
+    fsio.check_new_file(out)
+    loaded = tokens.Module(tokens.module_path(module))
+    with tokens.session(loaded, token, tokens.parse_pin_files(pin_file or [])) as live:
+        public = tokens.public_key(live, label)
+    fsio.write_new_file(out, public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo), mode=fsio.PUBLIC_FILE_MODE)
+    digest = envelope.public_key_sha256(public)
+    emit(as_json, {"out": str(out), "public_key_sha256": digest, "token": token, "label": label},
+         [f"wrote {out}: public key of \"{label}\" on token \"{token}\"", f"public key SHA-256: {digest}"])
