@@ -1,0 +1,39 @@
+"""docs/envelope.md's worked example is what the code computes, and it opens.
+
+The example is the format's test vector: if the code or the document changes alone,
+this fails.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from vault import envelope as ev
+
+ROOT = Path(__file__).parent.parent
+DOC = (ROOT / "docs" / "envelope.md").read_text()
+sys.path.insert(0, str(ROOT / "scripts"))
+from envelope_example import example  # noqa: E402
+
+
+def test_every_value_in_the_document_is_the_codes():
+    for name, value in example().items():
+        assert str(value).strip() in DOC, name
+
+
+def test_the_documented_envelope_opens_with_the_documented_key():
+    envelope_json = re.search(r"```json\n(.*?)```", DOC, re.S).group(1)
+    pem = re.search(r"(-----BEGIN PRIVATE KEY-----.*?-----END PRIVATE KEY-----)", DOC, re.S).group(1)
+    private = load_pem_private_key(pem.encode(), password=None)
+    sealed = ev.from_json(envelope_json)
+    ephemeral = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), sealed.ephemeral_public_key)
+    shared_x = private.exchange(ec.ECDH(), ephemeral)
+    data_key = ev.ecdh_data_key(shared_x, sealed.ephemeral_public_key, ev.point_bytes(private.public_key()))
+    share = ev.open_with_data_key(sealed, data_key)
+    assert share.mnemonic == example()["share"]
+    assert sealed.recipient.public_key_sha256 == ev.public_key_sha256(private.public_key())
