@@ -125,14 +125,17 @@ _EXTRA_FIELDS = {KIND_TOKEN_AES: (), KIND_ECDH_P256: ("ephemeral_public_key",), 
 
 
 def template(share: Share, recipient: Recipient, ceremony_id: str | None, custodian: str | None) -> Envelope:
-    """An envelope for `share` with everything but the cryptography filled in."""
+    """An envelope for `share` with everything but the cryptography filled in.
+
+    Empty names become null: readers refuse empty strings.
+    """
     return Envelope(
-        ceremony_id=ceremony_id,
+        ceremony_id=ceremony_id or None,
         identifier=share.identifier,
         group_index=share.group_index,
         member_index=share.member_index,
         share_fingerprint=share.fingerprint,
-        custodian=custodian,
+        custodian=custodian or None,
         recipient=recipient,
         nonce=b"",
         ciphertext=b"",
