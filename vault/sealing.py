@@ -10,6 +10,7 @@ that cannot open it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -21,6 +22,9 @@ from vault import envelope as ev
 from vault import tokens
 from vault.errors import CheckFailed, InvalidInput, TokenError
 from vault.slip39 import Share
+
+KeyFinder = Callable[..., Any]
+"""find(kind, name, key_id=None) -> a key; see `_find_key`."""
 
 
 class Opener:
@@ -37,6 +41,9 @@ class Opener:
         self._pins = pins
         self._token_labels = token_labels
         self._sessions: dict[str, Any] = {}
+        self._keys: dict[tuple[str, ...], Any] = {}
+        """Keys already found, per token and recipient: a token search costs more than the
+        cryptography (benchmarks/envelopes.py), and a ceremony opens many envelopes."""
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> "Opener":
@@ -56,6 +63,18 @@ class Opener:
             self._sessions[label] = self._stack.enter_context(tokens.session(self.module, label, self._pins))
         return self._sessions[label]
 
+    def key_finder(self, label: str) -> KeyFinder:
+        """Looks keys up on token `label`, remembering what it found."""
+        live = self.session(label)
+
+        def find(kind: str, name: str, key_id: str | None = None) -> Any:
+            cache_key = (label, kind, name, key_id or "")
+            if cache_key not in self._keys:
+                self._keys[cache_key] = _find_key(live, kind, name, key_id)
+            return self._keys[cache_key]
+
+        return find
+
     def open(self, envelope: ev.Envelope) -> Share:
         """The share inside `envelope`; raises saying which token or key is missing, or that it does not open."""
         named = envelope.recipient.token_label
@@ -68,28 +87,30 @@ class Opener:
         last: TokenError | None = None
         for label in labels:
             try:
-                return open_in_session(self.session(label), envelope)
+                return open_in_session(self.session(label), envelope, self.key_finder(label))
             except (tokens.NoSuchToken, tokens.NoMatchingKey) as error:  # try the next token given
                 last = error
         assert last is not None
         raise last
 
 
-def open_in_session(live: Any, envelope: ev.Envelope) -> Share:
-    """Open `envelope` with keys on the token of the session `live`."""
+def open_in_session(live: Any, envelope: ev.Envelope, find: KeyFinder | None = None) -> Share:
+    """Open `envelope` with keys on the token of the session `live` (found through `find`, if given)."""
     import pkcs11
 
     recipient = envelope.recipient
+    if find is None:
+        find = functools.partial(_find_key, live)
     if recipient.kind == ev.KIND_TOKEN_AES:
         assert recipient.key_label is not None
-        key = tokens.secret_key(live, recipient.key_label, recipient.key_id)
+        key = find(ev.KIND_TOKEN_AES, recipient.key_label, recipient.key_id)
         try:
             text = tokens.aes_gcm(key, False, envelope.nonce, envelope.associated_data(), envelope.ciphertext)
         except pkcs11.PKCS11Error:
             raise _does_not_open() from None
         return ev.check_opened(envelope, text)
     assert recipient.public_key_sha256 is not None
-    private, public, _ = tokens.private_key_for(live, recipient.public_key_sha256)
+    private, public, _ = find(recipient.kind, recipient.public_key_sha256)
     if recipient.kind == ev.KIND_ECDH_P256:
         assert envelope.ephemeral_public_key is not None
         try:
@@ -111,6 +132,14 @@ def open_in_session(live: Any, envelope: ev.Envelope) -> Share:
     return ev.open_with_data_key(envelope, data_key)
 
 
+def _find_key(live: Any, kind: str, name: str, key_id: str | None = None) -> Any:
+    """AES: the secret key labelled `name` (and `key_id`); otherwise the private key whose
+    public key's SHA-256 is `name`, with that public key and its label."""
+    if kind == ev.KIND_TOKEN_AES:
+        return tokens.secret_key(live, name, key_id)
+    return tokens.private_key_for(live, name)
+
+
 def _does_not_open() -> ev.EnvelopeDoesNotOpen:
     return ev.EnvelopeDoesNotOpen("the envelope does not open: it was altered, or it is sealed to another key")
 
@@ -126,8 +155,7 @@ def seal_with_token_key(
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> ev.Envelope:
     """Seal with an AES key on the token (CKM_AES_GCM; the key never leaves it), then open it again."""
-    live = opener.session(token_label)
-    key = tokens.secret_key(live, key_label, None)
+    key = opener.key_finder(token_label)(ev.KIND_TOKEN_AES, key_label, None)
     recipient = ev.Recipient(ev.KIND_TOKEN_AES, token_label, key_label, key_id=(key.id or b"").hex() or None)
     sealed = ev.template(share, recipient, ceremony_id, custodian)
     nonce = random_bytes(ev.NONCE_LENGTH_BYTES)

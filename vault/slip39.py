@@ -86,9 +86,10 @@ class Share:
         )
 
     @classmethod
-    def from_reference(cls, share: shamir_mnemonic.Share) -> "Share":
+    def from_reference(cls, share: shamir_mnemonic.Share, words: tuple[str, ...] | None = None) -> "Share":
+        """Our share for the reference's; `words`, when the caller has them already, saves re-encoding."""
         return cls(
-            words=tuple(share.words()),
+            words=words if words is not None else tuple(share.words()),
             identifier=share.identifier,
             extendable=share.extendable,
             iteration_exponent=share.iteration_exponent,
@@ -116,7 +117,7 @@ def parse_share(text: str) -> Share:
         reference = shamir_mnemonic.Share.from_mnemonic(" ".join(words))
     except shamir_mnemonic.MnemonicError as error:
         raise ShareError(_explain_reference_error(str(error))) from None
-    return Share.from_reference(reference)
+    return Share.from_reference(reference, tuple(words))
 
 
 def _word_indices(words: Sequence[str]) -> list[int]:

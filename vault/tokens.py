@@ -367,8 +367,8 @@ def aes_gcm(key: Any, encrypt: bool, nonce: bytes, aad: bytes, data: bytes) -> b
 def ecdh_shared_x(private: Any, peer_point: bytes) -> bytes:
     """CKM_ECDH1_DERIVE with the token's private key: the shared secret's x-coordinate.
 
-    The derived object is a session object (gone when the session closes); its value
-    must be readable, since the key derivation and AES-GCM run on the host.
+    The derived object is a session object whose value must be readable, since the key
+    derivation and AES-GCM run on the host; it is destroyed as soon as it is read.
     """
     from pkcs11 import KDF, Attribute, KeyType
 
@@ -376,7 +376,10 @@ def ecdh_shared_x(private: Any, peer_point: bytes) -> bytes:
         KeyType.GENERIC_SECRET, 256, mechanism_param=(KDF.NULL, None, peer_point),
         template={Attribute.SENSITIVE: False, Attribute.EXTRACTABLE: True, Attribute.TOKEN: False},
     )
-    return bytes(derived[Attribute.VALUE])
+    try:
+        return bytes(derived[Attribute.VALUE])
+    finally:
+        derived.destroy()  # a readable copy of the shared secret must not outlive this call
 
 
 def rsa_oaep_decrypt(private: Any, data: bytes, hash_name: str) -> bytes:
