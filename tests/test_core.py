@@ -744,3 +744,12 @@ def _small_backup():
         SplitOptions(iteration_exponent=0),
         now=datetime(2026, 1, 1, tzinfo=timezone.utc),
     )
+
+
+def test_manifest_reader_refuses_a_key_given_twice_and_hostile_nesting():
+    text = mf.to_json(_small_backup().manifest)
+    doubled = text.replace('"format":', '"format": "coldvault-manifest/9", "format":', 1)
+    with pytest.raises(InvalidInput, match='the key "format" appears twice'):
+        mf.from_json(doubled)
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        mf.from_json('{"format": ' + "[" * 100_000 + "]" * 100_000 + "}")

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from vault import strictjson
 from vault.errors import InvalidInput
 from vault.slip39 import Share, parse_share
 
@@ -306,12 +307,7 @@ def rsa_oaep_decrypt_in_software(private_key: Any, envelope: Envelope) -> bytes:
 
 def from_json(text: str) -> Envelope:
     """Parse an envelope, refusing anything this version does not specify exactly."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidInput(f"not an envelope: not JSON (line {error.lineno}, column {error.colno})") from None
-    if not isinstance(document, dict):
-        raise InvalidInput("not an envelope: not a JSON object")
+    document = strictjson.load_object(text, "an envelope")
     version = document.get("format")
     if version != FORMAT:
         raise InvalidInput(f"unknown envelope format {version!r}", f"this coldvault reads {FORMAT}")

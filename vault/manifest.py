@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from vault import strictjson
 from vault.errors import InvalidInput
 from vault.secret import SecretKind
 
@@ -106,11 +107,7 @@ def to_json(manifest: Manifest) -> str:
 
 def from_json(text: str) -> Manifest:
     """Parse a manifest; raises `InvalidInput` naming the first bad field."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidInput(f"not JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
-    root = _Object(document, "manifest")
+    root = _Object(strictjson.load_object(text, "a manifest"), "manifest")
     if root.get("format", str) != FORMAT:
         raise InvalidInput(
             f"unknown manifest format {root.get('format', str)!r}",

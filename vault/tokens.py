@@ -98,7 +98,8 @@ class Module:
 
         self.path = path
         try:
-            self.lib = pkcs11.lib(str(path))
+            # Absolute: dlopen() treats a bare "libx.so" as a name to search the system for.
+            self.lib = pkcs11.lib(str(path.absolute()))
         except pkcs11.PKCS11Error as error:
             raise TokenError(f"{path}: cannot load this PKCS#11 module ({error})") from None
 
@@ -327,7 +328,7 @@ def private_key_for(live: Any, public_key_sha256: str) -> tuple[Any, Any, str]:
         spki = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
         if hashlib.sha256(spki).hexdigest() != public_key_sha256:
             continue
-        template = {Attribute.CLASS: ObjectClass.PRIVATE_KEY}
+        template = {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.KEY_TYPE: candidate.key_type}
         if candidate.id:
             template[Attribute.ID] = candidate.id
         else:
@@ -347,6 +348,9 @@ def secret_key(live: Any, label: str, key_id: str | None) -> Any:
         template[Attribute.ID] = bytes.fromhex(key_id)
     keys = list(live.get_objects(template))
     if not keys:
+        key_pairs = [c for c in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY) if list(live.get_objects({Attribute.CLASS: c, Attribute.LABEL: label}))]
+        if key_pairs:
+            raise TokenError(f'the key "{label}" is not an AES key', "seal with --key naming an AES key, or use --recipient-pubkey")
         raise NoMatchingKey(f'no AES key labelled "{label}" on this token', "`coldvault token list` shows the keys")
     if len(keys) > 1:
         raise TokenError(f'several keys are labelled "{label}"', "give keys distinct labels")
