@@ -29,23 +29,28 @@ class Run:
         return json.loads(self.stdout)
 
 
+def run_cli(cwd: Path, *args: str | os.PathLike, input: str | None = None, env: dict[str, str] | None = None) -> Run:
+    """`coldvault ARGS...` in a subprocess in `cwd`, as a user runs it (no COLDVAULT_DEBUG)."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("COLDVAULT_DEBUG", None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "vault", *map(str, args)],
+        cwd=cwd,
+        input=input if input is not None else "",
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+    )
+    return Run(completed.returncode, completed.stdout, completed.stderr)
+
+
 @pytest.fixture
 def cli(tmp_path: Path):
-    """Run `coldvault ARGS...` in a subprocess, in `tmp_path`, with optional stdin."""
+    """Run `coldvault ARGS...` in a subprocess, in `tmp_path`, with optional stdin and environment."""
 
     def run(*args: str | os.PathLike, input: str | None = None, env: dict[str, str] | None = None) -> Run:
-        full_env = {**os.environ, **(env or {})}
-        full_env.pop("COLDVAULT_DEBUG", None)
-        completed = subprocess.run(
-            [sys.executable, "-m", "vault", *map(str, args)],
-            cwd=tmp_path,
-            input=input if input is not None else "",
-            capture_output=True,
-            text=True,
-            env=full_env,
-            timeout=120,
-        )
-        return Run(completed.returncode, completed.stdout, completed.stderr)
+        return run_cli(tmp_path, *args, input=input, env=env)
 
     return run
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import softhsm_module
+from conftest import Run, run_cli, softhsm_module
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -59,25 +59,6 @@ def require_tools() -> Path:
         pytest.skip(message)
     assert module is not None
     return module
-
-
-@dataclass(frozen=True)
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict:
-        return json.loads(self.stdout)
-
-
-def run_cli(cwd: Path, env: dict[str, str], *args: str | os.PathLike) -> Run:
-    """`coldvault ARGS` in a subprocess, like the `cli` fixture (which is function-scoped)."""
-    full_env = {**os.environ, **env}
-    full_env.pop("COLDVAULT_DEBUG", None)
-    done = subprocess.run([sys.executable, "-m", "vault", *map(str, args)], cwd=cwd, input="",
-                          capture_output=True, text=True, env=full_env, timeout=120)
-    return Run(done.returncode, done.stdout, done.stderr)
 
 
 def tool(env: dict[str, str], *args: str | os.PathLike) -> str:
@@ -174,7 +155,7 @@ class Store:
         return self.root / "vault" / "manifest.json"
 
     def cli(self, *args: str | os.PathLike) -> Run:
-        return run_cli(self.root, self.env, *args)
+        return run_cli(self.root, *args, env=self.env)
 
 
 @pytest.fixture(scope="module")

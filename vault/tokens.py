@@ -195,6 +195,13 @@ def session(module: Module, label: str, pins: Mapping[str, Path], write: bool = 
             raise _translate(error, f'on token "{label}"') from None
 
 
+@contextlib.contextmanager
+def open_token(module: Path | None, label: str, pin_files: list[str], write: bool = False) -> Iterator[Any]:
+    """`session` from the CLI's --module and --pin-file values."""
+    with session(Module(module_path(module)), label, parse_pin_files(pin_files), write) as live:
+        yield live
+
+
 def _wrong_pin(module: Module, label: str) -> TokenError:
     """The wrong-PIN error, with what the token says about the tries left (where it says)."""
     try:

@@ -73,8 +73,7 @@ def keygen(
     """Create a key on a token; private and secret keys are sensitive and never extractable."""
     from vault import tokens
 
-    loaded = tokens.Module(tokens.module_path(module))
-    with tokens.session(loaded, token, tokens.parse_pin_files(pin_file or []), write=True) as live:
+    with tokens.open_token(module, token, pin_file or [], write=True) as live:
         key_id = tokens.generate_key(live, key_type.value, label)
     payload = {"token": token, "label": label, "type": key_type.value, "id": key_id}
     emit(as_json, payload, [f'created {KEY_DESCRIPTIONS[key_type.value]} "{label}" (id {key_id}) on token "{token}"'])
@@ -95,8 +94,7 @@ def pubkey(
     from vault import envelope, tokens
 
     fsio.check_new_file(out)
-    loaded = tokens.Module(tokens.module_path(module))
-    with tokens.session(loaded, token, tokens.parse_pin_files(pin_file or [])) as live:
+    with tokens.open_token(module, token, pin_file or []) as live:
         public = tokens.public_key(live, label)
     fsio.write_new_file(out, public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo), mode=fsio.PUBLIC_FILE_MODE)
     digest = envelope.public_key_sha256(public)
