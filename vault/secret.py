@@ -100,7 +100,7 @@ def from_hex(text: str) -> Secret:
         if char not in string.hexdigits:
             raise InvalidInput(
                 f"character {position} of the secret is not a hex digit",
-                "a --secret-file holds the master secret as hex (0-9, a-f), nothing else",
+                "a master secret is written in hex (0-9, a-f) and nothing else",
             )
     if len(digits) % 2:
         raise InvalidInput(f"the secret has an odd number of hex digits ({len(digits)})")

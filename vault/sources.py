@@ -55,13 +55,13 @@ def read_secret(generate: int | None, bip39_file: Path | None, secret_file: Path
 def _parse_typed_secret(text: str) -> Secret:
     """One hex token is a master secret; several words are a BIP-39 mnemonic."""
     tokens = text.split()
-    if len(tokens) == 1 and all(c in "0123456789abcdefABCDEF" for c in tokens[0]):
-        return secret.from_hex(tokens[0])
-    if len(tokens) <= 1:
+    if not tokens:
         raise InvalidInput(
-            "no secret given on standard input",
-            "pipe BIP-39 words or a hex master secret, or use --generate, --bip39-file or --secret-file",
+            "no secret given",
+            "type or pipe BIP-39 words or a hex master secret, or use --generate, --bip39-file or --secret-file",
         )
+    if len(tokens) == 1:
+        return secret.from_hex(tokens[0])
     return secret.from_bip39(text)
 
 
