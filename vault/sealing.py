@@ -68,9 +68,14 @@ class Opener:
         live = self.session(label)
 
         def find(kind: str, name: str, key_id: str | None = None) -> Any:
+            import pkcs11
+
             cache_key = (label, kind, name, key_id or "")
             if cache_key not in self._keys:
-                self._keys[cache_key] = _find_key(live, kind, name, key_id)
+                try:
+                    self._keys[cache_key] = _find_key(live, kind, name, key_id)
+                except pkcs11.PKCS11Error as error:
+                    raise tokens.translate(error, f'finding a key on token "{label}"') from None
             return self._keys[cache_key]
 
         return find
@@ -84,12 +89,16 @@ class Opener:
                 "the envelope does not name its token",
                 "give --token LABEL (repeatable) for the tokens that may hold its key",
             )
+        import pkcs11
+
         last: TokenError | None = None
         for label in labels:
             try:
                 return open_in_session(self.session(label), envelope, self.key_finder(label))
             except (tokens.NoSuchToken, tokens.NoMatchingKey) as error:  # try the next token given
                 last = error
+            except pkcs11.PKCS11Error as error:  # e.g. the token was pulled out mid-operation
+                raise tokens.translate(error, f'on token "{label}"') from None
         assert last is not None
         raise last
 
@@ -133,8 +142,8 @@ def open_in_session(live: Any, envelope: ev.Envelope, find: KeyFinder | None = N
 
 
 def _find_key(live: Any, kind: str, name: str, key_id: str | None = None) -> Any:
-    """AES: the secret key labelled `name` (and `key_id`); otherwise the private key whose
-    public key's SHA-256 is `name`, with that public key and its label."""
+    """AES: the secret key labelled `name` (and `key_id`); any other kind: the private key
+    whose public key's SHA-256 is `name`, with that public key and its label."""
     if kind == ev.KIND_TOKEN_AES:
         return tokens.secret_key(live, name, key_id)
     return tokens.private_key_for(live, name)
@@ -155,11 +164,16 @@ def seal_with_token_key(
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> ev.Envelope:
     """Seal with an AES key on the token (CKM_AES_GCM; the key never leaves it), then open it again."""
+    import pkcs11
+
     key = opener.key_finder(token_label)(ev.KIND_TOKEN_AES, key_label, None)
     recipient = ev.Recipient(ev.KIND_TOKEN_AES, token_label, key_label, key_id=(key.id or b"").hex() or None)
     sealed = ev.template(share, recipient, ceremony_id, custodian)
     nonce = random_bytes(ev.NONCE_LENGTH_BYTES)
-    ciphertext = tokens.aes_gcm(key, True, nonce, sealed.associated_data(), ev.plaintext(share))
+    try:
+        ciphertext = tokens.aes_gcm(key, True, nonce, sealed.associated_data(), ev.plaintext(share))
+    except pkcs11.PKCS11Error as error:
+        raise tokens.translate(error, f'sealing on token "{token_label}"') from None
     sealed = replace(sealed, nonce=nonce, ciphertext=ciphertext)
     prove_opens(opener, sealed, share)
     return sealed
@@ -176,7 +190,7 @@ def token_for_public_key(opener: Opener, labels: list[str], public_key: Any) -> 
     digest = ev.public_key_sha256(public_key)
     for label in labels:
         try:
-            _, _, key_label = tokens.private_key_for(opener.session(label), digest)
+            _, _, key_label = opener.key_finder(label)(ev.KIND_ECDH_P256, digest)
         except tokens.NoMatchingKey:
             continue
         return label, key_label

@@ -113,7 +113,7 @@ class Module:
                 if token.flags & pkcs11.TokenFlag.TOKEN_INITIALIZED:  # SoftHSM2 shows an empty spare slot
                     found.append((token, _token_info(slot.slot_id, token, pkcs11)))
         except pkcs11.PKCS11Error as error:
-            raise _translate(error, "listing tokens") from None
+            raise translate(error, "listing tokens") from None
         return found
 
     def token(self, label: str, serial: str | None = None) -> tuple[Any, TokenInfo]:
@@ -187,12 +187,12 @@ def session(module: Module, label: str, pins: Mapping[str, Path], write: bool = 
     except pkcs11.PinIncorrect:
         raise _wrong_pin(module, label) from None
     except pkcs11.PKCS11Error as error:
-        raise _translate(error, f'logging in to token "{label}"') from None
+        raise translate(error, f'logging in to token "{label}"') from None
     with opened as live:
         try:
             yield live
         except pkcs11.PKCS11Error as error:
-            raise _translate(error, f'on token "{label}"') from None
+            raise translate(error, f'on token "{label}"') from None
 
 
 @contextlib.contextmanager
@@ -218,7 +218,8 @@ def _wrong_pin(module: Module, label: str) -> TokenError:
     return TokenError(f'wrong PIN for token "{label}"', *hints)
 
 
-def _translate(error: Exception, doing: str) -> VaultError:
+def translate(error: Exception, doing: str) -> VaultError:
+    """A PKCS#11 failure as the `TokenError` a person can act on."""
     import pkcs11
 
     table: list[tuple[type, str, str]] = [
