@@ -242,10 +242,3 @@ def split(
         encrypted,
     )
     return [[Share.from_reference(share) for share in group] for group in groups]
-
-
-def words_per_share(secret_length_bytes: int) -> int:
-    """How many words each share of a secret of this length has."""
-    value_words = -(-secret_length_bytes * 8 // RADIX_BITS)
-    return METADATA_LENGTH_WORDS + value_words
-

@@ -28,7 +28,6 @@ SOFTHSM2_PATHS = (
     "/usr/local/lib/softhsm/libsofthsm2.so",
     "/opt/homebrew/lib/softhsm/libsofthsm2.so",
 )
-KEY_TYPES = ("aes", "ec", "rsa")
 AES_KEY_BITS = 256
 RSA_KEY_BITS = 3072
 EC_CURVE = "secp256r1"
