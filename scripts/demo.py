@@ -1,11 +1,15 @@
-"""`make demo`: a demo of coldvault on throwaway data, in a fresh temporary folder.
+"""`make demo`: a real key ceremony on SoftHSM2 tokens, in a new local folder.
 
-Split a freshly generated seed into a two-level SLIP-39 scheme; make a SoftHSM2
-token for one custodian (in the demo folder, with its own SOFTHSM2_CONF) and seal
-her share to it; inspect a share; prove with `verify` that every qualifying subset
-recovers the seed; recover from a quorum that includes the sealed share; and show a
-wrong passphrase being caught. The ceremony issue grows this into a full ceremony.
-The secret is generated for the demo and never shown; do not use it for funds.
+1. Make the tokens and keys the demo plan (ceremony/demo.toml) names, in
+   demo-out/<time>/ with its own SOFTHSM2_CONF (scripts/softhsm_kit.py).
+2. Run the plan as a scripted ceremony: generate a seed, split it 2 of {Board 2-of-3,
+   Officers 3-of-5, Escrow 1-of-1}, seal shares to an AES token key, an EC key and an
+   RSA key, print paper cards, prove, and sign the transcript on a ceremony token.
+3. Check the outputs as an auditor and custodians would: `transcript verify`,
+   `verify` with every packet, then recover from a quorum (the seed is not shown;
+   the manifest's fingerprint proves it is the same) and catch a wrong passphrase.
+
+The seed is generated for the demo and never shown; do not use it for funds.
 """
 
 from __future__ import annotations
@@ -15,76 +19,52 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+import softhsm_kit  # noqa: E402
 
-def run(*args: str, cwd: Path) -> None:
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path, env: dict[str, str], expect: int = 0) -> None:
     print(f"\n$ coldvault {shlex.join(args)}", flush=True)
-    subprocess.run([sys.executable, "-m", "vault", *args], cwd=cwd, check=True)
-
-
-def make_token(work: Path, label: str, pin: str) -> None:
-    """A SoftHSM2 token in the demo folder: its own token directory and SOFTHSM2_CONF."""
-    tokens = work / "softhsm-tokens"
-    tokens.mkdir(exist_ok=True)
-    conf = work / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
-    os.environ["SOFTHSM2_CONF"] = str(conf)
-    if shutil.which("softhsm2-util") is None:
-        raise SystemExit("demo needs SoftHSM2: run `make demo`, which installs it")
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", pin + pin],
-                   check=True, stdout=subprocess.DEVNULL)
-    (work / f"{label}.pin").write_text(pin + "\n")
-    (work / f"{label}.pin").chmod(0o600)
+    done = subprocess.run([sys.executable, "-m", "vault", *args], cwd=cwd, env={**os.environ, **env})
+    if done.returncode != expect:
+        raise SystemExit(f"demo failed: exit {done.returncode}, expected {expect}")
 
 
 def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="coldvault-demo-"))
+    started = time.monotonic()
+    work = ROOT / "demo-out" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    work.mkdir(parents=True)
+    shutil.copy(ROOT / "ceremony" / "demo.toml", work / "demo.toml")
     (work / "passphrase.txt").write_text("correct horse battery staple\n")
     (work / "passphrase.txt").chmod(0o600)
-    run(
-        "split", "--generate", "256",
-        "--group-threshold", "2",
-        "--group", "2of3", "--group-name", "Board",
-        "--group", "3of5", "--group-name", "Officers",
-        "--group", "1of1", "--group-name", "Escrow",
-        "--passphrase-file", "passphrase.txt",
-        "--name", "coldvault demo",
-        "--out", "vault",
-        cwd=work,
-    )
-    make_token(work, "alice", "123456")
-    pin = ("--pin-file", "alice=alice.pin")
-    run("token", "keygen", "--token", "alice", "--label", "coldvault", "--type", "ec", *pin, cwd=work)
-    run("token", "pubkey", "--token", "alice", "--label", "coldvault", "--out", "alice.pem", *pin, cwd=work)
-    run("wrap", "vault/shares/group1-share1.txt", "--recipient-pubkey", "alice.pem", "--token", "alice",
-        "--manifest", "vault/manifest.json", "--custodian", "Alice", "--out", "alice.envelope.json", *pin, cwd=work)
-    run("inspect", "vault/shares/group2-share4.txt", cwd=work)
-    run("verify", "--manifest", "vault/manifest.json", "--passphrase-file", "passphrase.txt",
-        "alice.envelope.json", *[f"vault/shares/{p.name}" for p in sorted((work / "vault/shares").iterdir())][1:],
-        *pin, cwd=work)
-    run(
-        "recover", "--manifest", "vault/manifest.json", "--passphrase-file", "passphrase.txt",
-        "vault/shares/group1-share3.txt", "alice.envelope.json", "vault/shares/group3-share1.txt", *pin,
-        cwd=work,
-    )
+    print(f"Making SoftHSM2 tokens and keys for ceremony/demo.toml in {work} ...", flush=True)
+    kit = softhsm_kit.provision(work / "demo.toml", work)
+    pins = kit.pin_args()
+
+    run("ceremony", "run", "demo.toml", "--out", "vault", "--yes", "--passphrase-file", "passphrase.txt", *pins, cwd=work, env=kit.env)
+    run("transcript", "verify", "vault", cwd=work, env=kit.env)
+    packets = sorted(str(p.relative_to(work)) for p in (work / "vault" / "custodians").glob("*/share*"))
+    run("verify", "--manifest", "vault/manifest.json", "--passphrase-file", "passphrase.txt", *packets, *pins, cwd=work, env=kit.env)
+    quorum = ["vault/custodians/alice/share.envelope.json", "vault/custodians/carol/share.txt", "vault/custodians/ivan/share.txt"]
+    run("recover", "--manifest", "vault/manifest.json", "--passphrase-file", "passphrase.txt", *quorum, *pins, cwd=work, env=kit.env)
     (work / "wrong-passphrase.txt").write_text("correct horse battery stapler\n")
-    print("\nThe same shares with a wrong passphrase: SLIP-39 gives another secret without error;")
+    print("\nThe same quorum with a wrong passphrase: SLIP-39 gives another secret without error;")
     print("coldvault catches it by fingerprint (exit 1):", flush=True)
-    try:
-        run(
-            "recover", "--manifest", "vault/manifest.json", "--passphrase-file", "wrong-passphrase.txt",
-            "vault/shares/group1-share3.txt", "vault/shares/group1-share1.txt", "vault/shares/group3-share1.txt",
-            cwd=work,
-        )
-    except subprocess.CalledProcessError as caught:
-        if caught.returncode != 1:
-            raise
-    else:
-        raise SystemExit("demo failed: a wrong passphrase was not caught")
-    print(f"\nDemo outputs are in {work}: vault/manifest.json (public), vault/shares/ (secret, mode 0600),")
-    print("alice.envelope.json (share 1 sealed to Alice's SoftHSM2 token in softhsm-tokens/).")
+    run("recover", "--manifest", "vault/manifest.json", "--passphrase-file", "wrong-passphrase.txt", *quorum, *pins,
+        cwd=work, env=kit.env, expect=1)
+
+    print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Outputs in {work}:")
+    print("  vault/manifest.json        the public manifest")
+    print("  vault/transcript.jsonl     the hash-chained record (transcript.sig.json: its signature)")
+    print("  vault/runbook.md           the printable record with signature lines")
+    print("  vault/custodians/*/        one packet per custodian (card.pdf + share.txt are SECRET, mode 0600)")
+    print("  softhsm-tokens/, pins/     the demo's SoftHSM2 tokens and their PINs")
     print("This was a throwaway secret. Delete the folder when done: rm -rf " + shlex.quote(str(work)))
 
 

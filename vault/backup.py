@@ -49,6 +49,15 @@ class Backup:
     files: tuple[OutputFile, ...] = field(repr=False)
 
 
+@dataclass(frozen=True)
+class Holding:
+    """Where a share went: its custodian, its file (relative to the manifest) and its envelope's recipient kind."""
+
+    custodian: str | None
+    file: str
+    wrapping: str | None = None
+
+
 def make_backup(
     secret: Secret,
     scheme: Scheme,
@@ -57,34 +66,72 @@ def make_backup(
     now: datetime,
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> Backup:
-    """Split `secret` by `scheme` and describe the result; prove a quorum recovers it."""
+    """Split `secret` by `scheme` into plain share files; prove a quorum recovers it."""
+    shares = make_shares(secret, scheme, passphrase, options, random_bytes)
+    ceremony = new_ceremony(options.ceremony_name, now, random_bytes)
+    share_files = tuple(
+        OutputFile(
+            f"{SHARES_DIR}/{share_filename(share)}",
+            render_share_file(share, ceremony, scheme, custodian=None),
+            secret=True,
+        )
+        for share in shares
+    )
+    holdings = [Holding(None, file.path) for file in share_files]
+    manifest = describe(ceremony, secret, scheme, bool(passphrase), options, shares, holdings)
+    manifest_file = OutputFile(MANIFEST_FILE, mf.to_json(manifest), secret=False)
+    return Backup(manifest, shares, (manifest_file,) + share_files)
+
+
+def make_shares(
+    secret: Secret,
+    scheme: Scheme,
+    passphrase: bytes,
+    options: SplitOptions,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> tuple[slip39.Share, ...]:
+    """The shares of `secret`, in group then member order, proven to recover it."""
     check_iteration_exponent(options.iteration_exponent)
     groups = slip39.split(
         secret.value, scheme, passphrase, options.iteration_exponent, options.extendable, random_bytes
     )
     shares = tuple(share for group in groups for share in group)
     _prove_recovers(shares, passphrase, secret)
-    ceremony = mf.Ceremony(
+    return shares
+
+
+def new_ceremony(name: str, now: datetime, random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> mf.Ceremony:
+    """A new ceremony: a random UUID (version 4), its name, and the time to the second (UTC)."""
+    return mf.Ceremony(
         id=str(uuid.UUID(bytes=random_bytes(16), version=4)),
-        name=options.ceremony_name,
+        name=name,
         created=now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    share_files = tuple(
-        OutputFile(
-            f"{SHARES_DIR}/{share_filename(share)}",
-            render(
-                share,
-                ceremony_name=ceremony.name,
-                ceremony_id=ceremony.id,
-                group_name=scheme.groups[share.group_index].name,
-                member_count=scheme.groups[share.group_index].member_count,
-                custodian=None,
-            ),
-            secret=True,
-        )
-        for share in shares
+
+
+def render_share_file(share: slip39.Share, ceremony: mf.Ceremony, scheme: Scheme, custodian: str | None) -> str:
+    group = scheme.groups[share.group_index]
+    return render(
+        share,
+        ceremony_name=ceremony.name,
+        ceremony_id=ceremony.id,
+        group_name=group.name,
+        member_count=group.member_count,
+        custodian=custodian,
     )
-    manifest = mf.Manifest(
+
+
+def describe(
+    ceremony: mf.Ceremony,
+    secret: Secret,
+    scheme: Scheme,
+    passphrase_protected: bool,
+    options: SplitOptions,
+    shares: tuple[slip39.Share, ...],
+    holdings: list[Holding],
+) -> mf.Manifest:
+    """The public manifest of a split: `holdings[i]` says where `shares[i]` went."""
+    return mf.Manifest(
         ceremony=ceremony,
         secret=mf.SecretInfo(secret.kind, secret.bits, secret_fingerprint(secret), wallet_fingerprint(secret)),
         scheme=mf.SchemeInfo(
@@ -92,20 +139,18 @@ def make_backup(
             extendable=options.extendable,
             iteration_exponent=options.iteration_exponent,
             group_threshold=scheme.group_threshold,
-            passphrase_protected=bool(passphrase),
+            passphrase_protected=passphrase_protected,
             groups=tuple(
                 mf.GroupInfo(index, group.name, group.member_threshold, group.member_count)
                 for index, group in enumerate(scheme.groups)
             ),
         ),
         shares=tuple(
-            mf.ShareEntry(share.group_index, share.member_index, None, share.fingerprint, file.path, None)
-            for share, file in zip(shares, share_files)
+            mf.ShareEntry(share.group_index, share.member_index, held.custodian, share.fingerprint, held.file, held.wrapping)
+            for share, held in zip(shares, holdings, strict=True)
         ),
         policy=mf.Policy(options.drill_interval_days),
     )
-    manifest_file = OutputFile(MANIFEST_FILE, mf.to_json(manifest), secret=False)
-    return Backup(manifest, shares, (manifest_file,) + share_files)
 
 
 def _prove_recovers(shares: tuple[slip39.Share, ...], passphrase: bytes, secret: Secret) -> None:

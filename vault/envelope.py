@@ -14,8 +14,6 @@ opaque error: it was altered, or it is for another key).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import secrets
@@ -94,9 +92,9 @@ class Envelope:
             "recipient": _recipient_document(self.recipient),
         }
         if self.ephemeral_public_key is not None:
-            document["ephemeral_public_key"] = _b64(self.ephemeral_public_key)
+            document["ephemeral_public_key"] = strictjson.b64(self.ephemeral_public_key)
         if self.wrapped_key is not None:
-            document["wrapped_key"] = _b64(self.wrapped_key)
+            document["wrapped_key"] = strictjson.b64(self.wrapped_key)
         return document
 
     def associated_data(self) -> bytes:
@@ -150,8 +148,8 @@ def plaintext(share: Share) -> bytes:
 
 def to_json(envelope: Envelope) -> str:
     document = envelope.header()
-    document["nonce"] = _b64(envelope.nonce)
-    document["ciphertext"] = _b64(envelope.ciphertext)
+    document["nonce"] = strictjson.b64(envelope.nonce)
+    document["ciphertext"] = strictjson.b64(envelope.ciphertext)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -180,6 +178,13 @@ def load_public_key(data: bytes) -> Any:
             raise InvalidInput(f"a {key.key_size}-bit RSA key; coldvault seals to RSA keys of at least {MIN_RSA_KEY_BITS} bits")
         return key
     raise InvalidInput(f"a {type(key).__name__}; coldvault seals to EC P-256 or RSA keys")
+
+
+def public_key_kind(public_key: Any) -> str:
+    """The recipient kind a public key from `load_public_key` seals with."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return KIND_ECDH_P256 if isinstance(public_key, ec.EllipticCurvePublicKey) else KIND_RSA_OAEP
 
 
 def seal_to_public_key(
@@ -341,11 +346,11 @@ def from_json(text: str) -> Envelope:
         share_fingerprint=_hex(share["share_fingerprint"], "envelope.share.share_fingerprint", 32),
         custodian=_string(document["custodian"], "envelope.custodian", True),
         recipient=recipient,
-        nonce=_base64(document["nonce"], "envelope.nonce"),
-        ciphertext=_base64(document["ciphertext"], "envelope.ciphertext"),
-        ephemeral_public_key=_base64(document["ephemeral_public_key"], "envelope.ephemeral_public_key")
+        nonce=strictjson.base64_field(document["nonce"], "envelope.nonce"),
+        ciphertext=strictjson.base64_field(document["ciphertext"], "envelope.ciphertext"),
+        ephemeral_public_key=strictjson.base64_field(document["ephemeral_public_key"], "envelope.ephemeral_public_key")
         if kind == KIND_ECDH_P256 else None,
-        wrapped_key=_base64(document["wrapped_key"], "envelope.wrapped_key") if kind == KIND_RSA_OAEP else None,
+        wrapped_key=strictjson.base64_field(document["wrapped_key"], "envelope.wrapped_key") if kind == KIND_RSA_OAEP else None,
     )
     _check_lengths(envelope)
     return envelope
@@ -405,24 +410,7 @@ def _hex(value: Any, path: str, digits: int | None, optional: bool = False) -> s
     return value
 
 
-def _base64(value: Any, path: str) -> bytes:
-    """Standard base64 with padding, canonical: decoding and re-encoding gives the same text."""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{path} should be a base64 string")
-    try:
-        data = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput(f"{path} is not standard base64") from None
-    if _b64(data) != value:
-        raise InvalidInput(f"{path} is not canonical base64 (standard alphabet, with padding)")
-    return data
-
-
 def _oaep_hash(value: Any) -> str:
     if value not in OAEP_HASHES:
         raise InvalidInput(f"envelope.recipient.oaep_hash should be one of {', '.join(OAEP_HASHES)}")
     return value
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")

@@ -13,7 +13,7 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from vault.errors import InvalidInput, WriteRefused
@@ -88,13 +88,25 @@ def leftover_staging(target: Path) -> list[Path]:
     return sorted(target.parent.glob(f".{target.name}{STAGING_MARKER}*"))
 
 
-def write_directory(target: Path, files: Iterable[tuple[str, str, bool]]) -> None:
-    """Create `target` holding `files` (relative path, text, is secret), all or nothing."""
+def write_directory(
+    target: Path,
+    files: Iterable[tuple[str, str | bytes, bool]],
+    before_rename: Callable[[Path], None] | None = None,
+) -> None:
+    """Create `target` holding `files` (relative path, text or bytes, is secret), all or nothing.
+
+    `before_rename(staging)` runs when every file is written and synced, before the
+    rename makes the result visible: a last check of what is on disk (it may raise,
+    and then nothing is published).
+    """
     check_output_dir(target)
     with _staging(target) as staging:
-        for relative, text, secret in files:
-            _write_file(staging / relative, text.encode("utf-8"), SECRET_FILE_MODE if secret else PUBLIC_FILE_MODE)
+        for relative, content, secret in files:
+            data = content if isinstance(content, bytes) else content.encode("utf-8")
+            _write_file(staging / relative, data, SECRET_FILE_MODE if secret else PUBLIC_FILE_MODE)
         _fsync_tree(staging)
+        if before_rename is not None:
+            before_rename(staging)
         try:
             # rename(2) replaces an empty directory atomically and fails on a non-empty one.
             os.rename(staging, target)
@@ -134,7 +146,7 @@ def write_new_file(target: Path, data: bytes, mode: int = SECRET_FILE_MODE) -> N
 def check_new_file(target: Path) -> None:
     """Refuse early if `target` exists (even as a dangling link) or has no directory."""
     if os.path.lexists(target):
-        raise WriteRefused(f"{target}: exists; refusing to overwrite", "choose another --out")
+        raise WriteRefused(f"{target}: exists; refusing to overwrite", "choose another file name")
     if not target.parent.is_dir():
         raise WriteRefused(f"{target.parent}: no such directory")
 
@@ -156,7 +168,7 @@ def _staging(target: Path) -> Iterator[Path]:
 
 def _write_file(path: Path, data: bytes, mode: int) -> None:
     try:
-        path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        _make_private_dirs(path.parent)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(data)
@@ -164,6 +176,13 @@ def _write_file(path: Path, data: bytes, mode: int) -> None:
             os.fsync(stream.fileno())
     except OSError as error:
         raise _write_error(path, error) from None
+
+
+def _make_private_dirs(directory: Path) -> None:
+    """`mkdir -p` with every new directory 0700 (Path.mkdir gives parents the umask's mode)."""
+    if not directory.is_dir():
+        _make_private_dirs(directory.parent)
+        directory.mkdir(mode=PRIVATE_DIR_MODE)
 
 
 def _fsync_tree(root: Path) -> None:

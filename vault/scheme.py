@@ -65,21 +65,23 @@ def make_scheme(
         )
     specs = []
     for number, (threshold, count) in enumerate(groups, start=1):
-        _check_group(number, threshold, count)
+        check_group(f"group {number} ({threshold}of{count})", threshold, count)
         name = names[number - 1] if number <= len(names) else None
         specs.append(GroupSpec(threshold, count, name or None))
     return Scheme(group_threshold, tuple(specs))
 
 
-def _check_group(number: int, threshold: int, count: int) -> None:
-    where = f"group {number} ({threshold}of{count})"
+def check_group(where: str, threshold: int, count: int, members: str = "shares") -> None:
+    """SLIP-39's rules for one group; `where` and `members` name things in the user's terms."""
     if not 1 <= count <= MAX_MEMBER_COUNT:
-        raise InvalidInput(f"{where}: a group has 1 to {MAX_MEMBER_COUNT} shares")
-    if not 1 <= threshold <= count:
-        raise InvalidInput(f"{where}: the threshold must be between 1 and the number of shares")
+        raise InvalidInput(f"{where} has {count} {members}; SLIP-39 allows 1 to {MAX_MEMBER_COUNT} per group")
+    if threshold < 1:
+        raise InvalidInput(f"{where}: the threshold must be at least 1")
+    if threshold > count:
+        raise InvalidInput(f"{where}: threshold {threshold} is above its {count} {members}")
     if threshold == 1 and count > 1:
         raise InvalidInput(
-            f"{where}: SLIP-39 does not allow several shares with threshold 1",
+            f"{where}: SLIP-39 does not allow several {members} with threshold 1",
             "use 1of1, or a threshold of at least 2",
         )
 

@@ -7,6 +7,8 @@ nested too deeply for the parser is invalid input, not a crash.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
@@ -21,6 +23,8 @@ def load_object(text: str, what: str) -> dict[str, Any]:
         raise InvalidInput(f"not {what}: not JSON (line {error.lineno}, column {error.colno}: {error.msg})") from None
     except RecursionError:
         raise InvalidInput(f"not {what}: JSON nested too deeply") from None
+    except ValueError:  # e.g. an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise InvalidInput(f"not {what}: holds a number too long to be one of coldvault's") from None
     if not isinstance(document, dict):
         raise InvalidInput(f"not {what}: not a JSON object")
     return document
@@ -33,3 +37,21 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise InvalidInput(f'the key "{key}" appears twice in one object')
         document[key] = value
     return document
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 with padding: the one encoding coldvault writes for bytes in JSON."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def base64_field(value: Any, path: str) -> bytes:
+    """Standard base64 with padding, canonical: decoding and re-encoding gives the same text."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{path} should be a base64 string")
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(f"{path} is not standard base64") from None
+    if b64(data) != value:
+        raise InvalidInput(f"{path} is not canonical base64 (standard alphabet, with padding)")
+    return data

@@ -309,6 +309,25 @@ def public_key(live: Any, label: str) -> Any:
     return _to_cryptography(key, KeyType, pkcs11)
 
 
+def ecdsa_sign(live: Any, label: str, digest: bytes) -> tuple[bytes, Any]:
+    """Sign a SHA-256 digest with the EC P-256 private key labelled `label` (CKM_ECDSA).
+
+    Returns the raw signature r||s (64 bytes, as PKCS#11 gives it) and the key's public
+    key, so the caller can check the signature before relying on it.
+    """
+    import pkcs11
+    from pkcs11 import KeyType, Mechanism, ObjectClass
+
+    try:
+        private = live.get_key(object_class=ObjectClass.PRIVATE_KEY, key_type=KeyType.EC, label=label)
+    except pkcs11.NoSuchKey:
+        raise NoMatchingKey(f'no EC private key labelled "{label}" on this token', "create one with `coldvault token keygen --type ec`") from None
+    except pkcs11.MultipleObjectsReturned:
+        raise TokenError(f'several EC private keys are labelled "{label}"', "give keys distinct labels") from None
+    public = public_key(live, label)
+    return bytes(private.sign(digest, mechanism=Mechanism.ECDSA)), public
+
+
 def _to_cryptography(key: Any, KeyType: Any, pkcs11: Any) -> Any:
     from cryptography.hazmat.primitives.serialization import load_der_public_key
     from pkcs11.util.ec import encode_ec_public_key

@@ -16,7 +16,7 @@ from vault.cli.app import app
 from vault.errors import VaultError
 
 # Importing a command module registers its commands on `app`.
-from vault.cli import inspect, recover, split, token, verify, wrap  # noqa: E402,F401
+from vault.cli import card, ceremony, inspect, recover, split, token, transcript, verify, wrap  # noqa: E402,F401
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL_ERROR = 70
@@ -26,7 +26,7 @@ EXIT_INTERNAL_ERROR = 70
 def main(argv: list[str] | None = None) -> None:
     debug = os.environ.get("COLDVAULT_DEBUG") == "1"
     try:
-        app(args=argv, prog_name="coldvault", standalone_mode=False)
+        returned = app(args=argv, prog_name="coldvault", standalone_mode=False)
     except VaultError as error:
         _report(error.message, error.hints)
         sys.exit(error.exit_code)
@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> None:
             ("run again with COLDVAULT_DEBUG=1 to see the traceback (it may show secrets: do not share it)",),
         )
         sys.exit(EXIT_INTERNAL_ERROR)
+    # typer 0.28 catches Ctrl-C itself (and typer.Exit) and returns the exit code.
+    if returned == EXIT_INTERRUPTED:
+        _report("interrupted; nothing was written", ())
+    if isinstance(returned, int) and returned:
+        sys.exit(returned)
 
 
 def _report(message: str, hints: tuple[str, ...] | list[str]) -> None:

@@ -15,20 +15,9 @@ from vault.cli.options import JsonFlag, PassphraseFile
 from vault.cli.output import emit
 from vault.errors import InvalidInput
 from vault.manifest import Manifest, to_document
+from vault.packet import KIND_NOTES
 from vault.scheme import Scheme, check_iteration_exponent, describe_group, make_scheme, parse_t_of_n
-from vault.secret import DEFAULT_GENERATE_BITS, SecretKind
-
-KIND_NOTES = {
-    SecretKind.BIP39_ENTROPY: (
-        "These shares hold BIP-39 entropy: recovery gives the same BIP-39 words back. "
-        "A Trezor restoring from these SLIP-39 shares would derive a DIFFERENT wallet."
-    ),
-    SecretKind.MASTER_SECRET: (
-        "These shares hold a SLIP-39 master secret, used as the BIP-32 seed as a Trezor does. "
-        "It has no BIP-39 words."
-    ),
-}
-
+from vault.secret import DEFAULT_GENERATE_BITS
 
 @app.command()
 def split(

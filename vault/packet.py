@@ -1,0 +1,165 @@
+"""The words of a ceremony: custodian READMEs, the runbook, and what the room is shown.
+
+Pure: text in, text out. Nothing here ever sees a secret or a share's words; it
+works from the manifest (public) and fingerprints.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from vault.manifest import Manifest, ShareEntry
+from vault.plan import Plan
+from vault.scheme import describe_group, describe_member
+from vault.secret import SecretKind
+
+if TYPE_CHECKING:
+    from vault.ceremony import Packet
+
+RUNBOOK_TEMPLATE = "ceremony-runbook.md"
+
+KIND_NOTES = {
+    SecretKind.BIP39_ENTROPY: (
+        "These shares hold BIP-39 entropy: recovery gives the same BIP-39 words back. "
+        "A Trezor restoring from these SLIP-39 shares would derive a DIFFERENT wallet."
+    ),
+    SecretKind.MASTER_SECRET: (
+        "These shares hold a SLIP-39 master secret, used as the BIP-32 seed as a Trezor does. "
+        "It has no BIP-39 words."
+    ),
+}
+
+
+def secret_lines(record: dict[str, Any]) -> list[str]:
+    """The secret's public facts, as the room sees them before the split."""
+    kind = SecretKind(record["kind"])
+    return [
+        f"secret: {kind.value}, {record['bits']} bits, {record['source']}",
+        f"secret fingerprint: {record['secret_fingerprint']}",
+        f"wallet fingerprint: {record['wallet_fingerprint']} (the master fingerprint a wallet shows)",
+        f"note: {KIND_NOTES[kind]}",
+    ]
+
+
+def holding(manifest: Manifest, entry: ShareEntry) -> str:
+    """'group 2 of 3 (Officers), share 1 of 5; 3 needed'."""
+    group = manifest.group(entry.group_index)
+    assert group is not None
+    where = describe_group(entry.group_index, len(manifest.scheme.groups), group.name)
+    return f"{where}, {describe_member(entry.member_index, group.member_count, group.member_threshold)}"
+
+
+def delivery_text(made: "Packet") -> str:
+    if made.envelope is None:
+        return "paper: printed card (card.pdf) and share file (share.txt)"
+    recipient = made.envelope.recipient
+    token = f' on token "{recipient.token_label}"' if recipient.token_label else ""
+    key = f' key "{recipient.key_label}"' if recipient.key_label else ""
+    proven = "opened again here with its token" if made.proven else "NOT PROVEN here: the custodian's token was not in the room"
+    return f"sealed ({recipient.kind}){token}{key}; {proven}"
+
+
+def packet_lines(manifest: Manifest, packets: Sequence["Packet"]) -> list[str]:
+    return [
+        f"{made.recipient.custodian.name}: {holding(manifest, _entry(manifest, made))}; "
+        f"share fingerprint {made.share.fingerprint}; {delivery_text(made)}"
+        for made in packets
+    ]
+
+
+def custodian_readme(manifest: Manifest, made: "Packet") -> str:
+    """What a custodian reads first: what they hold, how to check it alone, what never to do."""
+    entry = _entry(manifest, made)
+    name = made.recipient.custodian.name
+    file = made.file.rsplit("/", 1)[1]
+    scheme = manifest.scheme
+    needs = f"{scheme.group_threshold} of the {len(scheme.groups)} groups are needed to recover." if len(scheme.groups) > 1 else ""
+    token_flags = ""
+    if made.envelope is not None and made.envelope.recipient.token_label:
+        token_flags = f" --pin-file {made.envelope.recipient.token_label}=YOUR-PIN-FILE"
+    what = (
+        f"- `{file}`: your share's words (SECRET), and `card.pdf`, the same words on a printable card.\n"
+        "  Print the card on an offline printer, sign it, and keep it where only you can reach it.\n"
+        "  Then destroy the files on any machine that is not the ceremony's."
+        if made.envelope is None else
+        f"- `{file}`: your share, sealed so that only your token opens it. Without the token it is useless;\n"
+        "  with the token and its PIN it is your share. Keep the token and this file apart from other custodians'."
+    )
+    return f"""# Your coldvault share: {manifest.ceremony.name}
+
+- Custodian: **{name}**
+- You hold: {holding(manifest, entry)}. {needs}
+- Vault: ceremony `{manifest.ceremony.id}`, created {manifest.ceremony.created}
+- Share fingerprint: `{entry.share_fingerprint}`
+- The vault's secret fingerprint: `{manifest.secret.secret_fingerprint}`; wallet fingerprint `{manifest.secret.wallet_fingerprint}`
+- Delivery: {delivery_text(made)}
+
+## What is in this folder
+
+{what}
+- `manifest.json`: the vault's public description. It holds no secret.
+- `README.md`: this page.
+
+## Check your share, alone, at any time (offline)
+
+    coldvault verify --manifest manifest.json {file}{token_flags}
+
+It must say your share is listed in the manifest, name you, and show the fingerprint above.
+`coldvault inspect {file}{token_flags}` shows what the share says about itself. Neither shows the secret.
+
+## Rules
+
+- Never photograph, scan, type into an online device, or copy your share.
+- Never bring it together with other custodians' shares except at a recovery or drill with witnesses.
+- Your share is checked in a recovery drill every {manifest.policy.drill_interval_days} days. If it is lost, damaged,
+  or may have been seen by someone else, tell the vault's operator at once.
+"""
+
+
+def runbook(plan: Plan, manifest: Manifest, packets: Sequence["Packet"], head: str) -> str:
+    """The ceremony's printable record, from the runbook template, with this ceremony's facts."""
+    template = string.Template(resources.files("vault.templates").joinpath(RUNBOOK_TEMPLATE).read_text(encoding="utf-8"))
+    secret = manifest.secret
+    scheme = manifest.scheme
+    rows = "\n".join(
+        f"| {holding(manifest, _entry(manifest, made))} | {_cell(made.recipient.custodian.name)} | "
+        f"{'paper' if made.envelope is None else made.envelope.recipient.kind} | `{made.share.fingerprint}` | "
+        f"{'yes' if made.proven else 'NOT PROVEN'} | |"
+        for made in packets
+    )
+    people = [("Operator", plan.operator)] + [("Witness", name) for name in plan.witnesses]
+    return template.substitute(
+        ceremony_name=_cell(manifest.ceremony.name),
+        ceremony_id=manifest.ceremony.id,
+        created=manifest.ceremony.created,
+        secret_kind=secret.kind.value,
+        secret_bits=secret.bits,
+        kind_note=KIND_NOTES[secret.kind],
+        secret_fingerprint=secret.secret_fingerprint,
+        wallet_fingerprint=secret.wallet_fingerprint,
+        passphrase="yes: without it the shares give a different wallet" if scheme.passphrase_protected else "none",
+        group_threshold=scheme.group_threshold,
+        group_count=len(scheme.groups),
+        drill_interval_days=manifest.policy.drill_interval_days,
+        packet_rows=rows,
+        transcript_head=head,
+        signed="signed on the ceremony token (transcript.sig.json)" if plan.signing else "not signed",
+        signature_lines="\n\n".join(
+            f"{role}: {_cell(name)}  signature: ____________________  date: __________" for role, name in people
+        ),
+    )
+
+
+def _entry(manifest: Manifest, made: "Packet") -> ShareEntry:
+    entry = manifest.share_by_fingerprint(made.share.fingerprint)
+    assert entry is not None
+    return entry
+
+
+def _cell(text: str) -> str:
+    """A user's name inside a Markdown table cell or line: no pipes, no line breaks."""
+    return text.replace("|", "/").replace("\n", " ")
+

@@ -1,0 +1,587 @@
+"""The tamper-evident transcript (`coldvault-transcript/1`) and its optional signature.
+
+Specified byte for byte in docs/transcript.md; this module is that text in code.
+Pure: no files, no clock (the time is passed in), no tokens (a token signs the 32
+bytes `signature_digest` returns; this module only verifies).
+
+Every line is one event that carries the previous line's hash, so a changed,
+removed, inserted or reordered line breaks the chain at that very line, and the
+reader names it. Readers accept exactly one byte string per line (its canonical
+form), so no edit can hide in white space or escaping. What a chain cannot show
+alone is that lines were cut off its end; three anchors can: the head hash the
+witnesses wrote down, a signature over a line's hash, and the manifest's hash
+recorded in an event. The drill log (`drills.jsonl`) has the same format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from vault import strictjson
+from vault.errors import CheckFailed, InvalidInput
+
+FORMAT = "coldvault-transcript/1"
+SIGNATURE_FORMAT = "coldvault-transcript-signature/1"
+SIGNATURE_ALGORITHM = "ecdsa-p256-sha256"
+HASH_DOMAIN = FORMAT.encode("ascii") + b"\x00"
+SIGNATURE_DOMAIN = SIGNATURE_FORMAT.encode("ascii") + b"\x00"
+GENESIS = "0" * 64
+TRANSCRIPT_FILE = "transcript.jsonl"
+"""A ceremony's log, beside its manifest.json."""
+DRILLS_FILE = "drills.jsonl"
+"""The drill log, beside the manifest."""
+"""The `prev` of the first line: there is no line before it."""
+
+MEMBERS = ("seq", "time", "event", "data", "prev", "hash")
+SIGNATURE_MEMBERS = (
+    "format", "seq", "hash", "algorithm", "public_key", "public_key_sha256", "token_label", "key_label", "signature",
+)
+SIGNING_MEMBERS = ("public_key_sha256", "token_label", "key_label")
+MAX_INTEGER = (1 << 53) - 1
+"""I-JSON's safe range (RFC 7493): every JSON reader gets the same number back."""
+MAX_DEPTH = 16
+"""How deeply `data` may nest: events are small records, not documents."""
+MAX_EVENT_NAME_LENGTH = 64
+SIGNATURE_LENGTH_BYTES = 64
+"""r || s, 32 bytes each, big-endian: what PKCS#11's CKM_ECDSA returns for P-256."""
+
+_EVENT_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of a transcript. `data` is the event's own copy: never mutate it."""
+
+    seq: int
+    time: str
+    event: str
+    data: dict[str, Any]
+    prev: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A transcript in memory: an immutable value; `append` returns a new one."""
+
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True)
+class Signer:
+    """The key a transcript declares it is signed with (its first event's `data.signing`)."""
+
+    public_key_sha256: str
+    token_label: str | None = None
+    key_label: str | None = None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """`transcript.sig.json`: a token's signature over one line's hash."""
+
+    seq: int
+    hash: str
+    public_key: bytes
+    """SubjectPublicKeyInfo DER of the signing key."""
+    public_key_sha256: str
+    token_label: str | None
+    key_label: str | None
+    signature: bytes
+    """r || s, 64 bytes."""
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What `verify` proved about one log; None where there was nothing to check."""
+
+    name: str
+    events: int
+    head_seq: int
+    head: str
+    manifest_sha256: str | None = None
+    """The manifest's SHA-256, when a manifest was given (it matched)."""
+    manifest_seq: int | None = None
+    """The event that recorded it."""
+    signed_seq: int | None = None
+    """The last line the signature covers; later lines are chained but not signed."""
+    signer_public_key_sha256: str | None = None
+    signer_token_label: str | None = None
+    signer_key_label: str | None = None
+    witnessed_seq: int | None = None
+    """The line whose hash is the head written down, when one was given."""
+
+
+# ---------------------------------------------------------------- writing
+
+
+def start() -> Chain:
+    """An empty transcript; its first event's `prev` is GENESIS."""
+    return Chain()
+
+
+def append(chain: Chain, event: str, data: dict[str, Any], now: datetime) -> Chain:
+    """`chain` with one more event at `now` (timezone-aware; written in UTC to the second).
+
+    A bad name or value is the caller's bug (ValueError), not user input. `data` is
+    copied, so the caller may reuse its dict.
+    """
+    problem = _event_name_problem(event) or _data_problem(data)
+    if problem:
+        raise ValueError(problem)
+    if now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    time = now.astimezone(timezone.utc).strftime(_TIME_FORMAT)
+    if not _is_time(time):  # a year before 1000 is not four digits
+        raise ValueError(f"cannot write the time {time!r}")
+    unhashed = {
+        "seq": len(chain.events),
+        "time": time,
+        "event": event,
+        "data": json.loads(_dumps(data)),
+        "prev": head(chain),
+    }
+    return Chain((*chain.events, Event(**unhashed, hash=line_hash(unhashed))))
+
+
+def head(chain: Chain) -> str:
+    """The hash of the last line (GENESIS for an empty chain): what witnesses write down."""
+    return chain.events[-1].hash if chain.events else GENESIS
+
+
+def to_text(chain: Chain) -> str:
+    """The whole file: every line in canonical form, each ending in a line feed."""
+    return "".join(to_line(event) for event in chain.events)
+
+
+def to_line(event: Event) -> str:
+    """One line, with its line feed: what an append-only writer adds to the file."""
+    return canonical_line(_document(event)) + "\n"
+
+
+def canonical_line(document: dict[str, Any]) -> str:
+    """Members in the document's order (the format's), nested keys sorted, no white space, ASCII."""
+    return "{" + ",".join(f"{_dumps(key)}:{_dumps(value)}" for key, value in document.items()) + "}"
+
+
+def line_hash(unhashed: dict[str, Any]) -> str:
+    """SHA-256 of the domain string and the canonical line without its `hash` member, hex."""
+    return hashlib.sha256(HASH_DOMAIN + canonical_line(unhashed).encode("ascii")).hexdigest()
+
+
+def signing_data(signer: Signer) -> dict[str, Any]:
+    """The first event's `data.signing` for a transcript that will be signed by `signer`."""
+    return {"public_key_sha256": signer.public_key_sha256, "token_label": signer.token_label, "key_label": signer.key_label}
+
+
+def _document(event: Event) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in MEMBERS}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def parse_bytes(data: bytes, name: str = "transcript.jsonl") -> tuple[Event, ...]:
+    """`parse` for a file's bytes.
+
+    Latin-1 maps every byte to one character, so a byte-order mark or any other
+    non-ASCII byte reaches `parse` as itself and is refused with its line.
+    """
+    return parse(data.decode("latin-1"), name)
+
+
+def parse(text: str, name: str = "transcript.jsonl") -> tuple[Event, ...]:
+    """Every event, or CheckFailed naming the first bad line ("NAME line N: ...", N from 1)."""
+    if not text:
+        raise CheckFailed(f"{name}: the file is empty; a transcript has at least one line")
+    lines = text.split("\n")
+    unterminated = lines.pop()  # "" when the file ends with a line feed, as it must
+    events: list[Event] = []
+    for number, line in enumerate(lines, 1):
+        events.append(_parse_line(line, number, events[-1] if events else None, name))
+    if unterminated:
+        raise CheckFailed(
+            f"{name} line {len(lines) + 1}: has no line ending: the file was cut short, or the line was added by hand"
+        )
+    return tuple(events)
+
+
+def _parse_line(line: str, number: int, previous: Event | None, name: str) -> Event:
+    def failed(what: str) -> CheckFailed:
+        return CheckFailed(f"{name} line {number}: {what}")
+
+    if not line:
+        raise failed("is empty")
+    if not line.isascii():
+        column = next(i for i, c in enumerate(line) if not c.isascii()) + 1
+        raise failed(f"has a non-ASCII byte at column {column}: transcripts are ASCII")
+    try:
+        document = strictjson.load_object(line, "a transcript line")
+    except InvalidInput as error:
+        raise failed(error.message) from None
+    problem = _shape_problem(document)
+    if problem:
+        raise failed(problem)
+    if canonical_line(document) != line:
+        raise failed("is not in canonical form (white space, key order or escaping differs): the line was edited")
+    unhashed = {key: document[key] for key in MEMBERS[:-1]}
+    if line_hash(unhashed) != document["hash"]:
+        raise failed("hash does not match its content: the line was changed after it was written")
+    if previous is None and document["prev"] != GENESIS:
+        raise failed("prev is not 64 zeros, as the first line's must be: lines were removed from the start")
+    if previous is not None and document["prev"] != previous.hash:
+        raise failed(f"prev is not line {number - 1}'s hash: a line was removed, inserted or reordered")
+    if document["seq"] != number - 1:
+        raise failed(f"seq is {document['seq']}, expected {number - 1}")
+    return Event(**document)
+
+
+def _shape_problem(document: dict[str, Any]) -> str | None:
+    missing = [key for key in MEMBERS if key not in document]
+    if missing:
+        return f"{missing[0]} is missing"
+    unknown = [key for key in document if key not in MEMBERS]
+    if unknown:
+        return f"{json.dumps(unknown[0])} is not a member of {FORMAT}"
+    if tuple(document) != MEMBERS:
+        return f"members are not in the order {', '.join(MEMBERS)}"
+    seq = document["seq"]
+    if not _is_integer(seq) or not 0 <= seq <= MAX_INTEGER:
+        return "seq should be a whole number from 0"
+    if not _is_time(document["time"]):
+        return 'time should be UTC to the second, like "2026-11-21T17:55:10Z"'
+    for key in ("prev", "hash"):
+        if not _is_hex64(document[key]):
+            return f"{key} should be 64 lower-case hex digits"
+    return _event_name_problem(document["event"]) or _data_problem(document["data"])
+
+
+def _event_name_problem(name: Any) -> str | None:
+    if not isinstance(name, str) or len(name) > MAX_EVENT_NAME_LENGTH or not _EVENT_NAME.fullmatch(name):
+        return f'event should be a lower-case name of at most {MAX_EVENT_NAME_LENGTH} characters, like "ceremony-started"'
+    return None
+
+
+def _data_problem(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return "data should be an object"
+    return _value_problem(data, "data", 0)
+
+
+def _value_problem(value: Any, path: str, depth: int) -> str | None:
+    """What is wrong with a value inside `data`, or None: JSON without floats, safe integers."""
+    if depth > MAX_DEPTH:
+        return f"{path} is nested more than {MAX_DEPTH} levels deep"
+    if value is None or isinstance(value, (bool, str)):
+        return None
+    if isinstance(value, int):
+        return None if -MAX_INTEGER <= value <= MAX_INTEGER else f"{path} is outside -(2^53-1)..2^53-1"
+    if isinstance(value, float):
+        return f"{path} is not a whole number (transcripts hold no fractions, exponents, NaN or Infinity)"
+    if isinstance(value, list):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    elif isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            return f"{path} has a key that is not a string"
+        items = ((f"{path}.{key}", item) for key, item in value.items())
+    else:
+        return f"{path} is a {type(value).__name__}, not a JSON value"
+    return next((p for p in (_value_problem(item, sub, depth + 1) for sub, item in items) if p), None)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_hex64(value: Any) -> bool:
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
+
+
+def _is_time(value: Any) -> bool:
+    if not isinstance(value, str) or not _TIME.fullmatch(value):
+        return False
+    try:
+        datetime.strptime(value, _TIME_FORMAT)
+    except ValueError:  # month 13, February 30, second 61
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- anchors
+
+
+def check_manifest(events: tuple[Event, ...], manifest: bytes, name: str = "transcript.jsonl") -> int:
+    """The seq of the last event recording `data.manifest_sha256`, if it is the manifest's.
+
+    The last one counts: a ceremony may rewrite its manifest before it ends, and the
+    transcript records each version.
+    """
+    actual = hashlib.sha256(manifest).hexdigest()
+    for event in reversed(events):
+        if "manifest_sha256" not in event.data:
+            continue
+        recorded = event.data["manifest_sha256"]
+        where = f"{name} line {event.seq + 1}"
+        if not _is_hex64(recorded):
+            raise CheckFailed(f"{where}: data.manifest_sha256 should be 64 lower-case hex digits")
+        if recorded != actual:
+            raise CheckFailed(
+                f"manifest.json does not match {where} ({event.event}): its SHA-256 is {actual}, "
+                f"the transcript recorded {recorded}: the manifest was changed, or it is another ceremony's"
+            )
+        return event.seq
+    raise CheckFailed(f"{name} records no manifest (no event has data.manifest_sha256), but a manifest.json was given")
+
+
+def check_head(events: tuple[Event, ...], written_down: str, name: str = "transcript.jsonl") -> int:
+    """The seq of the line whose hash is the head the witnesses wrote down.
+
+    Lines after it may have been appended since; they are chained but not witnessed.
+    """
+    for event in events:
+        if event.hash == written_down:
+            return event.seq
+    last = events[-1]
+    raise CheckFailed(
+        f"{name}: no line has the head hash written down ({written_down}); the last, line {last.seq + 1}, "
+        f"has {last.hash}: lines were removed from its end, or it is another transcript"
+    )
+
+
+def read_head(typed: str) -> str:
+    """A head hash as a person typed it: either case, surrounding spaces ignored."""
+    head_hash = typed.strip().lower()
+    if not _is_hex64(head_hash):
+        raise InvalidInput(f"the head hash should be 64 hex digits; got {len(head_hash)} characters")
+    return head_hash
+
+
+def verify(
+    events: tuple[Event, ...],
+    name: str = "transcript.jsonl",
+    manifest: bytes | None = None,
+    signature: Signature | None = None,
+    written_down: str | None = None,
+) -> Verified:
+    """Every anchor given (and the signature the chain declares) checked against `parse`'s events."""
+    signed_seq = check_signature(events, signature, name)
+    manifest_seq = check_manifest(events, manifest, name) if manifest is not None else None
+    witnessed_seq = check_head(events, written_down, name) if written_down is not None else None
+    return Verified(
+        name=name,
+        events=len(events),
+        head_seq=events[-1].seq,
+        head=events[-1].hash,
+        manifest_sha256=hashlib.sha256(manifest).hexdigest() if manifest is not None else None,
+        manifest_seq=manifest_seq,
+        signed_seq=signed_seq,
+        signer_public_key_sha256=signature.public_key_sha256 if signature else None,
+        signer_token_label=signature.token_label if signature else None,
+        signer_key_label=signature.key_label if signature else None,
+        witnessed_seq=witnessed_seq,
+    )
+
+
+# ---------------------------------------------------------------- signature
+
+
+def signature_file(name: str) -> str:
+    """The signature's file beside a log: transcript.jsonl -> transcript.sig.json."""
+    return (name[: -len(".jsonl")] if name.endswith(".jsonl") else name) + ".sig.json"
+
+
+def signature_digest(head_hash: str) -> bytes:
+    """The 32 bytes a token signs with raw ECDSA (CKM_ECDSA) for the line with hash `head_hash`.
+
+    SHA-256 of the domain string and the hash's 64 ASCII hex digits, so a raw ECDSA
+    signature over it is an ordinary ECDSA-SHA256 signature over that message.
+    """
+    if not _is_hex64(head_hash):
+        raise ValueError("a line hash is 64 lower-case hex digits")
+    return hashlib.sha256(SIGNATURE_DOMAIN + head_hash.encode("ascii")).digest()
+
+
+def signature_for(
+    event: Event, public_key_der: bytes, raw_signature: bytes, token_label: str | None = None, key_label: str | None = None
+) -> Signature:
+    """The signature file's contents for `event`, from the token's public key (SPKI DER) and r || s."""
+    if len(raw_signature) != SIGNATURE_LENGTH_BYTES:
+        raise ValueError(f"a P-256 signature from CKM_ECDSA has {SIGNATURE_LENGTH_BYTES} bytes")
+    return Signature(
+        seq=event.seq,
+        hash=event.hash,
+        public_key=public_key_der,
+        public_key_sha256=hashlib.sha256(public_key_der).hexdigest(),
+        token_label=token_label or None,
+        key_label=key_label or None,
+        signature=raw_signature,
+    )
+
+
+def signature_to_json(signature: Signature) -> str:
+    """The signature file's text: members in the format's order, indented for people."""
+    document = {
+        "format": SIGNATURE_FORMAT,
+        "seq": signature.seq,
+        "hash": signature.hash,
+        "algorithm": SIGNATURE_ALGORITHM,
+        "public_key": strictjson.b64(signature.public_key),
+        "public_key_sha256": signature.public_key_sha256,
+        "token_label": signature.token_label,
+        "key_label": signature.key_label,
+        "signature": strictjson.b64(signature.signature),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=True) + "\n"
+
+
+def signature_from_json(text: str, name: str = "transcript.sig.json") -> Signature:
+    """Parse a signature file, refusing anything the format does not specify exactly."""
+
+    def failed(what: str) -> CheckFailed:
+        return CheckFailed(f"{name}: {what}")
+
+    try:
+        document = strictjson.load_object(text, "a transcript signature")
+    except InvalidInput as error:
+        raise failed(error.message) from None
+    if document.get("format") != SIGNATURE_FORMAT:
+        raise failed(f"unknown format {document.get('format')!r}; this coldvault reads {SIGNATURE_FORMAT}")
+    missing = [key for key in SIGNATURE_MEMBERS if key not in document]
+    unknown = [key for key in document if key not in SIGNATURE_MEMBERS]
+    if missing:
+        raise failed(f"{missing[0]} is missing")
+    if unknown:
+        raise failed(f"{json.dumps(unknown[0])} is not a member of {SIGNATURE_FORMAT}")
+    if not _is_integer(document["seq"]) or not 0 <= document["seq"] <= MAX_INTEGER:
+        raise failed("seq should be a whole number from 0")
+    for key in ("hash", "public_key_sha256"):
+        if not _is_hex64(document[key]):
+            raise failed(f"{key} should be 64 lower-case hex digits")
+    if document["algorithm"] != SIGNATURE_ALGORITHM:
+        raise failed(f"algorithm should be {SIGNATURE_ALGORITHM}")
+    for key in ("token_label", "key_label"):
+        if document[key] is not None and (not isinstance(document[key], str) or not document[key]):
+            raise failed(f"{key} should be a non-empty string or null")
+    public_key = _base64(document["public_key"], "public_key", failed)
+    raw = _base64(document["signature"], "signature", failed)
+    if hashlib.sha256(public_key).hexdigest() != document["public_key_sha256"]:
+        raise failed("public_key_sha256 is not the SHA-256 of public_key")
+    if len(raw) != SIGNATURE_LENGTH_BYTES:
+        raise failed(f"signature has {len(raw)} bytes; an ECDSA P-256 signature (r || s) has {SIGNATURE_LENGTH_BYTES}")
+    return Signature(
+        seq=document["seq"],
+        hash=document["hash"],
+        public_key=public_key,
+        public_key_sha256=document["public_key_sha256"],
+        token_label=document["token_label"],
+        key_label=document["key_label"],
+        signature=raw,
+    )
+
+
+def declared_signer(events: tuple[Event, ...], name: str = "transcript.jsonl") -> Signer | None:
+    """The key the first event says will sign this transcript, or None (unsigned)."""
+    signing = events[0].data.get("signing")
+    if signing is None:
+        return None
+    if (
+        not isinstance(signing, dict)
+        or tuple(sorted(signing)) != tuple(sorted(SIGNING_MEMBERS))
+        or not _is_hex64(signing["public_key_sha256"])
+        or not all(signing[key] is None or (isinstance(signing[key], str) and signing[key]) for key in SIGNING_MEMBERS[1:])
+    ):
+        raise CheckFailed(
+            f"{name} line 1: data.signing should be null or an object with public_key_sha256 "
+            "(64 lower-case hex digits), token_label and key_label (non-empty strings or null)"
+        )
+    return Signer(signing["public_key_sha256"], signing["token_label"], signing["key_label"])
+
+
+def check_signature(events: tuple[Event, ...], signature: Signature | None, name: str = "transcript.jsonl") -> int | None:
+    """The seq of the last line the signature covers, or None for a transcript declared unsigned.
+
+    The chain says whether it is signed, so a signature cannot be dropped unnoticed,
+    and one by an undeclared key proves nothing. A signature over an earlier line
+    still holds after later lines are appended; those lines are chained, not signed.
+    """
+    declared = declared_signer(events, name)
+    signature_name = signature_file(name)
+    if declared is None and signature is None:
+        return None
+    if declared is None:
+        raise CheckFailed(
+            f"{signature_name} is present, but {name} does not declare a signing key (line 1 has no data.signing): "
+            "a signature by an undeclared key proves nothing"
+        )
+    if signature is None:
+        raise CheckFailed(
+            f"{name} declares that it is signed (key SHA-256 {declared.public_key_sha256}), but {signature_name} is missing",
+            "restore the signature file from a copy",
+        )
+    key_sha256 = hashlib.sha256(signature.public_key).hexdigest()
+    if key_sha256 != declared.public_key_sha256:
+        raise CheckFailed(
+            f"{signature_name} is signed by key SHA-256 {key_sha256}, but {name} declares key SHA-256 "
+            f"{declared.public_key_sha256}: it is another key's signature"
+        )
+    _verify_ecdsa(signature, signature_name)
+    if signature.seq >= len(events):
+        raise CheckFailed(
+            f"{signature_name} covers line {signature.seq + 1} (seq {signature.seq}), but {name} ends at line "
+            f"{len(events)}: lines were removed from its end"
+        )
+    if events[signature.seq].hash != signature.hash:
+        raise CheckFailed(
+            f"{name} line {signature.seq + 1}: its hash is not the one {signature_name} signed: "
+            "the transcript was rewritten, or the signature is another transcript's"
+        )
+    return signature.seq
+
+
+def _verify_ecdsa(signature: Signature, signature_name: str) -> None:
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, utils
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_der_public_key
+
+    try:
+        key = load_der_public_key(signature.public_key)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise CheckFailed(f"{signature_name}: public_key is not a DER SubjectPublicKeyInfo") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise CheckFailed(f"{signature_name}: public_key is not an EC P-256 key")
+    if key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo) != signature.public_key:
+        raise CheckFailed(f"{signature_name}: public_key is not in canonical DER (uncompressed point)")
+    half = SIGNATURE_LENGTH_BYTES // 2
+    r = int.from_bytes(signature.signature[:half], "big")
+    s = int.from_bytes(signature.signature[half:], "big")
+    try:
+        key.verify(
+            utils.encode_dss_signature(r, s),
+            signature_digest(signature.hash),
+            ec.ECDSA(utils.Prehashed(hashes.SHA256())),
+        )
+    except InvalidSignature:
+        raise CheckFailed(
+            f"{signature_name}: the signature does not verify: the file was altered, or it was made by another key"
+        ) from None
+
+
+def _base64(value: Any, key: str, failed: Callable[[str], CheckFailed]) -> bytes:
+    try:
+        return strictjson.base64_field(value, key)
+    except InvalidInput as error:
+        raise failed(error.message) from None
