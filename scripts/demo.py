@@ -8,6 +8,7 @@
 3. Check the outputs as an auditor and custodians would: `transcript verify`,
    `verify` with every packet, then recover from a quorum (the seed is not shown;
    the manifest's fingerprint proves it is the same) and catch a wrong passphrase.
+4. Run a recovery drill with that quorum, show readiness, and write the report.
 
 The seed is generated for the demo and never shown; do not use it for funds.
 """
@@ -59,11 +60,18 @@ def main() -> None:
     run("recover", "--manifest", "vault/manifest.json", "--passphrase-file", "wrong-passphrase.txt", *quorum, *pins,
         cwd=work, env=kit.env, expect=1)
 
+    print("\nA recovery drill with the same quorum: checked, proven by fingerprint, recorded in vault/drills.jsonl:", flush=True)
+    run("drill", "run", "--manifest", "vault/manifest.json", "--passphrase-file", "passphrase.txt",
+        "--operator", "Demo Operator", "--witness", "Demo Witness", *quorum, *pins, cwd=work, env=kit.env)
+    run("drill", "status", "--manifest", "vault/manifest.json", cwd=work, env=kit.env)
+    run("drill", "report", "--manifest", "vault/manifest.json", "--out", "report.html", cwd=work, env=kit.env)
+
     print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Outputs in {work}:")
     print("  vault/manifest.json        the public manifest")
     print("  vault/transcript.jsonl     the hash-chained record (transcript.sig.json: its signature)")
     print("  vault/runbook.md           the printable record with signature lines")
     print("  vault/custodians/*/        one packet per custodian (card.pdf + share.txt are SECRET, mode 0600)")
+    print("  vault/drills.jsonl         the drill log; report.html: the readiness report")
     print("  softhsm-tokens/, pins/     the demo's SoftHSM2 tokens and their PINs")
     print("This was a throwaway secret. Delete the folder when done: rm -rf " + shlex.quote(str(work)))
 

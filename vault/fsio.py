@@ -123,6 +123,22 @@ def write_new_file(target: Path, data: bytes, mode: int = SECRET_FILE_MODE) -> N
     dangling symlink).
     """
     check_new_file(target)
+    _publish(target, data, mode, os.link)
+
+
+def replace_file(target: Path, data: bytes, mode: int = PUBLIC_FILE_MODE) -> None:
+    """Write `target` whole, replacing it atomically: readers see the old file or the new, never half.
+
+    For logs that grow (drills.jsonl): the new text goes to a temporary file beside
+    it and is renamed over the old one. A symbolic link is refused.
+    """
+    if target.is_symlink():
+        raise WriteRefused(f"{target}: is a symbolic link; refusing to write through it")
+    _publish(target, data, mode, os.replace)
+
+
+def _publish(target: Path, data: bytes, mode: int, publish: Callable[[str, Path], None]) -> None:
+    """Write a synced temporary file beside `target`, then `publish(temporary, target)` it."""
     directory = target.parent
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
@@ -134,7 +150,7 @@ def write_new_file(target: Path, data: bytes, mode: int = SECRET_FILE_MODE) -> N
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.link(temporary, target)
+        publish(temporary, target)
         _fsync_dir(directory)
     except OSError as error:
         raise _write_error(target, error) from None

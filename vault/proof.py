@@ -57,6 +57,9 @@ class Given:
     source: str
     share: Share | None
     error: str | None = None
+    claimed_fingerprint: str | None = None
+    """For an envelope that could not be opened: the share fingerprint its header claims,
+    so a failure can be attributed to a custodian (unauthenticated until opened)."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,8 @@ def _check_shares(given: Sequence[Given], manifest: Manifest) -> tuple[list[Shar
     seen: dict[str, str] = {}
     for item in given:
         if item.share is None:
-            results.append(ShareResult(item.source, SHARE_INVALID, item.error or "not a valid share"))
+            results.append(ShareResult(item.source, SHARE_INVALID, item.error or "not a valid share",
+                                       share_fingerprint=item.claimed_fingerprint))
             continue
         share = item.share
         where = dict(group_index=share.group_index, member_index=share.member_index, share_fingerprint=share.fingerprint)

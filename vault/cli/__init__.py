@@ -16,7 +16,7 @@ from vault.cli.app import app
 from vault.errors import VaultError
 
 # Importing a command module registers its commands on `app`.
-from vault.cli import card, ceremony, inspect, recover, split, token, transcript, verify, wrap  # noqa: E402,F401
+from vault.cli import card, ceremony, drill, inspect, recover, split, token, transcript, verify, wrap  # noqa: E402,F401
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL_ERROR = 70

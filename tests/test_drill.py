@@ -1,0 +1,245 @@
+"""Recovery drills: `drill run` judges and records; `drill status` tells the truth about readiness.
+
+End to end on a ceremony made by the real CLI (the template plan: Family, 2 of
+Alice, Bob, Carol on paper), plus readiness over time in-process with drills on
+chosen dates, where the boundary can be placed exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import shamir_mnemonic
+
+from conftest import Run, run_cli
+from vault import drill as dr
+from vault import transcript
+from vault.backup import Holding, SplitOptions, describe, make_shares, new_ceremony
+from vault.scheme import make_scheme
+from vault.secret import Secret, SecretKind
+
+SHARES = {name: f"vault/custodians/{name.lower()}/share.txt" for name in ("Alice", "Bob", "Carol")}
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Path:
+    assert run_cli(tmp_path, "ceremony", "init", "plan.toml").returncode == 0
+    made = run_cli(tmp_path, "ceremony", "run", "plan.toml", "--out", "vault", "--yes")
+    assert made.returncode == 0, made.stderr
+    return tmp_path
+
+
+def drill(work: Path, *args: str, input: str | None = None) -> Run:
+    return run_cli(work, "drill", "run", "--manifest", "vault/manifest.json", *args, input=input)
+
+
+def log_events(work: Path) -> list[dict]:
+    return [json.loads(line) for line in (work / "vault" / "drills.jsonl").read_text().splitlines()]
+
+
+def words(work: Path, name: str) -> str:
+    return [line for line in (work / SHARES[name]).read_text().splitlines() if not line.startswith("#")][0]
+
+
+def test_a_quorum_drill_passes_and_is_recorded_with_custodians(vault: Path) -> None:
+    result = drill(vault, SHARES["Alice"], SHARES["Carol"], "--operator", "Dana", "--witness", "Erin", "--json")
+    assert result.returncode == 0, result.stderr
+    [event] = log_events(vault)
+    data = event["data"]
+    assert event["event"] == "drill" and data["result"] == "passed" and data["kind"] == "quorum"
+    assert data["operator"] == "Dana" and data["witnesses"] == ["Erin"]
+    assert [(s["custodian"], s["result"]) for s in data["shares"]] == [("Alice", "passed"), ("Carol", "passed")]
+    assert data["quorum"]["result"] == "passed"
+    assert run_cli(vault, "transcript", "verify", "vault").returncode == 0
+
+
+def test_an_interactive_drill_checks_typed_shares(vault: Path) -> None:
+    typed = words(vault, "Bob") + "\n" + words(vault, "Carol") + "\n"
+    result = drill(vault, "--interactive", input=typed)
+    assert result.returncode == 0, result.stderr
+    assert log_events(vault)[-1]["data"]["result"] == "passed"
+
+
+@pytest.mark.parametrize("fault, reason", [
+    ("wrong-passphrase", "wrong passphrase"),
+    ("another-vault", "not a share of this vault"),
+    ("off-polynomial", "do not lie on one polynomial"),
+    ("group-short", "no quorum"),
+])
+def test_a_failing_drill_says_why_and_is_recorded_as_failed(vault: Path, fault: str, reason: str) -> None:
+    args = [SHARES["Alice"], SHARES["Bob"]]
+    if fault == "wrong-passphrase":
+        (vault / "pass.txt").write_text("not the passphrase\n")
+        args += ["--passphrase-file", "pass.txt"]
+    elif fault == "another-vault":
+        other = vault / "other"
+        other.mkdir()
+        assert run_cli(other, "ceremony", "init", "plan.toml").returncode == 0
+        assert run_cli(other, "ceremony", "run", "plan.toml", "--out", "vault", "--yes").returncode == 0
+        args.append(f"other/{SHARES['Carol']}")
+    elif fault == "off-polynomial":
+        (vault / "altered.txt").write_text(_altered(words(vault, "Carol")) + "\n")
+        args.append("altered.txt")
+    else:
+        args = [SHARES["Alice"]]
+    result = drill(vault, *args)
+    assert result.returncode == 1
+    assert reason in result.stderr and "Traceback" not in result.stderr
+    data = log_events(vault)[-1]["data"]
+    assert data["result"] == "failed" and any(reason in r for r in data["reasons"])
+
+
+def test_a_partial_drill_checks_one_share_and_counts_toward_readiness(vault: Path) -> None:
+    result = drill(vault, SHARES["Carol"], "--partial")
+    assert result.returncode == 0, result.stderr
+    data = log_events(vault)[-1]["data"]
+    assert data["kind"] == "shares" and data["quorum"]["result"] == "not-attempted"
+    status = run_cli(vault, "drill", "status", "--manifest", "vault/manifest.json", "--json").json()
+    carol = next(s for s in status["shares"] if s["custodian"] == "Carol")
+    assert carol["last_verified"] == datetime.now(timezone.utc).date().isoformat()
+
+
+def test_status_flips_exactly_when_the_ceremony_checks_expire(vault: Path) -> None:
+    manifest = json.loads((vault / "vault" / "manifest.json").read_text())
+    due = date.fromisoformat(manifest["ceremony"]["created"][:10]) + timedelta(days=manifest["policy"]["drill_interval_days"])
+    on_time = run_cli(vault, "drill", "status", "--manifest", "vault/manifest.json", "--as-of", due.isoformat())
+    late = run_cli(vault, "drill", "status", "--manifest", "vault/manifest.json", "--as-of", (due + timedelta(days=1)).isoformat())
+    assert on_time.returncode == 0 and "RECOVERABLE" in on_time.stdout
+    assert late.returncode == 1 and "NOT RECOVERABLE" in late.stdout
+    assert f"Alice overdue since {due + timedelta(days=1)}" in late.stdout
+
+
+def test_a_tampered_drill_log_fails_verification_and_is_never_appended_to(vault: Path) -> None:
+    for _ in range(3):
+        assert drill(vault, SHARES["Alice"], SHARES["Bob"]).returncode == 0
+    path = vault / "vault" / "drills.jsonl"
+    good = path.read_text()
+    lines = good.splitlines(keepends=True)
+    tampered = {
+        "changed": good.replace('"passed"', '"passeD"', 1),
+        "removed": lines[0] + lines[2],
+        "reordered": lines[1] + lines[0] + lines[2],
+    }
+    for how, text in tampered.items():
+        path.write_text(text)
+        checked = run_cli(vault, "transcript", "verify", "vault")
+        assert checked.returncode == 1 and "drills.jsonl line" in checked.stderr, how
+        appended = drill(vault, SHARES["Alice"], SHARES["Bob"])
+        assert appended.returncode == 1 and path.read_text() == text, how
+        assert run_cli(vault, "drill", "status", "--manifest", "vault/manifest.json").returncode == 1, how
+
+
+def test_no_secret_and_no_share_words_in_the_log_or_the_output(vault: Path) -> None:
+    runs = [drill(vault, SHARES["Alice"], SHARES["Bob"]), drill(vault, SHARES["Carol"], "--partial"),
+            drill(vault, "--interactive", input=words(vault, "Alice") + "\n" + words(vault, "Carol") + "\n"),
+            run_cli(vault, "drill", "status", "--manifest", "vault/manifest.json")]
+    revealed = run_cli(vault, "recover", "--reveal", "--format", "hex", "--json", SHARES["Alice"], SHARES["Bob"]).json()["secret"]
+    typed = runs[2]  # its stderr echoes the words as they are typed and completed, by design
+    places = [(vault / "vault" / "drills.jsonl").read_text(), typed.stdout]
+    places += [text for run in runs if run is not typed for text in (run.stdout, run.stderr)]
+    for text in places:
+        assert revealed not in text
+        for name in SHARES:
+            assert words(vault, name) not in text
+            assert " ".join(words(vault, name).split()[:4]) not in text
+
+
+def test_a_token_that_fails_is_recorded_as_that_share_failing(vault: Path, softhsm: dict[str, str]) -> None:
+    """A forgotten PIN is what drills exist to find: it is recorded, not an abort."""
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "carol", "--pin", "1111", "--so-pin", "2222"],
+                   env={**os.environ, **softhsm}, check=True, capture_output=True)
+    (vault / "pin").write_text("1111\n")
+    (vault / "wrong").write_text("9999\n")
+    keygen = run_cli(vault, "token", "keygen", "--token", "carol", "--label", "k", "--type", "aes", "--pin-file", "carol=pin", env=softhsm)
+    assert keygen.returncode == 0, keygen.stderr
+    wrapped = run_cli(vault, "wrap", SHARES["Carol"], "--token", "carol", "--key", "k", "--out", "carol.envelope.json",
+                      "--pin-file", "carol=pin", env=softhsm)
+    assert wrapped.returncode == 0, wrapped.stderr
+    result = run_cli(vault, "drill", "run", "--manifest", "vault/manifest.json", SHARES["Alice"], "carol.envelope.json",
+                     "--pin-file", "carol=wrong", env=softhsm)
+    assert result.returncode == 1 and "wrong PIN" in result.stderr
+    data = log_events(vault)[-1]["data"]
+    assert data["result"] == "failed"
+    carol = next(s for s in data["shares"] if s["custodian"] == "Carol")
+    assert carol["result"] == "failed" and "wrong PIN" in carol["reason"]
+    status = run_cli(vault, "drill", "status", "--manifest", "vault/manifest.json", "--json").json()
+    assert not next(s for s in status["shares"] if s["custodian"] == "Carol")["current"]
+
+
+# ---------------------------------------------------------------- readiness in-process
+
+SECRET = Secret(SecretKind.MASTER_SECRET, bytes(range(16)))
+CREATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def _manifest(interval: int = 30):
+    scheme = make_scheme(2, [(2, 3), (3, 5)], ["Board", "Officers"])
+    options = SplitOptions(iteration_exponent=0, drill_interval_days=interval)
+    shares = make_shares(SECRET, scheme, b"", options)
+    names = ["Ada", "Ben", "Cy", "Dee", "Eve", "Fay", "Gus", "Hal"]
+    holdings = [Holding(name, f"custodians/{name.lower()}/share.txt") for name in names]
+    return describe(new_ceremony("test", CREATED), SECRET, scheme, False, options, shares, holdings)
+
+
+def _checks(manifest, *checks: tuple[date, list[str], str]) -> tuple[transcript.Event, ...]:
+    chain = transcript.start()
+    for day, custodians, result in checks:
+        shares = [{"share_fingerprint": e.share_fingerprint, "custodian": e.custodian, "result": result}
+                  for e in manifest.shares if e.custodian in custodians]
+        data = {"ceremony_id": manifest.ceremony.id, "kind": "shares", "shares": shares, "result": result}
+        chain = transcript.append(chain, dr.EVENT_DRILL, data, datetime.combine(day, datetime.min.time(), timezone.utc))
+    return chain.events
+
+
+def test_readiness_flips_on_the_day_after_a_check_expires() -> None:
+    manifest = _manifest(interval=30)
+    checked = date(2026, 3, 1)
+    events = _checks(manifest, (checked, ["Ada", "Ben", "Dee", "Eve", "Fay"], "passed"))
+    last_day = checked + timedelta(days=30)
+    assert dr.readiness(manifest, events, last_day).recoverable
+    after = dr.readiness(manifest, events, last_day + timedelta(days=1))
+    assert not after.recoverable
+    assert any("Board" in s and "needs 2, only 0 verified within 30 days" in s and "Ada overdue since 2026-04-01" in s for s in after.weakest)
+
+
+def test_failed_checks_and_later_checks_do_not_count() -> None:
+    manifest = _manifest(interval=30)
+    events = _checks(manifest, (date(2026, 1, 20), ["Ada", "Ben", "Dee", "Eve", "Fay"], "failed"),
+                     (date(2026, 3, 1), ["Ada", "Ben", "Dee", "Eve", "Fay"], "passed"))
+    as_of = date(2026, 2, 15)  # the ceremony's checks lapsed on 2026-02-01; the passing drill is later
+    ready = dr.readiness(manifest, events, as_of)
+    assert not ready.recoverable
+    assert all(not s.current for s in ready.shares)
+
+
+def test_one_group_short_names_its_missing_custodians() -> None:
+    manifest = _manifest(interval=30)
+    events = _checks(manifest, (date(2026, 3, 1), ["Ada", "Ben", "Dee", "Eve"], "passed"))
+    ready = dr.readiness(manifest, events, date(2026, 3, 10))
+    assert not ready.recoverable
+    officers = next(s for s in ready.weakest if "Officers" in s)
+    assert "needs 3, only 2 verified" in officers and "Fay overdue since 2026-02-01" in officers
+
+
+def _altered(mnemonic: str) -> str:
+    share = shamir_mnemonic.Share.from_mnemonic(mnemonic)
+    value = bytearray(share.value)
+    value[0] ^= 0x5A
+    return dataclasses.replace(share, value=bytes(value)).mnemonic()
+
+
+def test_a_failed_check_after_a_pass_makes_the_share_not_current() -> None:
+    manifest = _manifest(interval=30)
+    everyone = ["Ada", "Ben", "Cy", "Dee", "Eve", "Fay", "Gus", "Hal"]
+    events = _checks(manifest, (date(2026, 3, 1), everyone, "passed"), (date(2026, 3, 5), ["Ada", "Ben"], "failed"))
+    ready = dr.readiness(manifest, events, date(2026, 3, 10))
+    assert not ready.recoverable  # Board needs 2 and only Cy's share stands
+    board = next(s for s in ready.weakest if "Board" in s)
+    assert "Ada failed a check on 2026-03-05" in board and "only 1 verified" in board
+    assert dr.readiness(manifest, events, date(2026, 3, 4)).recoverable  # before the failures

@@ -1,0 +1,211 @@
+"""Recovery drills and readiness: what a drill proved, and whether the vault is recoverable today.
+
+Pure: a drill's `Proof` (vault.proof) becomes a record for the drill log
+(`drills.jsonl`, a transcript chain, docs/drills.md); the log's events become a
+readiness verdict as of a date. Nothing here sees a secret: the proof dropped it
+after comparing fingerprints, and records hold fingerprints and custodians only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from vault import proof as pf
+from vault.manifest import Manifest, ShareEntry
+from vault.scheme import describe_group
+from vault.transcript import Event
+
+EVENT_DRILL = "drill"
+KIND_QUORUM = "quorum"
+"""A drill: a quorum is brought and the secret's fingerprint proven."""
+KIND_SHARES = "shares"
+"""A partial drill: one or more shares checked alone (e.g. at a branch office)."""
+PASSED = "passed"
+FAILED = "failed"
+NOT_ATTEMPTED = "not-attempted"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A drill's verdict: what the log records and the person is told."""
+
+    passed: bool
+    reasons: tuple[str, ...]
+    record: dict[str, Any]
+
+
+def outcome(proof: pf.Proof, manifest: Manifest, kind: str, drill_id: str, operator: str | None,
+            witnesses: Sequence[str], manifest_sha256: str) -> Outcome:
+    """Judge a drill from its proof. A quorum drill passes only if the secret's fingerprint
+    matched; a partial drill passes if every share brought is good."""
+    shares = [_share_record(result, manifest) for result in proof.shares if result.status != pf.SHARE_DUPLICATE]
+    reasons = [f"{s['custodian'] or s['source']}: {s['reason']}" for s in shares if s["result"] == FAILED]
+    reasons += [f"{describe_group(g.index, len(proof.groups), g.name)}: {g.detail}" for g in proof.groups if g.status == pf.GROUP_INCONSISTENT]
+    if kind == KIND_QUORUM:
+        quorum_result, quorum_reason = _quorum(proof)
+        if quorum_result != PASSED:
+            reasons.append(quorum_reason)
+    else:
+        quorum_result, quorum_reason = NOT_ATTEMPTED, "a partial drill: shares checked alone"
+    passed = not reasons
+    record = {
+        "drill_id": drill_id,
+        "kind": kind,
+        "ceremony_id": manifest.ceremony.id,
+        "manifest_sha256": manifest_sha256,
+        "operator": operator,
+        "witnesses": list(witnesses),
+        "shares": shares,
+        "quorum": {"result": quorum_result, "reason": quorum_reason, "qualifying_subsets": proof.qualifying_subsets},
+        "result": PASSED if passed else FAILED,
+        "reasons": reasons,
+    }
+    return Outcome(passed, tuple(reasons), record)
+
+
+def _share_record(result: pf.ShareResult, manifest: Manifest) -> dict[str, Any]:
+    entry = manifest.share_by_fingerprint(result.share_fingerprint) if result.share_fingerprint else None
+    good = result.status == pf.SHARE_OK
+    return {
+        "source": result.source,
+        "share_fingerprint": result.share_fingerprint,
+        "custodian": entry.custodian if entry else None,
+        "group_index": result.group_index,
+        "member_index": result.member_index,
+        "result": PASSED if good else FAILED,
+        "reason": "listed in the manifest, checksum and group agree" if good else f"{result.status}: {result.detail}",
+    }
+
+
+def _quorum(proof: pf.Proof) -> tuple[str, str]:
+    """The quorum's result and, when it failed, why in the user's terms."""
+    status, detail = proof.secret_status, proof.secret_detail
+    if status == pf.SECRET_MATCHES:
+        return PASSED, f"the secret's fingerprint matched the manifest ({proof.qualifying_subsets} minimal qualifying subsets)"
+    if status == pf.SECRET_MISMATCH:
+        return FAILED, f"wrong passphrase (most likely): {detail}"
+    if status == pf.SECRET_UNVERIFIED:
+        missing = [f"{describe_group(g.index, len(proof.groups), g.name)} has {g.present} of {g.member_threshold} needed"
+                   for g in proof.groups if g.status == pf.GROUP_UNVERIFIED and g.present]
+        return FAILED, "no quorum: " + (detail + ("; " + "; ".join(missing) if missing else ""))
+    return FAILED, detail
+
+
+# ---------------------------------------------------------------- readiness
+
+
+@dataclass(frozen=True)
+class ShareReadiness:
+    entry: ShareEntry
+    last_verified: date | None
+    due: date | None
+    """The last day the last passed check still counts; None if never verified."""
+    current: bool
+    failed: date | None = None
+    """The day of a failed check after the last passed one: the share is not current, whatever its date."""
+
+
+@dataclass(frozen=True)
+class GroupReadiness:
+    index: int
+    name: str | None
+    needed: int
+    current: int
+    ready: bool
+
+
+@dataclass(frozen=True)
+class Readiness:
+    as_of: date
+    interval_days: int
+    shares: tuple[ShareReadiness, ...]
+    groups: tuple[GroupReadiness, ...]
+    groups_needed: int
+    recoverable: bool
+    weakest: tuple[str, ...]
+    """One sentence per weak point, worst first."""
+    last_quorum_drill: date | None
+
+
+def readiness(manifest: Manifest, events: Sequence[Event], as_of: date) -> Readiness:
+    """Per share, group and vault: recoverable from shares verified within the drill interval?
+
+    A passed check on day D counts through day D + interval (inclusive), unless the
+    share failed a check since (a lost card, a forgotten PIN: the latest word wins).
+    A share's own result counts, whatever the drill's: a good share brought to a drill
+    that failed for want of a quorum was still verified. Checks after `as_of` are
+    ignored, so a past date shows the vault as it stood then. The ceremony that made
+    the shares counts as every listed share's first check: it proved them all.
+    """
+    interval = manifest.policy.drill_interval_days
+    drills = [e for e in events if e.event == EVENT_DRILL and e.data.get("ceremony_id") == manifest.ceremony.id and _day(e) <= as_of]
+    ceremony_day = date.fromisoformat(manifest.ceremony.created[:10])
+    shares = tuple(_share_readiness(entry, drills, interval, as_of, ceremony_day) for entry in manifest.shares)
+    groups = tuple(
+        GroupReadiness(g.index, g.name, g.member_threshold, current, current >= g.member_threshold)
+        for g in manifest.scheme.groups
+        for current in [sum(1 for s in shares if s.entry.group_index == g.index and s.current)]
+    )
+    ready = sum(1 for g in groups if g.ready)
+    quorum_days = [_day(e) for e in drills if e.data.get("kind") == KIND_QUORUM and e.data.get("result") == PASSED]
+    result = Readiness(
+        as_of, interval, shares, groups, manifest.scheme.group_threshold, ready >= manifest.scheme.group_threshold, (),
+        max(quorum_days) if quorum_days else None,
+    )
+    return Readiness(**{**vars(result), "weakest": tuple(_weakest(result, manifest))})
+
+
+def _share_readiness(entry: ShareEntry, drills: Sequence[Event], interval: int, as_of: date, ceremony_day: date) -> ShareReadiness:
+    checks = [(ceremony_day, True)] if ceremony_day <= as_of else []  # the ceremony proved every share it made
+    checks += [
+        (_day(event), share.get("result") == PASSED) for event in drills  # in log order
+        for share in event.data.get("shares", [])
+        if share.get("share_fingerprint") == entry.share_fingerprint
+    ]
+    last_pass = max((i for i, (_, passed) in enumerate(checks) if passed), default=None)
+    failed = next((day for day, passed in checks[(last_pass or 0):] if not passed), None)
+    if last_pass is None:
+        return ShareReadiness(entry, None, None, False, failed)
+    last = checks[last_pass][0]
+    due = last + timedelta(days=interval)
+    return ShareReadiness(entry, last, due, as_of <= due and failed is None, failed)
+
+
+def _weakest(result: Readiness, manifest: Manifest) -> list[str]:
+    sentences = []
+    count = len(result.groups)
+    for group in sorted(result.groups, key=lambda g: (g.ready, g.current - g.needed)):
+        lapsed = [_lapsed(s) for s in result.shares if s.entry.group_index == group.index and not s.current]
+        label = describe_group(group.index, count, group.name)
+        if not group.ready:
+            sentences.append(
+                f"{label}: needs {group.needed}, only {group.current} verified within {result.interval_days} days: {', '.join(lapsed)}"
+            )
+        elif group.current == group.needed and lapsed:
+            sentences.append(f"{label}: exactly {group.needed} verified, the minimum; {', '.join(lapsed)}")
+    ready = sum(1 for g in result.groups if g.ready)
+    if not result.recoverable:
+        needed = f"{result.groups_needed} group{'s' if result.groups_needed > 1 else ''}"
+        sentences.insert(0, f"the vault needs {needed}; only {ready} can be recovered from recently verified shares")
+    if manifest.scheme.passphrase_protected and (
+        result.last_quorum_drill is None or result.as_of > result.last_quorum_drill + timedelta(days=result.interval_days)
+    ):
+        when = f"last proven {result.last_quorum_drill}" if result.last_quorum_drill else "never proven in a drill"
+        sentences.append(f"the passphrase is {when}: only a quorum drill proves it")
+    return sentences
+
+
+def _lapsed(share: ShareReadiness) -> str:
+    who = share.entry.custodian or f"share {share.entry.member_index + 1}"
+    if share.failed is not None:
+        return f"{who} failed a check on {share.failed}"
+    if share.due is None:
+        return f"{who} never verified"
+    return f"{who} overdue since {share.due + timedelta(days=1)}"
+
+
+def _day(event: Event) -> date:
+    return date.fromisoformat(event.time[:10])

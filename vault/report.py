@@ -1,0 +1,256 @@
+"""The readiness report: one self-contained HTML page a custodian can read and an auditor can file.
+
+Pure: the manifest, a `Readiness` (vault.drill) and the drill log's events in, text out.
+The page loads nothing (no script, no link, no external asset: it must open on an
+offline machine and leak nothing when opened), and it prints in black and white, so
+every meaning is carried by words, shapes, line styles or bold, never by colour.
+Every string that came from a person (names, reasons, paths) passes through `_e`.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+
+from vault import drill as dr
+from vault.manifest import Manifest, ShareEntry
+from vault.scheme import describe_group
+from vault.transcript import Event
+
+MIN_SPAN_DAYS = 28
+"""The timeline is at least four weeks wide, so that a fresh vault's marks are not piled up."""
+WIDTH, LABEL_WIDTH, RIGHT, TOP, LANE = 960, 200, 40, 34, 34
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+STYLE = """
+body{font:14px/1.45 system-ui,"Segoe UI","Noto Sans",sans-serif;color:#000;background:#fff;max-width:62em;margin:1.5em auto;padding:0 1em}
+h1{font-size:1.5em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.4em 0 .4em;border-bottom:1px solid #000}
+h1,p,li,td,th{overflow-wrap:break-word}
+.meta{margin:.2em 0}.mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.85em}.id{font-size:.72em;overflow-wrap:anywhere}
+.verdict{border:3px solid #000;padding:.5em .8em;margin:.8em 0;font-size:1.15em}.verdict.bad{border:6px double #000}
+table{width:100%;border-collapse:collapse;table-layout:fixed}
+th,td{text-align:left;vertical-align:top;padding:.25em .45em;border-bottom:1px solid #888}
+thead th{border-bottom:2px solid #000}tr.group th{border-top:2px solid #000;background:#eee;font-weight:normal}
+.note{font-size:.9em}svg{width:100%;height:auto;display:block}
+@media print{body{max-width:none;margin:0;padding:0;font-size:10pt}table{font-size:9pt}@page{size:A4;margin:14mm}
+h2{break-after:avoid}tr,li,.verdict,svg{break-inside:avoid}tr.group th{background:none}}
+"""
+
+
+def render(manifest: Manifest, readiness: dr.Readiness, events: Sequence[Event]) -> str:
+    """The whole page. Deterministic: the only date is `readiness.as_of`, so a report can be re-made and compared."""
+    drills = [e for e in events if e.event == dr.EVENT_DRILL and e.data.get("ceremony_id") == manifest.ceremony.id
+              and _day(e) <= readiness.as_of]
+    title = f"{manifest.ceremony.name}: readiness as of {readiness.as_of}"
+    body = [_header(manifest, readiness), _weak_points(readiness), _table(manifest, readiness, drills),
+            _timeline(manifest, readiness, drills), _drill_list(drills, len(events))]
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
+            f"<style>{STYLE}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
+
+
+def _header(manifest: Manifest, ready: dr.Readiness) -> str:
+    """Name, id and the verdict in words: what a custodian needs from the first line."""
+    count = sum(g.ready for g in ready.groups)
+    verdict = "RECOVERABLE" if ready.recoverable else "NOT RECOVERABLE"
+    groups = f"{count} {'group' if count == 1 else 'groups'} ready, {ready.groups_needed} needed"
+    return (f"<header><h1>Readiness report: {_e(manifest.ceremony.name)}</h1>\n"
+            f'<p class="meta">ceremony <span class="mono">{_e(manifest.ceremony.id)}</span>, made {_e(manifest.ceremony.created[:10])}; '
+            f"wallet fingerprint <span class=\"mono\">{_e(manifest.secret.wallet_fingerprint)}</span></p>\n"
+            f'<p class="meta"><strong>as of {ready.as_of}</strong>; a check counts for {ready.interval_days} days; '
+            f"last quorum drill: {ready.last_quorum_drill or 'never'}</p>\n"
+            f'<p class="verdict{"" if ready.recoverable else " bad"}"><strong>{verdict}</strong> from shares verified '
+            f"within {ready.interval_days} days: {groups}.</p></header>")
+
+
+def _weak_points(ready: dr.Readiness) -> str:
+    """drill.readiness's sentences, worst first: what to fix before the next drill."""
+    items = "".join(f"<li>{_e(s)}</li>" for s in ready.weakest)
+    return "<section><h2>Weak points</h2>" + (f"<ul>{items}</ul>" if items else "<p>none</p>") + "</section>"
+
+
+def _table(manifest: Manifest, ready: dr.Readiness, drills: Sequence[Event]) -> str:
+    """Per group, then per custodian: the facts the verdict is computed from."""
+    count = len(manifest.scheme.groups)
+    rows = []
+    for group in ready.groups:
+        answer = "yes" if group.ready else "<strong>NO</strong>"
+        rows.append(f'<tr class="group"><th colspan="5"><strong>{_e(describe_group(group.index, count, group.name))}</strong>: '
+                    f"needs {group.needed}, verified now {group.current}; ready: {answer}</th></tr>")
+        rows += [_share_row(manifest, share, drills) for share in ready.shares if share.entry.group_index == group.index]
+    head = "".join(f"<th>{h}</th>" for h in ("Custodian", "Share", "Last verified", "Counts until (due)", "Status"))
+    return ('<section><h2>Readiness per group and custodian</h2><table><colgroup><col style="width:24%"><col style="width:24%">'
+            f'<col style="width:19%"><col style="width:18%"><col style="width:15%"></colgroup><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>\n<p class=\"note\">The ceremony that made the shares counts as every share's "
+            f"first check. A check counts through its due date; the day after, the share is OVERDUE until it is checked again.</p></section>")
+
+
+def _share_row(manifest: Manifest, share: dr.ShareReadiness, drills: Sequence[Event]) -> str:
+    """One custodian; "(ceremony)" when no drill has checked the share since it was made."""
+    entry = share.entry
+    group = manifest.group(entry.group_index)
+    where = (f"group {entry.group_index + 1} of {len(manifest.scheme.groups)}, "
+             f"share {entry.member_index + 1} of {group.member_count if group else '?'}")
+    last = "never"
+    if share.last_verified:
+        by_drill = any(day == share.last_verified and passed for day, passed in _checks(entry, drills))
+        last = f"{share.last_verified}{'' if by_drill else ' (ceremony)'}"
+    status = ("current" if share.current else f"<strong>FAILED</strong> a check on {share.failed}" if share.failed
+              else "<strong>OVERDUE</strong>")
+    return (f"<tr><td><bdi>{_e(_who(entry))}</bdi></td><td>{where}</td><td>{last}</td>"
+            f"<td>{share.due or '-'}</td><td>{status}</td></tr>")
+
+
+def _timeline(manifest: Manifest, ready: dr.Readiness, drills: Sequence[Event]) -> str:
+    """One lane per custodian, from the ceremony to the as-of date: checks as shapes, currency as line style."""
+    made = date.fromisoformat(manifest.ceremony.created[:10])
+    start, days = min(made, ready.as_of), max((ready.as_of - made).days, MIN_SPAN_DAYS)
+
+    def x(day: date) -> float:
+        return LABEL_WIDTH + (day - start).days / days * (WIDTH - LABEL_WIDTH - RIGHT)
+
+    bottom = TOP + LANE * len(ready.shares)
+    parts = [f'<line x1="{x(d):.1f}" y1="{TOP - 6}" x2="{x(d):.1f}" y2="{bottom}" stroke="#999" stroke-dasharray="1 3"/>'
+             f'<text x="{x(d):.1f}" y="{bottom + 16}" text-anchor="middle" font-size="13">{label}</text>'
+             for d, label in _ticks(start, start + timedelta(days=days))]
+    parts += [_lane(share, drills, made, ready, x, TOP + LANE * row + LANE // 2) for row, share in enumerate(ready.shares)]
+    asof = x(ready.as_of)
+    parts.append(f'<line x1="{asof:.1f}" y1="{TOP - 14}" x2="{asof:.1f}" y2="{bottom + 4}" stroke="#000" stroke-width="2"/>'
+                 f'<text x="{asof:.1f}" y="{TOP - 18}" text-anchor="end" font-size="14" font-weight="bold">as of {ready.as_of}</text>')
+    parts.append(_legend(bottom + 44))
+    svg = (f'<svg viewBox="0 0 {WIDTH} {bottom + 80}" role="img" '
+           f'aria-label="timeline of checks per custodian"><defs><clipPath id="labels"><rect x="0" y="0" '
+           f'width="{LABEL_WIDTH - 12}" height="{bottom}"/></clipPath></defs>{"".join(parts)}</svg>')
+    return f"<section><h2>Timeline of checks per custodian</h2>{svg}</section>"
+
+
+def _lane(share: dr.ShareReadiness, drills: Sequence[Event], made: date, ready: dr.Readiness, x: Callable[[date], float], y: int) -> str:
+    """A custodian's lane: solid while a check counts, dashed while overdue or never verified; then the marks."""
+    checks = _checks(share.entry, drills)
+    made_marks = [made] if made <= ready.as_of else []
+    timeline = [(day, True) for day in made_marks] + checks
+    parts = [f'<line x1="{x(a):.1f}" y1="{y}" x2="{x(b):.1f}" y2="{y}" stroke="#000" '
+             + ('stroke-width="4"/>' if solid else 'stroke-width="1.5" stroke-dasharray="6 4"/>')
+             for a, b, solid in _segments(timeline, min(made, ready.as_of), ready.as_of, ready.interval_days)]
+    marks = [(day, "ceremony") for day in made_marks] + [(day, "pass" if passed else "fail") for day, passed in checks]
+    for i, (day, kind) in enumerate(marks):
+        same = [k for k, (d, _) in enumerate(marks) if d == day]  # same-day marks side by side, centred on the day
+        parts.append(_mark(kind, x(day) + 12 * (same.index(i) - (len(same) - 1) / 2), y))
+    return (f'<g><text x="6" y="{y + 4}" font-size="15" clip-path="url(#labels)">{_e(_clip(_who(share.entry), 21))}</text>'
+            f'{"".join(parts)}</g>')
+
+
+def _mark(kind: str, cx: float, cy: int) -> str:
+    """Shapes, not colours: a square for the ceremony, a filled circle for a pass, an X for a failure."""
+    if kind == "ceremony":
+        return f'<rect x="{cx - 5:.1f}" y="{cy - 5}" width="10" height="10" fill="#000"/>'
+    if kind == "pass":
+        return f'<circle cx="{cx:.1f}" cy="{cy}" r="5" fill="#000"/>'
+    return (f'<path d="M{cx - 5:.1f} {cy - 5}L{cx + 5:.1f} {cy + 5}M{cx - 5:.1f} {cy + 5}L{cx + 5:.1f} {cy - 5}" '
+            'stroke="#000" stroke-width="2.5" fill="none"/>')
+
+
+def _legend(y: int) -> str:
+    """Every symbol in words, two rows of three, below the lanes."""
+    cy = y - 4
+    items = [
+        (_mark("ceremony", 12, cy), "ceremony (the first check)"), (_mark("pass", 12, cy), "share checked: passed"),
+        (_mark("fail", 12, cy), "share checked: FAILED"),
+        (f'<line x1="0" y1="{cy}" x2="24" y2="{cy}" stroke="#000" stroke-width="4"/>', "solid: last check still counts"),
+        (f'<line x1="0" y1="{cy}" x2="24" y2="{cy}" stroke="#000" stroke-width="1.5" stroke-dasharray="6 4"/>',
+         "dashed: OVERDUE or never verified"),
+        (f'<line x1="12" y1="{cy - 9}" x2="12" y2="{cy + 9}" stroke="#000" stroke-width="2"/>', "vertical line: the as-of date"),
+    ]
+    return "".join(f'<g transform="translate({10 + (i % 3) * 310} {(i // 3) * 26})">{shape}'
+                   f'<text x="32" y="{y}" font-size="14">{words}</text></g>' for i, (shape, words) in enumerate(items))
+
+
+def _drill_list(drills: Sequence[Event], logged: int) -> str:
+    """Every drill of this vault up to the as-of date, newest first: what the auditor checks against the log."""
+    rows = []
+    for event in sorted(drills, key=lambda e: (e.time, e.seq), reverse=True):
+        data = event.data
+        kind = "partial" if data.get("kind") == dr.KIND_SHARES else _e(data.get("kind"))
+        result = "passed" if data.get("result") == dr.PASSED else "<strong>FAILED</strong>"
+        reasons = data.get("reasons") or [data.get("quorum", {}).get("reason", "")]
+        checked = [f"{_names([s.get('custodian') or s.get('source')])}: {_e(s.get('result'))}" for s in data.get("shares", [])]
+        cells = [f"{_e(event.time[:10])} {_e(event.time[11:16])} UTC<br><span class=\"mono id\">{_e(data.get('drill_id', ''))}</span>",
+                 kind, _names([data.get("operator")]), _names(data.get("witnesses") or []), result,
+                 "; ".join(checked) or "-", "<br>".join(_e(r) for r in reasons)]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("Date", "Kind", "Operator", "Witnesses", "Result", "Shares checked", "Reasons"))
+    hidden = logged - len(drills)
+    note = f'<p class="note">{hidden} other entries in the log (other vaults, or after the as-of date) are not shown.</p>' if hidden else ""
+    table = (f'<table><colgroup><col style="width:15%"><col style="width:9%"><col style="width:12%"><col style="width:12%">'
+             f'<col style="width:9%"><col style="width:17%"><col style="width:26%"></colgroup><thead><tr>{head}</tr></thead>'
+             f"<tbody>{''.join(rows)}</tbody></table>") if rows else "<p>No drill recorded yet.</p>"
+    return f"<section><h2>Drills, newest first</h2>{table}{note}</section>"
+
+
+def _names(names: Sequence[object]) -> str:
+    """People's names, each isolated (<bdi>) so that a right-to-left name cannot reorder the text around it."""
+    return ", ".join(f"<bdi>{_e(name)}</bdi>" for name in names if name) or "-"
+
+
+def _checks(entry: ShareEntry, drills: Sequence[Event]) -> list[tuple[date, bool]]:
+    """(day, passed) for every drill that saw this share, oldest first; matched by fingerprint, as readiness does."""
+    return sorted(((_day(e), s.get("result") == dr.PASSED) for e in drills for s in e.data.get("shares", [])
+                   if s.get("share_fingerprint") == entry.share_fingerprint), key=lambda check: check[0])
+
+
+def _segments(checks: Sequence[tuple[date, bool]], start: date, end: date, interval: int) -> list[tuple[date, date, bool]]:
+    """Split start..end into spans where the latest check passed and still counts (True), and where not (False).
+
+    As in readiness: a failed check ends the span at once, whatever the last pass's due date.
+    """
+    spans: list[tuple[date, date, bool]] = []
+    cursor, until = start, start
+
+    def advance(to: date) -> None:
+        counts_to = max(cursor, min(until, to))
+        spans.extend([(cursor, counts_to, True), (counts_to, to, False)])
+
+    for day, passed in sorted(checks, key=lambda check: check[0]):  # stable: same-day checks keep log order
+        day = min(max(day, start), end)
+        advance(day)
+        cursor, until = day, day + timedelta(days=interval) if passed else day
+    advance(end)
+    return [span for span in spans if span[1] > span[0]]
+
+
+def _ticks(start: date, end: date) -> list[tuple[date, str]]:
+    """Weekly ticks for a short span, else month starts, at most about eight labels."""
+    days = (end - start).days
+    if days <= 70:
+        step = 7 * max(1, -(-days // 56))
+        return [(start + timedelta(n), (start + timedelta(n)).isoformat()) for n in range(0, days + 1, step)]
+    months = next(m for m in (1, 2, 3, 6, 12, 24, 60, 120) if days / 30.4 / m <= 8)
+    ticks, tick = [], date(start.year, start.month, 1)
+    while tick <= end:
+        if tick >= start:
+            ticks.append((tick, f"{MONTHS[tick.month - 1]} {tick.year}"))
+        total = tick.year * 12 + tick.month - 1 + months
+        tick = date(total // 12, total % 12 + 1, 1)
+    return ticks
+
+
+def _clip(text: str, columns: int) -> str:
+    """At most `columns` wide (East Asian wide characters count two), so a long name stays out of its lane."""
+    used = 0
+    for end, char in enumerate(text):
+        used += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if used > columns:
+            return text[:end - 1] + "…"
+    return text
+
+
+def _who(entry: ShareEntry) -> str:
+    return entry.custodian or f"share {entry.member_index + 1} (no custodian named)"
+
+
+def _day(event: Event) -> date:
+    return date.fromisoformat(event.time[:10])
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))
