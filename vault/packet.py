@@ -12,25 +12,14 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from vault.manifest import Manifest, ShareEntry
-from vault.plan import Plan
 from vault.scheme import describe_group, describe_member
-from vault.secret import SecretKind
+from vault.secret import KIND_NOTES, SecretKind
 
 if TYPE_CHECKING:
     from vault.ceremony import Packet
+    from vault.plan import Plan
 
 RUNBOOK_TEMPLATE = "ceremony-runbook.md"
-
-KIND_NOTES = {
-    SecretKind.BIP39_ENTROPY: (
-        "These shares hold BIP-39 entropy: recovery gives the same BIP-39 words back. "
-        "A Trezor restoring from these SLIP-39 shares would derive a DIFFERENT wallet."
-    ),
-    SecretKind.MASTER_SECRET: (
-        "These shares hold a SLIP-39 master secret, used as the BIP-32 seed as a Trezor does. "
-        "It has no BIP-39 words."
-    ),
-}
 
 
 def secret_lines(record: dict[str, Any]) -> list[str]:

@@ -34,6 +34,8 @@ SOURCE_BITS = {
     SOURCE_BIP39: tuple(count * 32 // 3 for count in BIP39_WORD_COUNTS),
     SOURCE_MASTER_SECRET: tuple(range(128, MAX_SECRET_LENGTH_BYTES * 8 + 1, 16)),
 }
+SOURCE_FLAGS = {SOURCE_GENERATE: "--generate", SOURCE_BIP39: "--bip39-file", SOURCE_MASTER_SECRET: "--secret-file"}
+"""The `ceremony run` flag that brings each source's secret (or none: a hidden prompt)."""
 MAX_NAME_LENGTH = 64
 
 

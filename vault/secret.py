@@ -42,6 +42,19 @@ class SecretKind(str, enum.Enum):
     MASTER_SECRET = "master-secret"
 
 
+KIND_NOTES = {
+    SecretKind.BIP39_ENTROPY: (
+        "These shares hold BIP-39 entropy: recovery gives the same BIP-39 words back. "
+        "A Trezor restoring from these SLIP-39 shares would derive a DIFFERENT wallet."
+    ),
+    SecretKind.MASTER_SECRET: (
+        "These shares hold a SLIP-39 master secret, used as the BIP-32 seed as a Trezor does. "
+        "It has no BIP-39 words."
+    ),
+}
+"""What each kind means for a wallet, in the words every command that makes shares prints."""
+
+
 @dataclass(frozen=True)
 class Secret:
     """A secret and its kind. `repr` never shows the value."""

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,14 +13,15 @@ from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PinFiles, 
 from vault.cli.output import emit
 from vault.errors import InvalidInput
 from vault.manifest import to_document
-from vault.packet import KIND_NOTES
-from vault.plan import SOURCE_BIP39, SOURCE_GENERATE, SOURCE_MASTER_SECRET, Plan
+from vault.secret import KIND_NOTES
+
+if TYPE_CHECKING:  # the plan reader, sealing and PDF code load only when a ceremony runs: --help stays fast
+    from vault.plan import Plan
 
 ceremony_app = typer.Typer(help="Key ceremonies: write a plan template, run a plan end to end.", no_args_is_help=True)
 app.add_typer(ceremony_app, name="ceremony")
 
 PLAN_TEMPLATE = "plan.toml"
-SOURCE_FLAGS = {SOURCE_GENERATE: "--generate", SOURCE_BIP39: "--bip39-file", SOURCE_MASTER_SECRET: "--secret-file"}
 
 
 @ceremony_app.command()
@@ -30,6 +30,8 @@ def init(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a commented plan template (a family 2-of-3 on paper) to edit before the ceremony."""
+    from importlib import resources
+
     text = resources.files("vault.templates").joinpath(PLAN_TEMPLATE).read_text(encoding="utf-8")
     fsio.write_new_file(path, text.encode("utf-8"), fsio.PUBLIC_FILE_MODE)
     emit(as_json, {"plan": str(path)}, [f"wrote {path}: edit it, then `coldvault ceremony run {path} --out DIR`"])
@@ -87,6 +89,8 @@ def run(
 
 def _check_flags(plan: Plan, generate: int | None, bip39_file: Path | None, secret_file: Path | None, passphrase_file: Path | None) -> None:
     """Flags that contradict the plan are mistakes: refuse them before anything happens."""
+    from vault.plan import SOURCE_FLAGS
+
     given = {flag for flag, value in zip(SOURCE_FLAGS.values(), (generate, bip39_file, secret_file)) if value is not None}
     wrong = given - {SOURCE_FLAGS[plan.secret_source]}
     if wrong:
@@ -102,6 +106,8 @@ def _check_flags(plan: Plan, generate: int | None, bip39_file: Path | None, secr
 
 def _bits(plan: Plan, generate: int | None) -> int | None:
     """With source generate and no flag, the plan's strength."""
+    from vault.plan import SOURCE_GENERATE
+
     return plan.secret_bits if plan.secret_source == SOURCE_GENERATE else generate
 
 

@@ -6,12 +6,11 @@ import hashlib
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vault import drill as dr
-from vault import entry, fsio, proof, sources, terminal, transcript, verification
+from vault import entry, fsio, proof, sources, terminal, verification
 from vault.cli.app import app
 from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, opener
 from vault.cli.output import emit
@@ -19,6 +18,10 @@ from vault.errors import CheckFailed, InvalidInput, TokenError
 from vault.manifest import Manifest
 from vault.recovery import ShareSet
 from vault.scheme import describe_group
+
+if TYPE_CHECKING:  # loaded by the commands that use them: --help stays fast
+    from vault import drill as dr
+    from vault import transcript
 
 drill_app = typer.Typer(help="Recovery drills: check shares without revealing the seed; readiness; reports.", no_args_is_help=True)
 app.add_typer(drill_app, name="drill")
@@ -49,8 +52,11 @@ def run(
     """Check each share as it arrives; with a quorum, recover the seed in memory only, compare
     its fingerprint with the manifest's, and drop it. Nothing secret is printed or written.
     The result is appended to the drill log. Exit 0 on pass, 1 on fail."""
+    from vault import drill as dr
+    from vault import transcript
+
     vault_manifest, manifest_sha256 = _read_manifest(manifest)
-    log_path = log or manifest.parent / transcript.DRILLS_FILE
+    log_path = _log_path(manifest, log)
     events = _read_log(log_path)
     if not shares and not interactive:
         raise InvalidInput("no shares given", "give share files or envelopes, or --interactive")
@@ -74,8 +80,10 @@ def run(
 def status(manifest: ManifestOption, as_of: AsOfOption = None, log: LogOption = None, as_json: JsonFlag = False) -> None:
     """Per custodian: when their share was last verified and whether that is overdue; per group
     and overall: recoverable from recently verified shares alone? Exit 1 when not (for cron)."""
+    from vault import drill as dr
+
     vault_manifest, _ = _read_manifest(manifest)
-    ready = dr.readiness(vault_manifest, _read_log(log or manifest.parent / transcript.DRILLS_FILE), _day(as_of))
+    ready = dr.readiness(vault_manifest, _read_log(_log_path(manifest, log)), _day(as_of))
     emit(as_json, _status_payload(ready), _status_lines(ready, vault_manifest))
     if not ready.recoverable:
         raise CheckFailed(f"as of {ready.as_of} the vault is NOT recoverable from recently verified shares", *ready.weakest[:3])
@@ -90,11 +98,12 @@ def report(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a self-contained readiness report (HTML, no network assets; prints in black and white)."""
+    from vault import drill as dr
     from vault import report as rp
 
     vault_manifest, _ = _read_manifest(manifest)
     fsio.check_new_file(out)
-    events = _read_log(log or manifest.parent / transcript.DRILLS_FILE)
+    events = _read_log(_log_path(manifest, log))
     ready = dr.readiness(vault_manifest, events, _day(as_of))
     fsio.write_new_file(out, rp.render(vault_manifest, ready, events).encode("utf-8"), fsio.PUBLIC_FILE_MODE)
     emit(as_json, {"out": str(out), "recoverable": ready.recoverable}, [f"wrote {out}: {'recoverable' if ready.recoverable else 'NOT recoverable'} as of {ready.as_of}"])
@@ -105,8 +114,17 @@ def _read_manifest(path: Path) -> tuple[Manifest, str]:
     return sources.read_manifest(path), hashlib.sha256(data).hexdigest()
 
 
+def _log_path(manifest: Path, log: Path | None) -> Path:
+    """--log, or drills.jsonl beside the manifest."""
+    from vault.transcript import DRILLS_FILE
+
+    return log or manifest.parent / DRILLS_FILE
+
+
 def _read_log(path: Path) -> tuple[transcript.Event, ...]:
     """The drill log's events, its chain checked (a broken log is never appended to); none if absent."""
+    from vault import transcript
+
     if not path.exists():
         return ()
     return transcript.parse_bytes(fsio.read_bytes(path), str(path))

@@ -15,9 +15,8 @@ from vault.cli.options import JsonFlag, PassphraseFile
 from vault.cli.output import emit
 from vault.errors import InvalidInput
 from vault.manifest import Manifest, to_document
-from vault.packet import KIND_NOTES
 from vault.scheme import Scheme, check_iteration_exponent, describe_group, make_scheme, parse_t_of_n
-from vault.secret import DEFAULT_GENERATE_BITS
+from vault.secret import DEFAULT_GENERATE_BITS, KIND_NOTES
 
 @app.command()
 def split(

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from vault import fsio
-from vault import transcript as tr
 from vault.cli.app import app
 from vault.cli.options import JsonFlag
 from vault.cli.output import emit
 from vault.errors import CheckFailed
+
+if TYPE_CHECKING:  # loaded when the command runs: --help stays fast
+    from vault import transcript as tr
 
 MANIFEST_FILE = "manifest.json"
 
@@ -34,6 +36,8 @@ def verify(
     the transcript recorded, if present; the signature (*.sig.json) a log declares.
     Exit 0 when everything holds; 1 naming the file and the first bad line otherwise.
     """
+    from vault import transcript as tr
+
     written_down = tr.read_head(head) if head is not None else None
     try:
         results = [_verify_log(directory / tr.TRANSCRIPT_FILE, _optional(directory / MANIFEST_FILE), written_down)]
@@ -54,6 +58,8 @@ def verify(
 
 
 def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tr.Verified:
+    from vault import transcript as tr
+
     name = str(path)
     events = tr.parse_bytes(fsio.read_bytes(path), name)
     signature_path = Path(tr.signature_file(name))
