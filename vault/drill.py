@@ -8,6 +8,7 @@ after comparing fingerprints, and records hold fingerprints and custodians only.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -141,7 +142,7 @@ def readiness(manifest: Manifest, events: Sequence[Event], as_of: date) -> Readi
     the shares counts as every listed share's first check: it proved them all.
     """
     interval = manifest.policy.drill_interval_days
-    drills = [e for e in events if e.event == EVENT_DRILL and e.data.get("ceremony_id") == manifest.ceremony.id and _day(e) <= as_of]
+    drills = drills_of(manifest, events, as_of)
     ceremony_day = date.fromisoformat(manifest.ceremony.created[:10])
     shares = tuple(_share_readiness(entry, drills, interval, as_of, ceremony_day) for entry in manifest.shares)
     groups = tuple(
@@ -150,21 +151,31 @@ def readiness(manifest: Manifest, events: Sequence[Event], as_of: date) -> Readi
         for current in [sum(1 for s in shares if s.entry.group_index == g.index and s.current)]
     )
     ready = sum(1 for g in groups if g.ready)
-    quorum_days = [_day(e) for e in drills if e.data.get("kind") == KIND_QUORUM and e.data.get("result") == PASSED]
+    quorum_days = [day_of(e) for e in drills if e.data.get("kind") == KIND_QUORUM and e.data.get("result") == PASSED]
     result = Readiness(
         as_of, interval, shares, groups, manifest.scheme.group_threshold, ready >= manifest.scheme.group_threshold, (),
         max(quorum_days) if quorum_days else None,
     )
-    return Readiness(**{**vars(result), "weakest": tuple(_weakest(result, manifest))})
+    return dataclasses.replace(result, weakest=tuple(_weakest(result, manifest)))
+
+
+def drills_of(manifest: Manifest, events: Sequence[Event], as_of: date) -> list[Event]:
+    """The log's drills of this vault up to `as_of`, in log order."""
+    return [e for e in events if e.event == EVENT_DRILL and e.data.get("ceremony_id") == manifest.ceremony.id and day_of(e) <= as_of]
+
+
+def share_checks(entry: ShareEntry, drills: Sequence[Event]) -> list[tuple[date, bool]]:
+    """(day, passed) for every check of this share in `drills`, in log order; matched by fingerprint."""
+    return [
+        (day_of(event), share.get("result") == PASSED) for event in drills
+        for share in event.data.get("shares", [])
+        if share.get("share_fingerprint") == entry.share_fingerprint
+    ]
 
 
 def _share_readiness(entry: ShareEntry, drills: Sequence[Event], interval: int, as_of: date, ceremony_day: date) -> ShareReadiness:
     checks = [(ceremony_day, True)] if ceremony_day <= as_of else []  # the ceremony proved every share it made
-    checks += [
-        (_day(event), share.get("result") == PASSED) for event in drills  # in log order
-        for share in event.data.get("shares", [])
-        if share.get("share_fingerprint") == entry.share_fingerprint
-    ]
+    checks += share_checks(entry, drills)
     last_pass = max((i for i, (_, passed) in enumerate(checks) if passed), default=None)
     failed = next((day for day, passed in checks[(last_pass or 0):] if not passed), None)
     if last_pass is None:
@@ -207,5 +218,6 @@ def _lapsed(share: ShareReadiness) -> str:
     return f"{who} overdue since {share.due + timedelta(days=1)}"
 
 
-def _day(event: Event) -> date:
+def day_of(event: Event) -> date:
+    """The UTC day an event happened: readiness counts in days."""
     return date.fromisoformat(event.time[:10])

@@ -40,8 +40,7 @@ h2{break-after:avoid}tr,li,.verdict,svg{break-inside:avoid}tr.group th{backgroun
 
 def render(manifest: Manifest, readiness: dr.Readiness, events: Sequence[Event]) -> str:
     """The whole page. Deterministic: the only date is `readiness.as_of`, so a report can be re-made and compared."""
-    drills = [e for e in events if e.event == dr.EVENT_DRILL and e.data.get("ceremony_id") == manifest.ceremony.id
-              and _day(e) <= readiness.as_of]
+    drills = dr.drills_of(manifest, events, readiness.as_of)
     title = f"{manifest.ceremony.name}: readiness as of {readiness.as_of}"
     body = [_header(manifest, readiness), _weak_points(readiness), _table(manifest, readiness, drills),
             _timeline(manifest, readiness, drills), _drill_list(drills, len(events))]
@@ -193,9 +192,8 @@ def _names(names: Sequence[object]) -> str:
 
 
 def _checks(entry: ShareEntry, drills: Sequence[Event]) -> list[tuple[date, bool]]:
-    """(day, passed) for every drill that saw this share, oldest first; matched by fingerprint, as readiness does."""
-    return sorted(((_day(e), s.get("result") == dr.PASSED) for e in drills for s in e.data.get("shares", [])
-                   if s.get("share_fingerprint") == entry.share_fingerprint), key=lambda check: check[0])
+    """(day, passed) for every check of this share, oldest first (same-day checks keep log order)."""
+    return sorted(dr.share_checks(entry, drills), key=lambda check: check[0])
 
 
 def _segments(checks: Sequence[tuple[date, bool]], start: date, end: date, interval: int) -> list[tuple[date, date, bool]]:
@@ -246,10 +244,6 @@ def _clip(text: str, columns: int) -> str:
 
 def _who(entry: ShareEntry) -> str:
     return entry.custodian or f"share {entry.member_index + 1} (no custodian named)"
-
-
-def _day(event: Event) -> date:
-    return date.fromisoformat(event.time[:10])
 
 
 def _e(value: object) -> str:
