@@ -17,6 +17,10 @@ from pathlib import Path
 import pytest
 
 VECTORS = Path(__file__).parent / "vectors"
+# The demo's SoftHSM2 kit (scripts/softhsm_kit.py) is shared with the tests: one way to make tokens.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import softhsm_kit  # noqa: E402
+from softhsm_kit import softhsm_module  # noqa: E402,F401  (re-exported for the test modules)
 
 
 @dataclass(frozen=True)
@@ -65,15 +69,6 @@ def bip39_vectors() -> dict:
     return json.loads((VECTORS / "bip39-vectors.json").read_text())
 
 
-def softhsm_module() -> Path | None:
-    """The system's SoftHSM2 PKCS#11 library, if installed."""
-    for candidate in ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-                      "/usr/local/lib/softhsm/libsofthsm2.so", "/opt/homebrew/lib/softhsm/libsofthsm2.so"):
-        if Path(candidate).exists():
-            return Path(candidate)
-    return None
-
-
 @pytest.fixture
 def softhsm(tmp_path: Path) -> dict[str, str]:
     """An empty SoftHSM2 token store in a temporary directory (its own SOFTHSM2_CONF).
@@ -87,8 +82,4 @@ def softhsm(tmp_path: Path) -> dict[str, str]:
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    tokens = tmp_path / "softhsm-tokens"
-    tokens.mkdir()
-    conf = tmp_path / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
-    return {"SOFTHSM2_CONF": str(conf), "COLDVAULT_PKCS11_MODULE": str(module)}
+    return softhsm_kit.token_store(tmp_path)

@@ -14,18 +14,16 @@ import json
 import os
 import shutil
 import stat
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+import softhsm_kit  # scripts/, on the path through conftest
 from conftest import Run, run_cli, softhsm_module
 from vault import plan as plans
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import softhsm_kit  # noqa: E402
 
 PASSPHRASE = "ceremony passphrase 42"
 BIP39_24 = (  # a BIP-39 test vector with irregular entropy, 68a79eac...

@@ -26,8 +26,7 @@ from conftest import run_cli
 
 from vault.ceremony import CHECKPOINTS
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "scripts"))
-import softhsm_kit  # noqa: E402
+import softhsm_kit  # scripts/, on the path through conftest
 
 REPO = Path(__file__).parent.parent
 PAUSE_TIMEOUT = 60
