@@ -66,12 +66,22 @@ def main() -> None:
     run("drill", "status", "--manifest", "vault/manifest.json", cwd=work, env=kit.env)
     run("drill", "report", "--manifest", "vault/manifest.json", "--out", "report.html", cwd=work, env=kit.env)
 
+    print("\nA new custodian, Judy, joins the Board: two Board shares vouch, no seed is recovered, and her share", flush=True)
+    print("is sealed to her own token's AES key. The manifest's next revision and the transcript go to vault-r2/:", flush=True)
+    softhsm_kit.token_with_key(kit, work, "judy", "aes")
+    board = ["vault/custodians/alice/share.envelope.json", "vault/custodians/carol/share.txt"]
+    run("extend", "--manifest", "vault/manifest.json", "--group", "1", *board, "--custodian", "Judy",
+        "--token", "judy", "--key", "coldvault", "--out", "vault-r2", *kit.pin_args(), cwd=work, env=kit.env)
+    run("transcript", "verify", "vault-r2", cwd=work, env=kit.env)
+    run("drill", "status", "--manifest", "vault-r2/manifest.json", cwd=work, env=kit.env)
+
     print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Outputs in {work}:")
     print("  vault/manifest.json        the public manifest")
     print("  vault/transcript.jsonl     the hash-chained record (transcript.sig.json: its signature)")
     print("  vault/runbook.md           the printable record with signature lines")
     print("  vault/custodians/*/        one packet per custodian (card.pdf + share.txt are SECRET, mode 0600)")
     print("  vault/drills.jsonl         the drill log; report.html: the readiness report")
+    print("  vault-r2/                  revision 2 after `extend`: manifest, transcript, drill log, Judy's packet")
     print("  softhsm-tokens/, pins/     the demo's SoftHSM2 tokens and their PINs")
     print("This was a throwaway secret. Delete the folder when done: rm -rf " + shlex.quote(str(work)))
 

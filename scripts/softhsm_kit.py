@@ -85,6 +85,12 @@ def provision(plan_path: Path, work: Path) -> Kit:
     return kit
 
 
+def token_with_key(kit: Kit, work: Path, label: str, key_type: str, key_label: str = PUBLIC_KEY_LABEL) -> None:
+    """One more token (a new custodian's, say) with one key on it: `key_type` is aes, ec or rsa."""
+    _token(kit, work, label)
+    _coldvault(kit, "token", "keygen", "--token", label, "--label", key_label, "--type", key_type, *kit.pin_args([label]))
+
+
 def _token(kit: Kit, work: Path, label: str) -> None:
     if label in kit.pins:
         return

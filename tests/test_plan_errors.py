@@ -125,7 +125,7 @@ MISTAKES = [
     case("iteration-exponent-16", replace(("iteration_exponent = 1", "iteration_exponent = 16" + HERE)),
          "iteration_exponent must be 0 to 15"),
     case("drill-interval-0", replace(("drill_interval_days = 180", "drill_interval_days = 0" + HERE)),
-         "drill_interval_days must be at least 1"),
+         "drill_interval_days must be 1 to 3660"),
 ]
 
 

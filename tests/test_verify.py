@@ -256,7 +256,8 @@ def test_cli_verify_passes_fails_and_reports(cli, tmp_path):
     assert statuses["altered.txt"] in ("off-polynomial", "unlisted")
     assert "altered.txt" in bad.stderr
 
-    (tmp_path / "typo.txt").write_text(text[-1].replace(text[-1].split()[4], "zzzz", 1) + "\n")
+    words = text[-1].split()
+    (tmp_path / "typo.txt").write_text(" ".join(words[:4] + ["zzzz"] + words[5:]) + "\n")  # word 5, even if it repeats
     typo = cli("verify", "--manifest", "v/manifest.json", "typo.txt")
     assert typo.returncode == 1
     assert "word 5" in typo.stdout

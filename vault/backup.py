@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from vault import manifest as mf
-from vault import recovery, slip39
+from vault import recovery, slip39, strictjson
 from vault.errors import CheckFailed
 from vault.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.scheme import Scheme, check_iteration_exponent
@@ -69,16 +69,12 @@ def make_backup(
     """Split `secret` by `scheme` into plain share files; prove a quorum recovers it."""
     shares = make_shares(secret, scheme, passphrase, options, random_bytes)
     ceremony = new_ceremony(options.ceremony_name, now, random_bytes)
-    share_files = tuple(
-        OutputFile(
-            f"{SHARES_DIR}/{share_filename(share)}",
-            render_share_file(share, ceremony, scheme, custodian=None),
-            secret=True,
-        )
-        for share in shares
-    )
-    holdings = [Holding(None, file.path) for file in share_files]
+    holdings = [Holding(None, f"{SHARES_DIR}/{share_filename(share)}") for share in shares]
     manifest = describe(ceremony, secret, scheme, bool(passphrase), options, shares, holdings)
+    share_files = tuple(
+        OutputFile(held.file, render_share_file(share, ceremony, manifest.scheme.groups[share.group_index], None), secret=True)
+        for share, held in zip(shares, holdings, strict=True)
+    )
     manifest_file = OutputFile(MANIFEST_FILE, mf.to_json(manifest), secret=False)
     return Backup(manifest, shares, (manifest_file,) + share_files)
 
@@ -105,12 +101,12 @@ def new_ceremony(name: str, now: datetime, random_bytes: Callable[[int], bytes] 
     return mf.Ceremony(
         id=str(uuid.UUID(bytes=random_bytes(16), version=4)),
         name=name,
-        created=now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=now.astimezone(timezone.utc).strftime(strictjson.UTC_TIME_FORMAT),
     )
 
 
-def render_share_file(share: slip39.Share, ceremony: mf.Ceremony, scheme: Scheme, custodian: str | None) -> str:
-    group = scheme.groups[share.group_index]
+def render_share_file(share: slip39.Share, ceremony: mf.Ceremony, group: mf.GroupInfo, custodian: str | None) -> str:
+    """A share file whose comments name the ceremony, the share's group (from the manifest) and custodian."""
     return render(
         share,
         ceremony_name=ceremony.name,

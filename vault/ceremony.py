@@ -18,6 +18,7 @@ The transcript records each step as it happens, without any secret.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import secrets
@@ -82,6 +83,16 @@ class Packet:
 
 
 @dataclass(frozen=True)
+class Rotation:
+    """A ceremony that re-splits an existing vault's seed (`coldvault rotate`)."""
+
+    superseded: mf.Manifest
+    supersedes: mf.Supersedes
+    record: dict[str, Any]
+    """The transcript's `rotation` event: the old vault and the shares that recovered it."""
+
+
+@dataclass(frozen=True)
 class Outcome:
     out: Path
     manifest: mf.Manifest
@@ -101,8 +112,13 @@ def run(
     guide: Guide,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+    rotation: Rotation | None = None,
 ) -> Outcome:
-    """Run `plan` and write the ceremony to `out`; see the module docstring for the order."""
+    """Run `plan` and write the ceremony to `out`; see the module docstring for the order.
+
+    With `rotation`, `read_secret` recovers the old vault's seed; the transcript and the
+    manifest name the vault this one supersedes.
+    """
     check_output(out)
     guide.step("Checking the plan, the tokens and the keys (no secret exists yet)")
     recipients = prepare(plan, plan_dir, opener)
@@ -110,6 +126,8 @@ def run(
     ceremony = backup.new_ceremony(plan.name, clock(), random_bytes)
     log = _Log(clock)
     log.add("ceremony-started", _started(plan, plan_text, ceremony, signer))
+    if rotation is not None:
+        log.add("rotation", rotation.record)
     _checkpoint("checked")
 
     guide.step("Witnesses", [f"operator: {plan.operator}", *(f"witness: {name}" for name in plan.witnesses)])
@@ -117,7 +135,7 @@ def run(
     passphrase = read_passphrase()
     secret = read_secret()
     check_secret(plan, secret)
-    secret_record = _secret_record(plan, secret)
+    secret_record = _secret_record(plan, secret, rotation)
     guide.step("The secret is ready (in memory only). Write down its fingerprints:", packet.secret_lines(secret_record))
     log.add("secret-ready", {**secret_record, "confirmed": guide.confirm("that you wrote down the fingerprints")})
     _checkpoint("secret")
@@ -126,24 +144,26 @@ def run(
     shares = backup.make_shares(secret, plan.scheme, passphrase, options, random_bytes)
     log.add("shares-made", _shares_record(plan, shares))
     guide.step("Sealing and printing each custodian's share")
-    packets = tuple(_deliver(r, share, ceremony.id, opener, random_bytes) for r, share in zip(recipients, shares, strict=True))
+    packets = tuple(deliver(r, share, ceremony.id, opener, random_bytes) for r, share in zip(recipients, shares, strict=True))
     for made in packets:
-        log.add("packet-made", _packet_record(made))
+        log.add("packet-made", packet_record(made))
     _checkpoint("sealed")
 
     holdings = [backup.Holding(p.recipient.custodian.name, p.file, p.envelope.recipient.kind if p.envelope else None) for p in packets]
     manifest = backup.describe(ceremony, secret, plan.scheme, bool(passphrase), options, shares, holdings)
+    if rotation is not None:
+        manifest = dataclasses.replace(manifest, supersedes=rotation.supersedes)
     log.add("recovery-proven", _prove(manifest, shares, passphrase))
     manifest_text = mf.to_json(manifest)
-    files = _packet_files(plan, manifest, manifest_text, packets)
+    files = packet_files(manifest, manifest_text, packets)
     guide.step("Packets", packet.packet_lines(manifest, packets))
     log.add("ceremony-completed", {
         "manifest_sha256": _sha256(manifest_text.encode("utf-8")),
         "public_files": {path: _sha256(_bytes(data)) for path, data, secret_ in files if not secret_},
         "confirmed": guide.confirm("that the packets and share fingerprints are as listed"),
     })
-    files += _record_files(plan, manifest, log.chain, packets, opener)
-    fsio.write_directory(out, files, before_rename=lambda staging: _read_back(staging, manifest, packets))
+    files += _record_files(plan, manifest, log.chain, packets, opener, rotation)
+    fsio.write_directory(out, files, before_rename=lambda staging: read_back(staging, manifest, packets))
     return Outcome(out, manifest, transcript.head(log.chain), plan.signing is not None, packets)
 
 
@@ -163,13 +183,14 @@ def prepare(plan: Plan, plan_dir: Path, opener: sealing.Opener) -> tuple[Recipie
     recipients = []
     for group_index, member_index, custodian in plan.custodians():
         try:
-            recipients.append(_recipient(group_index, member_index, custodian, plan_dir, opener))
+            recipients.append(resolve(group_index, member_index, custodian, plan_dir, opener))
         except VaultError as error:
             raise error.with_context(f'{plan.where(custodian.line)}: custodian "{custodian.name}"') from None
     return tuple(recipients)
 
 
-def _recipient(group_index: int, member_index: int, custodian: Custodian, plan_dir: Path, opener: sealing.Opener) -> Recipient:
+def resolve(group_index: int, member_index: int, custodian: Custodian, plan_dir: Path, opener: sealing.Opener) -> Recipient:
+    """One custodian's delivery, checked: its token and key found, or its public key file loaded."""
     delivery = custodian.delivery
     if delivery.kind == PAPER:
         return Recipient(group_index, member_index, custodian)
@@ -202,7 +223,10 @@ def check_secret(plan: Plan, secret: Secret) -> None:
         raise InvalidInput(f"the plan says {plan.secret_bits} bits, but the secret given has {secret.bits}")
 
 
-def _deliver(recipient: Recipient, share: Share, ceremony_id: str, opener: sealing.Opener, random_bytes: Callable[[int], bytes]) -> Packet:
+def deliver(
+    recipient: Recipient, share: Share, ceremony_id: str, opener: sealing.Opener, random_bytes: Callable[[int], bytes] = secrets.token_bytes
+) -> Packet:
+    """The custodian's packet: the share on paper, or sealed (and opened again where the token is here)."""
     custodian = recipient.custodian
     delivery = custodian.delivery
     folder = f"{CUSTODIANS_DIR}/{custodian.folder}"
@@ -234,16 +258,15 @@ def _prove(manifest: mf.Manifest, shares: tuple[Share, ...], passphrase: bytes) 
     return {"secret_fingerprint": manifest.secret.secret_fingerprint, "qualifying_subsets": result.qualifying_subsets}
 
 
-def _packet_files(plan: Plan, manifest: mf.Manifest, manifest_text: str, packets: Sequence[Packet]) -> list[tuple[str, str | bytes, bool]]:
+def packet_files(manifest: mf.Manifest, manifest_text: str, packets: Sequence[Packet]) -> list[tuple[str, str | bytes, bool]]:
     """manifest.json, and per custodian: the share (card and text, or envelope), a manifest copy, a README."""
     files: list[tuple[str, str | bytes, bool]] = [(backup.MANIFEST_FILE, manifest_text, False)]
-    scheme = plan.scheme
     for made in packets:
         folder = made.file.rsplit("/", 1)[0]
         name = made.recipient.custodian.name
+        group = manifest.scheme.groups[made.share.group_index]
         if made.envelope is None:
-            files.append((made.file, backup.render_share_file(made.share, manifest.ceremony, scheme, name), True))
-            group = scheme.groups[made.share.group_index]
+            files.append((made.file, backup.render_share_file(made.share, manifest.ceremony, group, name), True))
             files.append((f"{folder}/card.pdf", card.render_card(
                 made.share, ceremony_name=manifest.ceremony.name, ceremony_id=manifest.ceremony.id, custodian=name,
                 group_name=group.name, member_count=group.member_count,
@@ -256,13 +279,15 @@ def _packet_files(plan: Plan, manifest: mf.Manifest, manifest_text: str, packets
 
 
 def _record_files(
-    plan: Plan, manifest: mf.Manifest, chain: transcript.Chain, packets: Sequence[Packet], opener: sealing.Opener
+    plan: Plan, manifest: mf.Manifest, chain: transcript.Chain, packets: Sequence[Packet], opener: sealing.Opener,
+    rotation: Rotation | None,
 ) -> list[tuple[str, str | bytes, bool]]:
     """The transcript, its signature (when the plan asks), and the runbook that quotes its head."""
     files: list[tuple[str, str | bytes, bool]] = [(TRANSCRIPT_FILE, transcript.to_text(chain), False)]
     if plan.signing is not None:
         files.append((SIGNATURE_FILE, transcript.signature_to_json(_sign(plan, chain, opener)), False))
-    files.append((RUNBOOK_FILE, packet.runbook(plan, manifest, packets, transcript.head(chain)), False))
+    superseded = rotation.superseded if rotation else None
+    files.append((RUNBOOK_FILE, packet.runbook(plan, manifest, packets, transcript.head(chain), superseded), False))
     return files
 
 
@@ -289,7 +314,7 @@ def _sign(plan: Plan, chain: transcript.Chain, opener: sealing.Opener) -> transc
     return signature
 
 
-def _read_back(staging: Path, manifest: mf.Manifest, packets: Sequence[Packet]) -> None:
+def read_back(staging: Path, manifest: mf.Manifest, packets: Sequence[Packet]) -> None:
     """What is on disk is what was proven: the manifest, each share file and envelope."""
     _checkpoint("staged")
     if mf.from_json(fsio.read_text(staging / backup.MANIFEST_FILE)) != manifest:
@@ -326,13 +351,17 @@ def _started(plan: Plan, plan_text: str, ceremony: mf.Ceremony, signer: Any) -> 
     }
 
 
-def _secret_record(plan: Plan, secret: Secret) -> dict[str, Any]:
+def _secret_record(plan: Plan, secret: Secret, rotation: Rotation | None) -> dict[str, Any]:
     from vault.fingerprint import secret_fingerprint, wallet_fingerprint
 
+    if rotation is not None:
+        source = f"recovered from ceremony {rotation.supersedes.ceremony_id}"
+    else:
+        source = "generated" if plan.secret_source == SOURCE_GENERATE else "imported"
     return {
         "kind": secret.kind.value,
         "bits": secret.bits,
-        "source": "generated" if plan.secret_source == SOURCE_GENERATE else "imported",
+        "source": source,
         "secret_fingerprint": secret_fingerprint(secret),
         "wallet_fingerprint": wallet_fingerprint(secret),
     }
@@ -351,7 +380,8 @@ def _shares_record(plan: Plan, shares: Sequence[Share]) -> dict[str, Any]:
     }
 
 
-def _packet_record(made: Packet) -> dict[str, Any]:
+def packet_record(made: Packet) -> dict[str, Any]:
+    """A packet as the transcript records it: who, which share (by fingerprint), how delivered."""
     record: dict[str, Any] = {"custodian": made.recipient.custodian.name, "share_fingerprint": made.share.fingerprint, "file": made.file}
     if made.envelope is None:
         return {**record, "delivery": PAPER}

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from vault import proof as pf
+from vault.errors import InvalidInput
 from vault.manifest import Manifest, ShareEntry
 from vault.scheme import describe_group
 from vault.transcript import Event
@@ -139,12 +140,12 @@ def readiness(manifest: Manifest, events: Sequence[Event], as_of: date) -> Readi
     A share's own result counts, whatever the drill's: a good share brought to a drill
     that failed for want of a quorum was still verified. Checks after `as_of` are
     ignored, so a past date shows the vault as it stood then. The ceremony that made
-    the shares counts as every listed share's first check: it proved them all.
+    the shares counts as every listed share's first check: it proved them all; a share
+    `extend` added counts as checked on the day it was issued.
     """
     interval = manifest.policy.drill_interval_days
     drills = drills_of(manifest, events, as_of)
-    ceremony_day = date.fromisoformat(manifest.ceremony.created[:10])
-    shares = tuple(_share_readiness(entry, drills, interval, as_of, ceremony_day) for entry in manifest.shares)
+    shares = tuple(_share_readiness(entry, drills, interval, as_of, issued_day(manifest, entry)) for entry in manifest.shares)
     groups = tuple(
         GroupReadiness(g.index, g.name, g.member_threshold, current, current >= g.member_threshold)
         for g in manifest.scheme.groups
@@ -160,8 +161,32 @@ def readiness(manifest: Manifest, events: Sequence[Event], as_of: date) -> Readi
 
 
 def drills_of(manifest: Manifest, events: Sequence[Event], as_of: date) -> list[Event]:
-    """The log's drills of this vault up to `as_of`, in log order."""
-    return [e for e in events if e.event == EVENT_DRILL and e.data.get("ceremony_id") == manifest.ceremony.id and day_of(e) <= as_of]
+    """The log's drills of this vault up to `as_of`, in log order; each one's shape checked.
+
+    A chain proves nobody changed a line since it was hashed, not that `drill run`
+    wrote it: a hand-written record is refused naming its line, never trusted.
+    """
+    drills = [e for e in events if e.event == EVENT_DRILL and e.data.get("ceremony_id") == manifest.ceremony.id and day_of(e) <= as_of]
+    for event in drills:
+        _check_record(event)
+    return drills
+
+
+def _check_record(event: Event) -> None:
+    data = event.data
+    shares = data.get("shares")
+    well_formed = (
+        isinstance(data.get("kind"), str)
+        and isinstance(data.get("result"), str)
+        and isinstance(shares, list)
+        and all(isinstance(s, dict) and isinstance(s.get("share_fingerprint"), (str, type(None)))
+                and isinstance(s.get("result"), str) for s in shares)
+    )
+    if not well_formed:
+        raise InvalidInput(
+            f"drills.jsonl line {event.seq + 1}: not a drill record as `coldvault drill run` writes it (docs/drills.md)",
+            "the line is well chained, so it was written with the chain in mind: find out who wrote it",
+        )
 
 
 def share_checks(entry: ShareEntry, drills: Sequence[Event]) -> list[tuple[date, bool]]:
@@ -173,8 +198,13 @@ def share_checks(entry: ShareEntry, drills: Sequence[Event]) -> list[tuple[date,
     ]
 
 
-def _share_readiness(entry: ShareEntry, drills: Sequence[Event], interval: int, as_of: date, ceremony_day: date) -> ShareReadiness:
-    checks = [(ceremony_day, True)] if ceremony_day <= as_of else []  # the ceremony proved every share it made
+def issued_day(manifest: Manifest, entry: ShareEntry) -> date:
+    """The day a share was made and proven: the ceremony's, or the day `extend` added it."""
+    return date.fromisoformat((entry.issued or manifest.ceremony.created)[:10])
+
+
+def _share_readiness(entry: ShareEntry, drills: Sequence[Event], interval: int, as_of: date, issued: date) -> ShareReadiness:
+    checks = [(issued, True)] if issued <= as_of else []  # the ceremony (or extend) proved every share it made
     checks += share_checks(entry, drills)
     last_pass = max((i for i, (_, passed) in enumerate(checks) if passed), default=None)
     failed = next((day for day, passed in checks[(last_pass or 0):] if not passed), None)

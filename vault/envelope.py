@@ -378,7 +378,9 @@ def _exact_keys(document: dict[str, Any], expected: set[str], path: str) -> None
     if missing:
         raise InvalidInput(f"{path}.{missing[0]} is missing")
     if unknown:
-        raise InvalidInput(f"{path}.{unknown[0]} is not a field of {FORMAT}", "readers refuse unknown fields")
+        raise InvalidInput(
+            f"{path}.{strictjson.key_in_message(unknown[0])} is not a field of {FORMAT}", "readers refuse unknown fields"
+        )
 
 
 def _string(value: Any, path: str, optional: bool) -> str | None:

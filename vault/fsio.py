@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from vault.errors import InvalidInput, WriteRefused
+from vault.errors import InvalidInput, VaultError, WriteRefused
 
 MAX_INPUT_FILE_BYTES = 1 << 20
 """Shares, secrets, manifests and passphrases are small; a larger file is a mistake."""
@@ -25,6 +25,7 @@ SECRET_FILE_MODE = 0o600
 PUBLIC_FILE_MODE = 0o644
 PRIVATE_DIR_MODE = 0o700
 STAGING_MARKER = ".coldvault-staging-"
+NOTHING_WRITTEN = "nothing was written"
 
 
 def read_text(path: Path) -> str:
@@ -80,7 +81,8 @@ def check_output_dir(target: Path) -> None:
     if not parent.is_dir():
         raise WriteRefused(f"{parent}: no such directory", "create it first, or choose another --out")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise WriteRefused(f"{parent}: not writable")
+        read_only = os.statvfs(parent).f_flag & os.ST_RDONLY
+        raise _cannot_create(target, OSError(errno.EROFS if read_only else errno.EACCES, "not writable"))
 
 
 def leftover_staging(target: Path) -> list[Path]:
@@ -103,8 +105,9 @@ def write_directory(
     with _staging(target) as staging:
         for relative, content, secret in files:
             data = content if isinstance(content, bytes) else content.encode("utf-8")
-            _write_file(staging / relative, data, SECRET_FILE_MODE if secret else PUBLIC_FILE_MODE)
-        _fsync_tree(staging)
+            # Errors name the file as it would have been published, not its staging twin.
+            _write_file(staging / relative, data, SECRET_FILE_MODE if secret else PUBLIC_FILE_MODE, shown=target / relative)
+        _fsync_tree(staging, shown=target)
         if before_rename is not None:
             before_rename(staging)
         try:
@@ -112,7 +115,7 @@ def write_directory(
             os.rename(staging, target)
         except OSError as error:
             raise _write_error(target, error) from None
-        _fsync_dir(target.parent)
+        _fsync_dir(target.parent, hint=f"{target} is complete, but the disk did not confirm it: check the disk and verify the output")
 
 
 def write_new_file(target: Path, data: bytes, mode: int = SECRET_FILE_MODE) -> None:
@@ -151,12 +154,12 @@ def _publish(target: Path, data: bytes, mode: int, publish: Callable[[str, Path]
             stream.flush()
             os.fsync(stream.fileno())
         publish(temporary, target)
-        _fsync_dir(directory)
     except OSError as error:
         raise _write_error(target, error) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+    _fsync_dir(directory, hint=f"{target} is complete, but the disk did not confirm it: check the disk")
 
 
 def check_new_file(target: Path) -> None:
@@ -169,20 +172,40 @@ def check_new_file(target: Path) -> None:
 
 @contextlib.contextmanager
 def _staging(target: Path) -> Iterator[Path]:
+    """A new private directory beside `target`, removed again unless it was renamed into place.
+
+    If it cannot be removed (the parent became read-only, say), the error says so and
+    names it: it may hold plaintext shares, and "nothing was written" would be a lie.
+    """
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{STAGING_MARKER}", dir=target.parent))
     except OSError as error:
-        raise _write_error(target, error) from None
+        raise _cannot_create(target, error) from None
     try:
         yield staging
+    except VaultError as error:
+        if _removed(staging):
+            raise
+        hints = [hint for hint in error.hints if hint != NOTHING_WRITTEN]
+        raise type(error)(
+            error.message,
+            f"the unfinished output {staging} could not be removed and may hold secrets (plaintext shares)",
+            "destroy it (with the witnesses, if this was a ceremony) before running again",
+            *hints,
+        ) from None
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _removed(staging)
         raise
     if staging.exists():  # the rename did not happen
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_file(path: Path, data: bytes, mode: int) -> None:
+def _removed(staging: Path) -> bool:
+    shutil.rmtree(staging, ignore_errors=True)
+    return not os.path.lexists(staging)
+
+
+def _write_file(path: Path, data: bytes, mode: int, shown: Path) -> None:
     try:
         _make_private_dirs(path.parent)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
@@ -191,7 +214,7 @@ def _write_file(path: Path, data: bytes, mode: int) -> None:
             stream.flush()
             os.fsync(stream.fileno())
     except OSError as error:
-        raise _write_error(path, error) from None
+        raise _write_error(shown, error) from None
 
 
 def _make_private_dirs(directory: Path) -> None:
@@ -201,28 +224,48 @@ def _make_private_dirs(directory: Path) -> None:
         directory.mkdir(mode=PRIVATE_DIR_MODE)
 
 
-def _fsync_tree(root: Path) -> None:
+def _fsync_tree(root: Path, shown: Path) -> None:
     for directory, _, _ in os.walk(root):
-        _fsync_dir(Path(directory))
+        _fsync_dir(Path(directory), shown=shown / Path(directory).relative_to(root))
 
 
-def _fsync_dir(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+def _fsync_dir(directory: Path, shown: Path | None = None, hint: str = NOTHING_WRITTEN) -> None:
+    """fsync(2) a directory, so that the names in it (new files, a rename) survive a power cut."""
     try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    except OSError as error:
+        raise _write_error(shown or directory, error, hint) from None
 
 
-def _write_error(path: Path, error: OSError) -> WriteRefused:
-    reasons = {
-        errno.ENOSPC: "the disk is full",
-        errno.EDQUOT: "the disk quota is exceeded",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
-        errno.EROFS: "the file system is read-only",
-        errno.EEXIST: "it exists; refusing to overwrite",
-        errno.ENOTEMPTY: "it exists and is not empty; refusing to overwrite",
-    }
-    reason = reasons.get(error.errno or 0, error.strerror or "write failed")
-    return WriteRefused(f"{path}: cannot write: {reason}", "nothing was written")
+_REASONS = {
+    errno.ENOSPC: ("the disk is full", "free some space (or write somewhere else) and run again"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free some space (or write somewhere else) and run again"),
+    errno.EFBIG: ("the file is too large for this system (a file size limit)",
+                  "raise the limit (`ulimit -f unlimited` in the shell) or write somewhere else, and run again"),
+    errno.EACCES: ("permission denied", "check the directory's owner and mode, or write somewhere else"),
+    errno.EPERM: ("permission denied", "check the directory's owner, mode and attributes (`lsattr`), or write somewhere else"),
+    errno.EROFS: ("the file system is read-only", "mount it writable, or write somewhere else"),
+    errno.EEXIST: ("it exists; refusing to overwrite", ""),
+    errno.ENOTEMPTY: ("it exists and is not empty; refusing to overwrite", ""),
+}
+
+
+def _write_error(path: Path, error: OSError, hint: str = NOTHING_WRITTEN) -> WriteRefused:
+    """A failed write, said plainly: which file, what happened, what to do."""
+    reason, advice = _reason(error.errno, error.strerror)
+    return WriteRefused(f"{path}: cannot write: {reason}", hint, advice)
+
+
+def _cannot_create(target: Path, error: OSError) -> WriteRefused:
+    """`target` cannot be made in its directory: name both (the directory may be "." or far away)."""
+    reason, advice = _reason(error.errno, error.strerror)
+    return WriteRefused(f"{target}: cannot write in {target.parent.absolute()}: {reason}", NOTHING_WRITTEN, advice)
+
+
+def _reason(number: int | None, strerror: str | None = None) -> tuple[str, str]:
+    """What an errno means for a person writing a file, and what they can do about it."""
+    return _REASONS.get(number or 0, (strerror or "write failed", ""))

@@ -19,6 +19,8 @@ from vault.secret import SecretKind
 
 FORMAT = "coldvault-manifest/1"
 DEFAULT_DRILL_INTERVAL_DAYS = 180
+MAX_DRILL_INTERVAL_DAYS = 3660
+"""Ten years: a longer interval is a typo, and date arithmetic on it would overflow."""
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,34 @@ class ShareEntry:
     custodian: str | None
     share_fingerprint: str
     file: str
+    """Relative to the directory of the manifest that first listed the share."""
     wrapping: str | None
+    issued: str | None = None
+    """When `extend` made the share (UTC, like `Ceremony.created`); None: at the ceremony."""
 
 
 @dataclass(frozen=True)
 class Policy:
     drill_interval_days: int
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A manifest revised by `extend`: same vault and seed, more shares. The first manifest has none."""
+
+    number: int
+    """2 for the first revision; the ceremony's own manifest is revision 1."""
+    created: str
+    predecessor_sha256: str
+    """SHA-256 of the previous manifest's file: the revisions form a hash chain."""
+
+
+@dataclass(frozen=True)
+class Supersedes:
+    """The vault a rotation replaced: the same seed, split anew under a new ceremony."""
+
+    ceremony_id: str
+    manifest_sha256: str
 
 
 @dataclass(frozen=True)
@@ -77,6 +101,12 @@ class Manifest:
     scheme: SchemeInfo
     shares: tuple[ShareEntry, ...]
     policy: Policy
+    revision: Revision | None = None
+    supersedes: Supersedes | None = None
+
+    @property
+    def revision_number(self) -> int:
+        return self.revision.number if self.revision else 1
 
     def group(self, index: int) -> GroupInfo | None:
         return next((group for group in self.scheme.groups if group.index == index), None)
@@ -86,8 +116,12 @@ class Manifest:
 
 
 def to_document(manifest: Manifest) -> dict[str, Any]:
-    """The manifest as JSON-ready data, fields in the spec's order."""
-    return {
+    """The manifest as JSON-ready data, fields in the spec's order.
+
+    The optional fields (`revision`, `supersedes`, `shares[].issued`) are left out when
+    empty, so a ceremony's manifest has exactly the spec's fields.
+    """
+    document = {
         "format": FORMAT,
         "ceremony": vars(manifest.ceremony),
         "secret": {**vars(manifest.secret), "kind": manifest.secret.kind.value},
@@ -95,9 +129,18 @@ def to_document(manifest: Manifest) -> dict[str, Any]:
             **{k: v for k, v in vars(manifest.scheme).items() if k != "groups"},
             "groups": [vars(group) for group in manifest.scheme.groups],
         },
-        "shares": [vars(share) for share in manifest.shares],
+        "shares": [_without_none(vars(share), "issued") for share in manifest.shares],
         "policy": vars(manifest.policy),
     }
+    if manifest.revision is not None:
+        document["revision"] = vars(manifest.revision)
+    if manifest.supersedes is not None:
+        document["supersedes"] = vars(manifest.supersedes)
+    return document
+
+
+def _without_none(fields: dict[str, Any], optional: str) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if k != optional or v is not None}
 
 
 def to_json(manifest: Manifest) -> str:
@@ -121,7 +164,7 @@ def from_json(text: str) -> Manifest:
     if kind not in {k.value for k in SecretKind}:
         raise InvalidInput(f"manifest.secret.kind {kind!r} is neither bip39-entropy nor master-secret")
     manifest = Manifest(
-        ceremony=Ceremony(ceremony.get("id", str), ceremony.get("name", str), ceremony.get("created", str)),
+        ceremony=Ceremony(ceremony.get("id", str), ceremony.get("name", str), ceremony.time("created")),
         secret=SecretInfo(
             SecretKind(kind),
             secret.get("bits", int),
@@ -152,13 +195,30 @@ def from_json(text: str) -> Manifest:
                 s.hex("share_fingerprint", 32),
                 s.get("file", str),
                 s.get("wrapping", str, optional=True),
+                s.time("issued", absent=True),
             )
             for s in root.objects("shares")
         ),
         policy=Policy(policy.get("drill_interval_days", int)),
+        revision=_revision(root),
+        supersedes=_supersedes(root),
     )
     _check_values(manifest)
     return manifest
+
+
+def _revision(root: "_Object") -> Revision | None:
+    revision = root.optional_object("revision")
+    if revision is None:
+        return None
+    return Revision(revision.get("number", int), revision.time("created"), revision.hex("predecessor_sha256", 64))
+
+
+def _supersedes(root: "_Object") -> Supersedes | None:
+    supersedes = root.optional_object("supersedes")
+    if supersedes is None:
+        return None
+    return Supersedes(supersedes.get("ceremony_id", str), supersedes.hex("manifest_sha256", 64))
 
 
 def _check_values(manifest: Manifest) -> None:
@@ -173,8 +233,11 @@ def _check_values(manifest: Manifest) -> None:
         (1 <= scheme.group_threshold <= len(groups), "scheme.group_threshold", "1 to the number of groups"),
         ([g.index for g in groups] == list(range(len(groups))), "scheme.groups[].index", "0, 1, 2, ... in order"),
         (all(1 <= g.member_threshold <= g.member_count <= 16 for g in groups), "scheme.groups[]", "1 <= member_threshold <= member_count <= 16"),
-        (all(s.group_index < len(groups) and 0 <= s.member_index < 16 for s in manifest.shares), "shares[]", "indices within the scheme"),
-        (manifest.policy.drill_interval_days >= 1, "policy.drill_interval_days", "at least 1"),
+        (all(0 <= s.group_index < len(groups) and 0 <= s.member_index < groups[s.group_index].member_count
+             for s in manifest.shares), "shares[]", "indices within the scheme (member_index below its group's member_count)"),
+        (len({(s.group_index, s.member_index) for s in manifest.shares}) == len(manifest.shares), "shares[]", "one entry per share"),
+        (1 <= manifest.policy.drill_interval_days <= MAX_DRILL_INTERVAL_DAYS, "policy.drill_interval_days", f"1 to {MAX_DRILL_INTERVAL_DAYS}"),
+        (manifest.revision is None or manifest.revision.number >= 2, "revision.number", "2 or more (the first manifest has no revision field)"),
     ]
     for holds, field_path, expected in rules:
         if not holds:
@@ -190,8 +253,11 @@ class _Object:
         self.value = value
         self.path = path
 
-    def get(self, key: str, kind: type, optional: bool = False) -> Any:
+    def get(self, key: str, kind: type, optional: bool = False, absent: bool = False) -> Any:
+        """The value at `key`: `optional` allows null, `absent` allows the key to be left out."""
         if key not in self.value:
+            if absent:
+                return None
             raise InvalidInput(f"{self.path}.{key} is missing")
         item = self.value[key]
         if item is None and optional:
@@ -207,8 +273,20 @@ class _Object:
             raise InvalidInput(f"{self.path}.{key} should be {digits} lower-case hex digits")
         return item
 
+    def time(self, key: str, absent: bool = False) -> Any:
+        """A UTC time to the second, as coldvault writes it: "2026-11-21T17:55:10Z"."""
+        item = self.get(key, str, absent=absent)
+        if item is not None and not strictjson.is_utc_time(item):
+            raise InvalidInput(f'{self.path}.{key} should be a UTC time like "2026-11-21T17:55:10Z"')
+        return item
+
     def object(self, key: str) -> "_Object":
         return _Object(self.get(key, dict), f"{self.path}.{key}")
+
+    def optional_object(self, key: str) -> "_Object | None":
+        """The object at `key`, or None when the key is left out (a field newer than format 1's first)."""
+        value = self.get(key, dict, absent=True)
+        return None if value is None else _Object(value, f"{self.path}.{key}")
 
     def objects(self, key: str) -> list["_Object"]:
         return [_Object(item, f"{self.path}.{key}[{i}]") for i, item in enumerate(self.get(key, list))]

@@ -108,8 +108,11 @@ It must say your share is listed in the manifest, name you, and show the fingerp
 """
 
 
-def runbook(plan: Plan, manifest: Manifest, packets: Sequence["Packet"], head: str) -> str:
-    """The ceremony's printable record, from the runbook template, with this ceremony's facts."""
+def runbook(plan: Plan, manifest: Manifest, packets: Sequence["Packet"], head: str, superseded: Manifest | None = None) -> str:
+    """The ceremony's printable record, from the runbook template, with this ceremony's facts.
+
+    A rotation's record also lists the old vault's shares, with a line for each one's destruction.
+    """
     template = string.Template(resources.files("vault.templates").joinpath(RUNBOOK_TEMPLATE).read_text(encoding="utf-8"))
     secret = manifest.secret
     scheme = manifest.scheme
@@ -134,12 +137,35 @@ def runbook(plan: Plan, manifest: Manifest, packets: Sequence["Packet"], head: s
         group_count=len(scheme.groups),
         drill_interval_days=manifest.policy.drill_interval_days,
         packet_rows=rows,
+        superseded_section=_superseded_section(superseded) if superseded else "",
         transcript_head=head,
         signed="signed on the ceremony token (transcript.sig.json)" if plan.signing else "not signed",
         signature_lines="\n\n".join(
             f"{role}: {_cell(name)}  signature: ____________________  date: __________" for role, name in people
         ),
     )
+
+
+def _superseded_section(old: Manifest) -> str:
+    """The old vault's shares: each must be destroyed, and each destruction witnessed and recorded here."""
+    rows = "\n".join(
+        f"| {holding(old, entry)} | {_cell(entry.custodian or '(not named)')} | `{entry.share_fingerprint}` | | | |"
+        for entry in old.shares
+    )
+    return f"""## Superseded vault: destroy its shares
+
+This ceremony re-split the seed of ceremony `{old.ceremony.id}` ({_cell(old.ceremony.name)}).
+The old shares still recover the seed, with each other, but never combine with the new
+ones. Each old share must be destroyed: paper shredded and burnt, envelope files deleted
+and the token's key destroyed (or the token reset). The custodian destroys it in front
+of a witness, and both initial its row. A share that cannot be produced is a reason to
+move the funds to a new seed (see docs/extend-and-rotate.md).
+
+| old share | custodian | share fingerprint | destroyed on | custodian | witness |
+|---|---|---|---|---|---|
+{rows}
+
+"""
 
 
 def _entry(manifest: Manifest, made: "Packet") -> ShareEntry:

@@ -11,6 +11,7 @@ The format is specified in docs/plan.md.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from typing import Any
 
 from vault import envelope as ev
 from vault.errors import InvalidInput
-from vault.manifest import DEFAULT_DRILL_INTERVAL_DAYS
+from vault.manifest import DEFAULT_DRILL_INTERVAL_DAYS, MAX_DRILL_INTERVAL_DAYS
 from vault.scheme import ITERATION_EXPONENT_MAX, MAX_GROUP_COUNT, MAX_MEMBER_COUNT, Scheme, check_group, make_scheme
 from vault.secret import BIP39_WORD_COUNTS, GENERATE_BITS_CHOICES, MAX_SECRET_LENGTH_BYTES
 
@@ -132,6 +133,10 @@ def parse(text: str, source_name: str = "plan") -> Plan:
             raise InvalidInput(f"{source_name}: not valid TOML: {error}") from None
         message = str(error)[: where.start()]
         raise InvalidInput(f"{source_name} line {where.group(1)}: not valid TOML: {message} (column {where.group(2)})") from None
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise InvalidInput(f"{source_name}: not valid TOML: arrays or tables nested too deeply") from None
+    except ValueError:  # tomllib's int() of more digits than Python converts (sys.get_int_max_str_digits)
+        raise InvalidInput(f"{source_name}: not valid TOML: a number has too many digits") from None
     reader = _Reader(source_name, _Lines(text))
     return reader.plan(document)
 
@@ -203,7 +208,7 @@ class _Reader:
                 close = difflib.get_close_matches(key, allowed, n=1)
                 raise self.fail(
                     path + (key,),
-                    f'unknown key "{key}" in {_table_name(path)}',
+                    f"unknown key {_quoted(key)} in {_table_name(path)}",
                     f'did you mean "{close[0]}"?' if close else f"allowed here: {', '.join(allowed)}",
                 )
         return document
@@ -227,7 +232,7 @@ class _Reader:
     def plan(self, document: dict[str, Any]) -> Plan:
         self.table(document, (), ("format", "ceremony", "secret", "slip39", "policy", "signing", "group"))
         if self.value(document, (), "format", str) != FORMAT:
-            raise self.fail(("format",), f'format is "{document["format"]}"; this coldvault reads "{FORMAT}"')
+            raise self.fail(("format",), f'format is {_quoted(document["format"])}; this coldvault reads "{FORMAT}"')
         ceremony = self.table(self.value(document, (), "ceremony", dict), ("ceremony",), ("name", "operator", "witnesses"))
         source, bits = self.secret(self.value(document, (), "secret", dict))
         slip39 = self.table(
@@ -269,7 +274,7 @@ class _Reader:
         self.table(secret, path, ("source", "bits"))
         source = self.value(secret, path, "source", str)
         if source not in SOURCE_BITS:
-            raise self.fail(path + ("source",), f'secret source "{source}" is unknown', f"use one of: {', '.join(SOURCE_BITS)}")
+            raise self.fail(path + ("source",), f"secret source {_quoted(source)} is unknown", f"use one of: {', '.join(SOURCE_BITS)}")
         bits = self.value(secret, path, "bits", int)
         if bits not in SOURCE_BITS[source]:
             choices = SOURCE_BITS[source]
@@ -305,7 +310,7 @@ class _Reader:
         name = self.name(document, path)
         kind = self.value(document, path, "delivery", str)
         if kind not in DELIVERIES:
-            raise self.fail(path + ("delivery",), f'custodian "{name}": delivery "{kind}" is unknown', f"use one of: {', '.join(DELIVERIES)}")
+            raise self.fail(path + ("delivery",), f'custodian "{name}": delivery {_quoted(kind)} is unknown', f"use one of: {', '.join(DELIVERIES)}")
         fields = {key: self.value(document, path, key, str, None) for key in ("token", "key", "public_key", "oaep_hash")}
         delivery = Delivery(kind, **fields)
         self.delivery(name, delivery, path)
@@ -349,8 +354,8 @@ class _Reader:
             )
         if not 0 <= plan.iteration_exponent <= ITERATION_EXPONENT_MAX:
             raise self.fail(("slip39", "iteration_exponent"), f"iteration_exponent must be 0 to {ITERATION_EXPONENT_MAX}")
-        if plan.drill_interval_days < 1:
-            raise self.fail(("policy", "drill_interval_days"), "drill_interval_days must be at least 1")
+        if not 1 <= plan.drill_interval_days <= MAX_DRILL_INTERVAL_DAYS:
+            raise self.fail(("policy", "drill_interval_days"), f"drill_interval_days must be 1 to {MAX_DRILL_INTERVAL_DAYS} (ten years)")
         group_names: set[str] = set()
         folders: dict[str, str] = {}
         for index, group in enumerate(groups):
@@ -374,6 +379,14 @@ class _Reader:
             check_group(f'group "{group.name}"', group.threshold, len(group.custodians), "custodians")
         except InvalidInput as error:
             raise self.fail(path, error.message, *error.hints) from None
+
+
+def _quoted(text: str) -> str:
+    """A string from the plan, quoted for a message: `"dice"`, with control characters escaped.
+
+    Messages reach a terminal; an escape sequence in a plan must not reach it raw.
+    """
+    return json.dumps(text)
 
 
 def _table_name(path: tuple[Any, ...]) -> str:

@@ -93,7 +93,7 @@ def _share_row(manifest: Manifest, share: dr.ShareReadiness, drills: Sequence[Ev
     last = "never"
     if share.last_verified:
         by_drill = any(day == share.last_verified and passed for day, passed in _checks(entry, drills))
-        last = f"{share.last_verified}{'' if by_drill else ' (ceremony)'}"
+        last = f"{share.last_verified}{'' if by_drill else ' (extended)' if entry.issued else ' (ceremony)'}"
     status = ("current" if share.current else f"<strong>FAILED</strong> a check on {share.failed}" if share.failed
               else "<strong>OVERDUE</strong>")
     return (f"<tr><td><bdi>{_e(_who(entry))}</bdi></td><td>{where}</td><td>{last}</td>"
@@ -112,7 +112,8 @@ def _timeline(manifest: Manifest, ready: dr.Readiness, drills: Sequence[Event]) 
     parts = [f'<line x1="{x(d):.1f}" y1="{TOP - 6}" x2="{x(d):.1f}" y2="{bottom}" stroke="#999" stroke-dasharray="1 3"/>'
              f'<text x="{x(d):.1f}" y="{bottom + 16}" text-anchor="middle" font-size="13">{label}</text>'
              for d, label in _ticks(start, start + timedelta(days=days))]
-    parts += [_lane(share, drills, made, ready, x, TOP + LANE * row + LANE // 2) for row, share in enumerate(ready.shares)]
+    parts += [_lane(share, drills, dr.issued_day(manifest, share.entry), ready, x, TOP + LANE * row + LANE // 2)
+              for row, share in enumerate(ready.shares)]
     asof = x(ready.as_of)
     parts.append(f'<line x1="{asof:.1f}" y1="{TOP - 14}" x2="{asof:.1f}" y2="{bottom + 4}" stroke="#000" stroke-width="2"/>'
                  f'<text x="{asof:.1f}" y="{TOP - 18}" text-anchor="end" font-size="14" font-weight="bold">as of {ready.as_of}</text>')
@@ -124,7 +125,7 @@ def _timeline(manifest: Manifest, ready: dr.Readiness, drills: Sequence[Event]) 
 
 
 def _lane(share: dr.ShareReadiness, drills: Sequence[Event], made: date, ready: dr.Readiness, x: Callable[[date], float], y: int) -> str:
-    """A custodian's lane: solid while a check counts, dashed while overdue or never verified; then the marks."""
+    """A custodian's lane from the day its share was made: solid while a check counts, dashed while overdue; then the marks."""
     checks = _checks(share.entry, drills)
     made_marks = [made] if made <= ready.as_of else []
     timeline = [(day, True) for day in made_marks] + checks

@@ -167,10 +167,10 @@ def seal_with_token_key(
     import pkcs11
 
     key = opener.key_finder(token_label)(ev.KIND_TOKEN_AES, key_label, None)
-    recipient = ev.Recipient(ev.KIND_TOKEN_AES, token_label, key_label, key_id=(key.id or b"").hex() or None)
-    sealed = ev.template(share, recipient, ceremony_id, custodian)
     nonce = random_bytes(ev.NONCE_LENGTH_BYTES)
-    try:
+    try:  # reading the key's id talks to the token too: a token pulled out fails here
+        recipient = ev.Recipient(ev.KIND_TOKEN_AES, token_label, key_label, key_id=(key.id or b"").hex() or None)
+        sealed = ev.template(share, recipient, ceremony_id, custodian)
         ciphertext = tokens.aes_gcm(key, True, nonce, sealed.associated_data(), ev.plaintext(share))
     except pkcs11.PKCS11Error as error:
         raise tokens.translate(error, f'sealing on token "{token_label}"') from None

@@ -55,18 +55,56 @@ KIND_NOTES = {
 """What each kind means for a wallet, in the words every command that makes shares prints."""
 
 
+class SecretBytes(bytearray):
+    """Bytes that overwrite themselves with zeros when they are freed; `repr` and `str` hide them.
+
+    Python's `bytes` and `str` are immutable and are freed without being cleared, so a
+    secret held in one stays in the process's memory until that memory happens to be
+    reused. coldvault keeps its own long-lived copies (the master secret, the SLIP-39
+    passphrase) in this type instead: CPython frees an object as soon as its last
+    reference goes, so the copy is zeroed when the command that used it is done. It
+    cannot reach the copies that parsing and the libraries make (text read from a file
+    or a prompt, shamir-mnemonic's and hashlib's intermediate values, share words):
+    see docs/threat-model.md.
+    """
+
+    __slots__ = ()
+
+    def wipe(self) -> None:
+        """Zeros in place (the same length: never reallocated, so never copied elsewhere)."""
+        self[:] = bytes(len(self))
+
+    __del__ = wipe
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} secret bytes>"
+
+    __str__ = __repr__
+
+
+def wipe(buffer: bytearray) -> None:
+    """Overwrite a plain bytearray that held a secret with zeros, in place."""
+    SecretBytes.wipe(buffer)
+
+
 @dataclass(frozen=True)
 class Secret:
-    """A secret and its kind. `repr` never shows the value."""
+    """A secret and its kind. `repr` never shows the value.
+
+    The value is the Secret's own `SecretBytes` (a copy of the bytes given, or the
+    `SecretBytes` given): it is zeroed when the Secret is dropped.
+    """
 
     kind: SecretKind
-    value: bytes = field(repr=False)
+    value: SecretBytes = field(repr=False)
 
     @property
     def bits(self) -> int:
         return len(self.value) * 8
 
     def __post_init__(self) -> None:
+        if not isinstance(self.value, SecretBytes):
+            object.__setattr__(self, "value", SecretBytes(self.value))
         _check_length(len(self.value))
         if self.kind is SecretKind.BIP39_ENTROPY and len(self.value) * 8 not in _BIP39_ENTROPY_BITS:
             raise InvalidInput(f"{self.bits}-bit entropy is not a BIP-39 length")
@@ -117,7 +155,11 @@ def from_hex(text: str) -> Secret:
             )
     if len(digits) % 2:
         raise InvalidInput(f"the secret has an odd number of hex digits ({len(digits)})")
-    return Secret(SecretKind.MASTER_SECRET, bytes.fromhex(digits))
+    value = bytearray.fromhex(digits)
+    try:
+        return Secret(SecretKind.MASTER_SECRET, value)
+    finally:
+        wipe(value)  # the Secret has its own copy
 
 
 def bip39_words(text: str) -> list[str]:
@@ -149,7 +191,10 @@ def from_bip39(text: str) -> Secret:
         raise InvalidInput(
             "the BIP-39 checksum does not match: a word is wrong or words are out of order"
         ) from None
-    return Secret(SecretKind.BIP39_ENTROPY, bytes(entropy))
+    try:
+        return Secret(SecretKind.BIP39_ENTROPY, entropy)
+    finally:
+        wipe(entropy)  # the library's bytearray: the Secret has its own copy
 
 
 def _language_hint(words: list[str]) -> str:

@@ -30,10 +30,13 @@ from vault import wordlists
 from vault.errors import InvalidInput, ShareError
 from vault.fingerprint import share_fingerprint
 from vault.scheme import Scheme
+from vault.secret import MAX_SECRET_LENGTH_BYTES
 
 SLIP39_WORDS: tuple[str, ...] = tuple(WORDLIST)
 SHARE_WORDS_128_BIT = MIN_MNEMONIC_LENGTH_WORDS
 SHARE_WORDS_256_BIT = 33
+SHARE_WORDS_MAX = METADATA_LENGTH_WORDS + -(-MAX_SECRET_LENGTH_BYTES * 8 // RADIX_BITS)
+"""59: the words of a share of the longest secret coldvault takes (512 bits)."""
 PASSPHRASE_MIN_CODE_POINT = 32
 PASSPHRASE_MAX_CODE_POINT = 126
 
@@ -124,12 +127,15 @@ def _word_indices(words: Sequence[str]) -> list[int]:
     indices = []
     for position, word in enumerate(words, start=1):
         if word not in WORD_INDEX_MAP:
-            raise ShareError(
-                wordlists.describe_unknown(position, word, SLIP39_WORDS, "SLIP-39"),
-                _bip39_hint(words),
-            )
+            raise ShareError(_describe_unknown(position, word), _bip39_hint(words))
         indices.append(WORD_INDEX_MAP[word])
     return indices
+
+
+def _describe_unknown(position: int, word: str) -> str:
+    if not word.isprintable():  # the message goes to a terminal: a control character must not reach it raw
+        return f"word {position} is not in the SLIP-39 word list (it holds an invisible or control character)"
+    return wordlists.describe_unknown(position, word, SLIP39_WORDS, "SLIP-39")
 
 
 def _bip39_hint(words: Sequence[str]) -> str:
@@ -154,7 +160,10 @@ def _check_checksum(indices: list[int]) -> None:
     extendable = bool((indices[1] & _EXTENDABLE_BIT_IN_FIRST_TWO_WORDS))
     if rs1024.verify_checksum(indices, _customization_string(extendable)):
         return
-    suspects = locate_single_error(indices)
+    # Locating the error takes time quadratic in the length: hours for a corrupt file of
+    # thousands of words. Shares of the secrets coldvault takes have at most
+    # SHARE_WORDS_MAX words; a longer one gets the general message.
+    suspects = locate_single_error(indices) if len(indices) <= SHARE_WORDS_MAX else []
     if len(suspects) == 1:
         position, word = suspects[0]
         raise ShareError(

@@ -16,7 +16,7 @@ from vault.manifest import Manifest
 from vault.proof import Given
 from vault.recovery import Entry, ShareSet
 from vault.sealing import Opener
-from vault.secret import Secret
+from vault.secret import Secret, SecretBytes
 from vault.slip39 import Share, check_passphrase
 
 T = TypeVar("T")
@@ -65,17 +65,22 @@ def _parse_typed_secret(text: str) -> Secret:
     return secret.from_bip39(text)
 
 
-def read_passphrase(path: Path | None, prompt: bool, confirm: bool) -> bytes:
-    """The SLIP-39 passphrase: from a file, a hidden prompt, or empty (SLIP-39's default)."""
+def read_passphrase(path: Path | None, prompt: bool, confirm: bool) -> SecretBytes:
+    """The SLIP-39 passphrase: from a file, a hidden prompt, or empty (SLIP-39's default).
+
+    Held as `SecretBytes` (zeroed when dropped); the text it was read as cannot be.
+    """
     if path is not None and prompt:
         raise InvalidInput("give --passphrase-file or --passphrase-prompt, not both")
     if path is not None:
-        return _parse_file(path, check_passphrase, read=fsio.read_line_file)
-    if prompt:
-        if confirm:
-            return check_passphrase(terminal.hidden_confirmed("SLIP-39 passphrase (not shown): ", "passphrase"))
-        return check_passphrase(terminal.hidden("SLIP-39 passphrase (not shown): "))
-    return b""
+        passphrase = _parse_file(path, check_passphrase, read=fsio.read_line_file)
+    elif prompt and confirm:
+        passphrase = check_passphrase(terminal.hidden_confirmed("SLIP-39 passphrase (not shown): ", "passphrase"))
+    elif prompt:
+        passphrase = check_passphrase(terminal.hidden("SLIP-39 passphrase (not shown): "))
+    else:
+        passphrase = b""
+    return SecretBytes(passphrase)
 
 
 def read_manifest(path: Path) -> Manifest:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
+from datetime import datetime
 from typing import Any
 
 from vault.errors import InvalidInput
@@ -34,9 +36,15 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     document: dict[str, Any] = {}
     for key, value in pairs:
         if key in document:
-            raise InvalidInput(f'the key "{key}" appears twice in one object')
+            raise InvalidInput(f"the key {json.dumps(key)} appears twice in one object")
         document[key] = value
     return document
+
+
+def key_in_message(key: str) -> str:
+    """A key from the input as an error message shows it: as is when it is printable ASCII,
+    else as a JSON string, so that no control character from a file reaches the terminal."""
+    return key if key.isascii() and key.isprintable() else json.dumps(key)
 
 
 def b64(data: bytes) -> str:
@@ -55,3 +63,19 @@ def base64_field(value: Any, path: str) -> bytes:
     if b64(data) != value:
         raise InvalidInput(f"{path} is not canonical base64 (standard alphabet, with padding)")
     return data
+
+
+UTC_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+"""How coldvault writes a time in its files: UTC, to the second, with a Z."""
+_UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+def is_utc_time(value: Any) -> bool:
+    """Exactly YYYY-MM-DDTHH:MM:SSZ, and a real date and time (no month 13, no February 30, no second 61)."""
+    if not isinstance(value, str) or not _UTC_TIME.fullmatch(value):
+        return False
+    try:
+        datetime.strptime(value, UTC_TIME_FORMAT)
+    except ValueError:
+        return False
+    return True

@@ -225,6 +225,8 @@ def translate(error: Exception, doing: str) -> VaultError:
         (pkcs11.PinLocked, "the PIN is locked", "the token's security officer must unblock it"),
         (pkcs11.PinIncorrect, "wrong PIN", "check it and run again"),
         ((pkcs11.TokenNotPresent, pkcs11.DeviceRemoved), "the token was removed", "plug it in and run again; nothing was written"),
+        ((pkcs11.ObjectHandleInvalid, pkcs11.SessionHandleInvalid, pkcs11.SessionClosed),
+         "the token's key or session is gone (was the token removed or reset?)", "plug it in and run again; nothing was written"),
         (pkcs11.NoSuchKey, "no such key", "`coldvault token list` shows the keys"),
         (pkcs11.MultipleObjectsReturned, "several keys match", "give keys distinct labels"),
         ((pkcs11.MechanismInvalid, pkcs11.MechanismParamInvalid, pkcs11.FunctionNotSupported),

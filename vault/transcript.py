@@ -52,8 +52,6 @@ SIGNATURE_LENGTH_BYTES = 64
 """r || s, 32 bytes each, big-endian: what PKCS#11's CKM_ECDSA returns for P-256."""
 
 _EVENT_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
-_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -140,8 +138,8 @@ def append(chain: Chain, event: str, data: dict[str, Any], now: datetime) -> Cha
         raise ValueError(problem)
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    time = now.astimezone(timezone.utc).strftime(_TIME_FORMAT)
-    if not _is_time(time):  # a year before 1000 is not four digits
+    time = now.astimezone(timezone.utc).strftime(strictjson.UTC_TIME_FORMAT)
+    if not strictjson.is_utc_time(time):  # a year before 1000 is not four digits
         raise ValueError(f"cannot write the time {time!r}")
     unhashed = {
         "seq": len(chain.events),
@@ -261,7 +259,7 @@ def _shape_problem(document: dict[str, Any]) -> str | None:
     seq = document["seq"]
     if not _is_integer(seq) or not 0 <= seq <= MAX_INTEGER:
         return "seq should be a whole number from 0"
-    if not _is_time(document["time"]):
+    if not strictjson.is_utc_time(document["time"]):
         return 'time should be UTC to the second, like "2026-11-21T17:55:10Z"'
     for key in ("prev", "hash"):
         if not _is_hex64(document[key]):
@@ -296,7 +294,7 @@ def _value_problem(value: Any, path: str, depth: int) -> str | None:
     elif isinstance(value, dict):
         if not all(isinstance(key, str) for key in value):
             return f"{path} has a key that is not a string"
-        items = ((f"{path}.{key}", item) for key, item in value.items())
+        items = ((f"{path}.{strictjson.key_in_message(key)}", item) for key, item in value.items())
     else:
         return f"{path} is a {type(value).__name__}, not a JSON value"
     return next((p for p in (_value_problem(item, sub, depth + 1) for sub, item in items) if p), None)
@@ -308,16 +306,6 @@ def _is_integer(value: Any) -> bool:
 
 def _is_hex64(value: Any) -> bool:
     return isinstance(value, str) and _HEX64.fullmatch(value) is not None
-
-
-def _is_time(value: Any) -> bool:
-    if not isinstance(value, str) or not _TIME.fullmatch(value):
-        return False
-    try:
-        datetime.strptime(value, _TIME_FORMAT)
-    except ValueError:  # month 13, February 30, second 61
-        return False
-    return True
 
 
 # ---------------------------------------------------------------- anchors

@@ -1,8 +1,10 @@
 """The `coldvault` command line: parse, call the core, render. Nothing else lives here.
 
-One place (`main`) turns every `VaultError` into ``error:``/``hint:`` lines on stderr
-and the spec's exit code. Tracebacks are never shown (they can hold secrets in their
-frames) unless COLDVAULT_DEBUG=1, and typer's pretty exceptions never show locals.
+`main` first turns core dumps off for the whole process (`vault.hygiene`): no secret
+that is ever in memory can end up in a core file. Then it is the one place that turns
+every `VaultError` into ``error:``/``hint:`` lines on stderr and the spec's exit code.
+Tracebacks are never shown (they can hold secrets in their frames) unless
+COLDVAULT_DEBUG=1, and typer's pretty exceptions never show locals.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import sys
 
 import typer
 
+from vault import hygiene
 from vault.cli.app import app
 from vault.errors import VaultError
 
 # Importing a command module registers its commands on `app`.
-from vault.cli import card, ceremony, drill, inspect, recover, split, token, transcript, verify, wrap  # noqa: E402,F401
+from vault.cli import card, ceremony, drill, extend, inspect, recover, rotate, split, token, transcript, verify, wrap  # noqa: E402,F401
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL_ERROR = 70
@@ -24,6 +27,11 @@ EXIT_INTERNAL_ERROR = 70
 
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        hygiene.forbid_core_dumps()  # first, before any secret can exist
+    except OSError as error:
+        _report(f"cannot turn off core dumps ({error.strerror}); coldvault does not run without that", ())
+        sys.exit(EXIT_INTERNAL_ERROR)
     debug = os.environ.get("COLDVAULT_DEBUG") == "1"
     try:
         returned = app(args=argv, prog_name="coldvault", standalone_mode=False)

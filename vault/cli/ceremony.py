@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +16,7 @@ from vault.manifest import to_document
 from vault.secret import KIND_NOTES
 
 if TYPE_CHECKING:  # the plan reader, sealing and PDF code load only when a ceremony runs: --help stays fast
+    from vault import ceremony
     from vault.plan import Plan
 
 ceremony_app = typer.Typer(help="Key ceremonies: write a plan template, run a plan end to end.", no_args_is_help=True)
@@ -62,9 +63,14 @@ def run(
         outcome = ceremony.run(
             plan, text, plan_file.parent, out,
             read_secret=lambda: sources.read_secret(_bits(plan, generate), bip39_file, secret_file),
-            read_passphrase=lambda: _passphrase(plan, passphrase_file),
+            read_passphrase=lambda: plan_passphrase(plan, passphrase_file),
             opener=tokens_, guide=room,
         )
+    emit(as_json, *outcome_output(outcome, out))
+
+
+def outcome_output(outcome: ceremony.Outcome, out: Path) -> tuple[dict[str, Any], list[str]]:
+    """What a finished ceremony (or rotation) shows: the JSON payload and the lines for the room."""
     manifest = outcome.manifest
     unproven = [p.recipient.custodian.name for p in outcome.packets if not p.proven]
     payload = {
@@ -84,7 +90,7 @@ def run(
     ]
     if unproven:
         human.append(f"NOT PROVEN (token not in the room): {', '.join(unproven)}: they must check their packet with `coldvault verify`")
-    emit(as_json, payload, human)
+    return payload, human
 
 
 def _check_flags(plan: Plan, generate: int | None, bip39_file: Path | None, secret_file: Path | None, passphrase_file: Path | None) -> None:
@@ -111,7 +117,8 @@ def _bits(plan: Plan, generate: int | None) -> int | None:
     return plan.secret_bits if plan.secret_source == SOURCE_GENERATE else generate
 
 
-def _passphrase(plan: Plan, passphrase_file: Path | None) -> bytes:
+def plan_passphrase(plan: Plan, passphrase_file: Path | None) -> bytes:
+    """The new passphrase a plan asks for (confirmed twice at a prompt), or none."""
     if not plan.passphrase:
         return b""
     passphrase = sources.read_passphrase(passphrase_file, passphrase_file is None, confirm=True)

@@ -33,7 +33,7 @@ def split(
     secret_file: Annotated[Path | None, typer.Option("--secret-file", help="File with the master secret in hex.")] = None,
     passphrase_file: PassphraseFile = None,
     passphrase_prompt: Annotated[bool, typer.Option("--passphrase-prompt", help="Ask for a passphrase (twice), hidden.")] = False,
-    iteration_exponent: Annotated[int, typer.Option("--iteration-exponent", help="SLIP-39 PBKDF2 work: 10000 x 2^E per round.")] = 1,
+    iteration_exponent: Annotated[int, typer.Option("--iteration-exponent", help="SLIP-39 PBKDF2 work: 10000 x 2^E iterations in all (4 rounds of 2500 x 2^E).")] = 1,
     extendable: Annotated[bool, typer.Option("--extendable/--no-extendable", help="SLIP-39 extendable backup flag.")] = True,
     name: Annotated[str, typer.Option("--name", help="Ceremony name, written in the manifest and share files.")] = "coldvault split",
     show_shares: Annotated[bool, typer.Option("--show-shares", help="Also print every share's words (secret!).")] = False,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,24 +10,21 @@ import typer
 from vault import envelope as ev
 from vault import fsio, sealing, sharefile, sources
 from vault.cli.app import app
-from vault.cli.options import JsonFlag, ModuleOption, PinFiles, TokenLabels, opener
+from vault.cli.options import (
+    JsonFlag, ModuleOption, OaepHashOption, OaepHash, PinFiles, RecipientPubkey, SealKey, SealToken, TokenLabels, check_seal_flags, opener,
+)
 from vault.cli.output import emit
 from vault.errors import InvalidInput, VaultError
-
-
-class OaepHash(str, enum.Enum):
-    sha256 = "sha256"
-    sha1 = "sha1"
 
 
 @app.command()
 def wrap(
     share: Annotated[Path, typer.Argument(help="A share file.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="New envelope file (*.envelope.json).")],
-    token: Annotated[str | None, typer.Option("--token", help="Token holding the AES key (with --key), or the recipient's token, to prove the envelope opens.")] = None,
-    key: Annotated[str | None, typer.Option("--key", help="Label of an AES key on --token: the token itself encrypts.")] = None,
-    recipient_pubkey: Annotated[Path | None, typer.Option("--recipient-pubkey", help="The custodian's EC P-256 or RSA public key (PEM or DER).")] = None,
-    oaep_hash: Annotated[OaepHash, typer.Option("--oaep-hash", help="RSA only: OAEP hash; sha1 for tokens that support no other.")] = OaepHash.sha256,
+    token: SealToken = None,
+    key: SealKey = None,
+    recipient_pubkey: RecipientPubkey = None,
+    oaep_hash: OaepHashOption = OaepHash.sha256,
     manifest: Annotated[Path | None, typer.Option("--manifest", help="Take the ceremony id and custodian from this manifest.")] = None,
     custodian: Annotated[str | None, typer.Option("--custodian", help="Custodian's name, written in the (authenticated) header.")] = None,
     module: ModuleOption = None,
@@ -37,10 +33,7 @@ def wrap(
 ) -> None:
     """Seal a share to a token: its AES key (--token --key), or a custodian's public key
     (--recipient-pubkey; add --token to prove that token opens it)."""
-    if (key is None) == (recipient_pubkey is None):
-        raise InvalidInput("give --token with --key (AES on the token), or --recipient-pubkey PEM")
-    if key is not None and token is None:
-        raise InvalidInput("--key needs --token (the token that holds the key)")
+    check_seal_flags(token, key, recipient_pubkey, required=True)
     plain = sources.read_share_file(share)
     fsio.check_new_file(out)
     ceremony_id, custodian = _header_names(plain, manifest, custodian)
