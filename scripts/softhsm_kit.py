@@ -71,22 +71,19 @@ def provision(plan_path: Path, work: Path) -> Kit:
         label = delivery.token or custodian.folder
         if delivery.token is None:
             kit.home_tokens[custodian.name] = label
-        _token(kit, work, label)
         key_label = delivery.key or PUBLIC_KEY_LABEL
-        _coldvault(kit, "token", "keygen", "--token", label, "--label", key_label, "--type", KEY_TYPES[delivery.kind], *kit.pin_args([label]))
+        token_with_key(kit, work, label, KEY_TYPES[delivery.kind], key_label)
         if delivery.public_key:
             target = plan_path.parent / delivery.public_key
             target.parent.mkdir(parents=True, exist_ok=True)
             _coldvault(kit, "token", "pubkey", "--token", label, "--label", key_label, "--out", str(target), *kit.pin_args([label]))
     if plan.signing:
-        _token(kit, work, plan.signing.token)
-        _coldvault(kit, "token", "keygen", "--token", plan.signing.token, "--label", plan.signing.key, "--type", "ec",
-                   *kit.pin_args([plan.signing.token]))
+        token_with_key(kit, work, plan.signing.token, "ec", plan.signing.key)
     return kit
 
 
 def token_with_key(kit: Kit, work: Path, label: str, key_type: str, key_label: str = PUBLIC_KEY_LABEL) -> None:
-    """One more token (a new custodian's, say) with one key on it: `key_type` is aes, ec or rsa."""
+    """A token (made once) with one more key on it: `key_type` is aes, ec or rsa."""
     _token(kit, work, label)
     _coldvault(kit, "token", "keygen", "--token", label, "--label", key_label, "--type", key_type, *kit.pin_args([label]))
 

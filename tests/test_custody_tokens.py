@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +22,7 @@ BOB = "vault/custodians/bob/share.envelope.json"
 DAVE = "vault/custodians/dave/share.envelope.json"
 PAPER = {name: f"vault/custodians/{name}/share.txt" for name in ("carol", "erin", "frank", "grace", "heidi", "ivan")}
 
-ROTATION_PLAN = f"""format = "coldvault-plan/1"
+ROTATION_PLAN = """format = "coldvault-plan/1"
 
 [ceremony]
 name = "demo, rotated"

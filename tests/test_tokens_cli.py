@@ -20,7 +20,6 @@ import re
 import shutil
 import stat
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vault import ceremony, extend as ext, fsio, recovery, sealing, sources, transcript, verification
+from vault import ceremony, extend as ext, fsio, recovery, sealing, sources, terminal, transcript, verification
 from vault import manifest as mf
 from vault.errors import InvalidInput, VaultError
 from vault.plan import SOURCE_BIP39, Custodian, Delivery, Plan, folder_name
@@ -156,7 +156,7 @@ def rotate(
     old = vault.manifest
     ceremony.check_output(out)
     check_plan_fits(plan, old)
-    share_set = _old_quorum([(str(path), sources.read_share_file(path, opener)) for path in old_shares], old)
+    share_set = _old_quorum(old_shares, old, opener)
     if old.scheme.passphrase_protected and not old_passphrase:
         raise InvalidInput(
             "the vault being rotated has a passphrase, and none was given",
@@ -190,16 +190,16 @@ def check_plan_fits(plan: Plan, old: mf.Manifest) -> None:
         )
 
 
-def _old_quorum(given: Sequence[tuple[str, Share]], old: mf.Manifest) -> recovery.ShareSet:
-    """The old shares, each of the old vault, forming a quorum; raises naming the share or what is missing."""
-    share_set = recovery.ShareSet(member_thresholds=tuple(g.member_threshold for g in old.scheme.groups))
-    for source, share in given:
+def _old_quorum(paths: Sequence[Path], old: mf.Manifest, opener: sealing.Opener) -> recovery.ShareSet:
+    """The old shares, read as `recover` reads them, each of the old vault, forming a quorum;
+    raises naming the share, or what is missing."""
+    thresholds = tuple(g.member_threshold for g in old.scheme.groups)
+    share_set = sources.collect_shares(list(paths), terminal.info, thresholds, opener)
+    for entry in share_set.entries:
         try:
-            verification.check_share(share, old)
-            if share_set.find(share) is None:
-                share_set = share_set.add(recovery.Entry(source, share))
+            verification.check_share(entry.share, old)
         except VaultError as error:
-            raise error.with_context(source) from None
+            raise error.with_context(entry.source) from None
     share_set.quorum()
     return share_set
 

@@ -41,7 +41,8 @@ def extend(
     threshold of its shares without recovering the seed. Existing shares stay valid; nothing
     is revoked (to take a share out of use, rotate). Seal the new share with the flags of
     `wrap`, or leave them out for paper."""
-    from vault import changes, extend as ext, plan as plans
+    from vault import changes, extend as ext
+    from vault.packet import holding
 
     check_seal_flags(token, key, recipient_pubkey, required=False)
     if (key or recipient_pubkey) and len(custodian) > 1:
@@ -61,8 +62,6 @@ def extend(
     ]
     payload = {"out": str(out), "revision": revised.revision.number, "predecessor_sha256": revised.revision.predecessor_sha256,
                "transcript_head": extended.head, "new_transcript": extended.new_transcript, "shares": made, "replaces": replaces}
-    from vault.packet import holding
-
     human = [f"Wrote {out}: manifest.json revision {revised.revision.number} (predecessor SHA-256 {revised.revision.predecessor_sha256})"]
     for made_packet in extended.packets:
         entry = revised.share_by_fingerprint(made_packet.share.fingerprint)
