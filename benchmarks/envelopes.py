@@ -3,7 +3,7 @@
 Run by hand: `.venv/bin/python benchmarks/envelopes.py [--count N] [--repeat R]`.
 It makes its own SoftHSM2 token store in a temporary directory (its own
 SOFTHSM2_CONF, set before the PKCS#11 library is loaded), one token, and an
-AES-256, an EC P-256 and an RSA-3072 key with `vault.tokens.generate_key`. It
+AES-256, an EC P-256 and an RSA-3072 key with `vault.edges.tokens.generate_key`. It
 splits a throwaway secret into 256 shares (16 groups x 16 members, 8-of-16 each,
 group threshold 8, iteration exponent 0); N > 256 reuses them in turn.
 
@@ -54,11 +54,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from vault import envelope as ev
-from vault import sealing, tokens
-from vault.backup import SplitOptions, make_backup
-from vault.scheme import make_scheme
-from vault.secret import generate
+from vault.core.backup import SplitOptions, make_backup
+from vault.core.formats import envelope as ev
+from vault.core.scheme import make_scheme
+from vault.core.secret import generate
+from vault.edges import sealing, tokens
 
 TOKEN = "bench"
 PIN = "1234"
@@ -68,7 +68,7 @@ PARTS = {
     "token op": ((tokens, "aes_gcm"), (tokens, "ecdh_shared_x"), (tokens, "rsa_oaep_decrypt")),
     "share check": ((ev, "check_opened"),),
 }
-"""coldvault's functions timed in the breakdown: module attributes, looked up at call time by vault.sealing."""
+"""coldvault's functions timed in the breakdown: module attributes, looked up at call time by vault.edges.sealing."""
 
 
 @dataclass

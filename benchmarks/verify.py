@@ -28,11 +28,12 @@ from pathlib import Path
 
 import shamir_mnemonic
 
-from vault import fsio, proof
-from vault.backup import SplitOptions, make_backup
-from vault.scheme import make_scheme
-from vault.secret import generate
-from vault.slip39 import parse_share
+from vault.core import proof
+from vault.core.backup import SplitOptions, make_backup
+from vault.core.scheme import make_scheme
+from vault.core.secret import generate
+from vault.core.slip39.share import parse_share
+from vault.edges import fsio
 
 
 def timed(function, repeat: int = 5) -> float:

@@ -12,8 +12,8 @@ import hashlib
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from vault import envelope as ev
-from vault.slip39 import parse_share
+from vault.core.formats import envelope as ev
+from vault.core.slip39.share import parse_share
 
 # The first share of SLIP-39 test vector 4 ("Basic sharing 2-of-3 (128 bits)"): public test data.
 SHARE = (

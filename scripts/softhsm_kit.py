@@ -16,8 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from vault import envelope as ev
-from vault import plan as plans
+from vault.core.formats import envelope as ev
+from vault.core.formats import plan as plans
 
 KEY_TYPES = {ev.KIND_TOKEN_AES: "aes", ev.KIND_ECDH_P256: "ec", ev.KIND_RSA_OAEP: "rsa"}
 PUBLIC_KEY_LABEL = "coldvault"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from vault import sharefile
-from vault.card import render_card
+from vault.core.formats import sharefile
+from vault.edges.card import render_card
 
 FAST = ("--iteration-exponent", "0")
 GROUPS = ("--group-threshold", "2", "--group", "2of3", "--group", "2of3", "--group", "1of1",

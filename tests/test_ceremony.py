@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 import softhsm_kit  # scripts/, on the path through conftest
 from conftest import Run, run_cli, softhsm_module
-from vault import plan as plans
+
+from vault.core.formats import plan as plans
 
 ROOT = Path(__file__).resolve().parent.parent
 

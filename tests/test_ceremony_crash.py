@@ -1,7 +1,7 @@
 """A ceremony killed at any step leaves the complete result or none, and no share lying about.
 
 `coldvault ceremony run` is started for real and paused at each checkpoint of
-`vault.ceremony.CHECKPOINTS` ($COLDVAULT_TEST_PAUSE_AT), then killed with SIGKILL (a
+`vault.flows.ceremony.CHECKPOINTS` ($COLDVAULT_TEST_PAUSE_AT), then killed with SIGKILL (a
 power cut: no clean-up runs) or interrupted with SIGINT (Ctrl-C: the clean-up runs).
 Afterwards there is no output directory; only a run killed after staging leaves a
 staging directory (its files private), which the next run refuses to start beside;
@@ -22,11 +22,10 @@ import time
 from pathlib import Path
 
 import pytest
+import softhsm_kit  # scripts/, on the path through conftest
 from conftest import run_cli
 
-from vault.ceremony import CHECKPOINTS
-
-import softhsm_kit  # scripts/, on the path through conftest
+from vault.flows.ceremony import CHECKPOINTS
 
 REPO = Path(__file__).parent.parent
 PAUSE_TIMEOUT = 60

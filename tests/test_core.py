@@ -14,15 +14,15 @@ import pytest
 import shamir_mnemonic
 from mnemonic import Mnemonic
 
-from vault import manifest as mf
-from vault.backup import SplitOptions, make_backup
+from vault.core.backup import SplitOptions, make_backup
+from vault.core.fingerprint import secret_fingerprint
+from vault.core.formats import manifest as mf
+from vault.core.scheme import make_scheme, parse_t_of_n
+from vault.core.secret import Secret, SecretKind, from_bip39, from_hex
+from vault.core.slip39.recovery import Entry, ShareSet, recover
+from vault.core.slip39.share import SLIP39_WORDS, Share, check_passphrase, parse_share, split
+from vault.core.verification import check_secret
 from vault.errors import CheckFailed, InvalidInput, ShareError
-from vault.fingerprint import secret_fingerprint
-from vault.recovery import Entry, ShareSet, recover
-from vault.scheme import make_scheme, parse_t_of_n
-from vault.secret import Secret, SecretKind, from_bip39, from_hex
-from vault.slip39 import SLIP39_WORDS, Share, check_passphrase, parse_share, split
-from vault.verification import check_secret
 
 NOW = datetime(2024, 5, 17, 12, 30, 45, tzinfo=timezone.utc)
 SECRET_16 = bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")

@@ -11,7 +11,6 @@ import hashlib
 import json
 
 import pytest
-
 import softhsm_kit  # scripts/, on the path through conftest
 from conftest import Run
 from test_ceremony import PASSPHRASE, Ceremony, run_plan

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 import shamir_mnemonic
-
 from conftest import Run, run_cli
-from vault import drill as dr
-from vault import transcript
-from vault.backup import Holding, SplitOptions, describe, make_shares, new_ceremony
-from vault.scheme import make_scheme
-from vault.secret import Secret, SecretKind
+
+from vault.core import drill as dr
+from vault.core.backup import Holding, SplitOptions, describe, make_shares, new_ceremony
+from vault.core.formats import transcript
+from vault.core.scheme import make_scheme
+from vault.core.secret import Secret, SecretKind
 
 SHARES = {name: f"vault/custodians/{name.lower()}/share.txt" for name in ("Alice", "Bob", "Carol")}
 

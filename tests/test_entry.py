@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shamir_mnemonic
 
-from vault.entry import enter_shares
-from vault.recovery import ShareSet, recover
-from vault.slip39 import SLIP39_WORDS
+from vault.core.slip39.recovery import ShareSet, recover
+from vault.core.slip39.share import SLIP39_WORDS
+from vault.edges.entry import enter_shares
 
 SECRET = bytes(range(16))
 

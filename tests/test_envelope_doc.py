@@ -13,7 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from vault import envelope as ev
+from vault.core.formats import envelope as ev
 
 ROOT = Path(__file__).parent.parent
 DOC = (ROOT / "docs" / "envelope.md").read_text()

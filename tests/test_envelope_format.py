@@ -35,9 +35,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from vault import envelope as ev
+from vault.core.formats import envelope as ev
+from vault.core.slip39.share import Share, parse_share
 from vault.errors import InvalidInput
-from vault.slip39 import Share, parse_share
 
 CEREMONY_ID = "3f1c2b7a-9d4e-4c1a-8b6f-0e2d5a7c9b11"
 CUSTODIAN = "Zoë Ålvarez"  # non-ASCII on purpose: the AAD escapes it, the file does not

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import shamir_mnemonic
-
 from conftest import Run, run_cli
-from vault import sharefile
+
+from vault.core.formats import sharefile
 
 SECRET_HEX = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 PASSPHRASE = "correct horse"
@@ -153,7 +153,11 @@ def test_extending_with_one_group_only_never_needs_the_seed(tmp_path):
 def test_the_extend_path_never_decrypts_nor_interpolates_a_group_share(tmp_path, monkeypatch):
     """In process: decryption, recovery and the digest check are made to fail; interpolation is watched."""
     from shamir_mnemonic import EncryptedMasterSecret
-    from vault import changes, plan as plans, polynomial, recovery, sealing
+
+    from vault.core.formats import plan as plans
+    from vault.core.slip39 import polynomial, recovery
+    from vault.edges import sealing
+    from vault.flows import changes
 
     vault = split(tmp_path, "2of3", "2of3")
 

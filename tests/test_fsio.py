@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vault import fsio
+from vault.edges import fsio
 from vault.errors import InvalidInput, WriteRefused
 
 

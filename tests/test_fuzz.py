@@ -84,7 +84,8 @@ def test_drill_status_on_a_hand_written_drill_record_is_an_error_not_a_crash() -
     """A drill log's chain proves nobody changed it since it was hashed, not that `drill run` wrote it:
     anyone can write a well-chained line. `coldvault drill status` on this one exited 70 (AttributeError)
     before vault/drill.py checked the shape of the records it reads."""
-    from vault import drill, manifest, transcript
+    from vault.core import drill
+    from vault.core.formats import manifest, transcript
     from vault.errors import VaultError
 
     vault = manifest.from_json((FUZZ / "corpus" / "manifest" / "ceremony-family.json").read_text())

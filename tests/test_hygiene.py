@@ -30,19 +30,22 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import softhsm_kit  # scripts/, on the path through conftest
 from conftest import Run, run_cli, softhsm_module
 from mnemonic import Mnemonic
 from test_leaks import Secrets, share_words
 
-import softhsm_kit  # scripts/, on the path through conftest
 import vault
-from vault import backup, ceremony, plan as plans, proof, sources
+from vault.core import backup, proof
+from vault.core.formats import plan as plans
+from vault.core.scheme import make_scheme
+from vault.core.secret import Secret, SecretBytes, SecretKind, from_bip39, from_hex
+from vault.core.slip39.recovery import Entry, ShareSet
+from vault.core.slip39.share import check_passphrase, parse_share
+from vault.core.verification import check_secret
+from vault.edges import sources
 from vault.errors import VaultError
-from vault.recovery import Entry, ShareSet
-from vault.scheme import make_scheme
-from vault.secret import Secret, SecretBytes, SecretKind, from_bip39, from_hex
-from vault.slip39 import check_passphrase, parse_share
-from vault.verification import check_secret
+from vault.flows import ceremony
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_HEX = "c0ffee0ddba11e55b0a710ad5ca1ab1e0123456789abcdeffedcba9876543210"
@@ -119,7 +122,7 @@ def test_a_ceremony_holding_the_secret_cannot_dump_core(tmp_path: Path) -> None:
 
 FREED = """
 import ctypes
-from vault.secret import SecretBytes
+from vault.core.secret import SecretBytes
 
 SIZE = 4096  # malloc'ed (not in Python's small-object pools) and below the mmap threshold: stays mapped when freed
 

@@ -37,18 +37,18 @@ from shamir_mnemonic import rs1024
 from shamir_mnemonic import shamir as reference_shamir
 from shamir_mnemonic.constants import CUSTOMIZATION_STRING_EXTENDABLE, CUSTOMIZATION_STRING_ORIG
 
-from vault import entry
-from vault import manifest as mf
-from vault import proof as pf
-from vault import sharefile, sources
-from vault.backup import SHARES_DIR, Backup, SplitOptions, make_backup
+from vault.core import proof as pf
+from vault.core.backup import SHARES_DIR, Backup, SplitOptions, make_backup
+from vault.core.formats import manifest as mf
+from vault.core.formats import sharefile
+from vault.core.formats.manifest import Manifest
+from vault.core.scheme import MAX_GROUP_COUNT, MAX_MEMBER_COUNT, make_scheme
+from vault.core.secret import BIP39_WORD_COUNTS, Secret, SecretKind
+from vault.core.slip39.recovery import Entry, ShareSet, recover
+from vault.core.slip39.share import SLIP39_WORDS, Share, check_passphrase, parse_share
+from vault.core.verification import check_secret, check_share
+from vault.edges import entry, sources
 from vault.errors import CheckFailed, InvalidInput, ShareError
-from vault.manifest import Manifest
-from vault.recovery import Entry, ShareSet, recover
-from vault.scheme import MAX_GROUP_COUNT, MAX_MEMBER_COUNT, make_scheme
-from vault.secret import BIP39_WORD_COUNTS, Secret, SecretKind
-from vault.slip39 import SLIP39_WORDS, Share, check_passphrase, parse_share
-from vault.verification import check_secret, check_share
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from vault import drill as dr
-from vault import report
-from vault.manifest import Ceremony, GroupInfo, Manifest, Policy, SchemeInfo, SecretInfo, ShareEntry
-from vault.secret import SecretKind
-from vault.transcript import Event
+from vault.core import drill as dr
+from vault.core.formats.manifest import Ceremony, GroupInfo, Manifest, Policy, SchemeInfo, SecretInfo, ShareEntry
+from vault.core.formats.transcript import Event
+from vault.core.secret import SecretKind
+from vault.core.text import report
 
 MANIFEST = "vault/manifest.json"
 SHARE = "vault/custodians/{}/share.txt"

@@ -28,7 +28,7 @@ from conftest import Run, run_cli, softhsm_module
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from vault import envelope as ev
+from vault.core.formats import envelope as ev
 
 pytestmark = pytest.mark.softhsm
 

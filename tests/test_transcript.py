@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vault import transcript as tr
+from vault.core.formats import transcript as tr
 from vault.errors import CheckFailed, InvalidInput
 
 DOC = (Path(__file__).parent.parent / "docs" / "transcript.md").read_text()

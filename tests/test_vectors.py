@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from vault import bip32
+from vault.core import bip32
+from vault.core.fingerprint import secret_fingerprint, share_fingerprint, wallet_fingerprint
+from vault.core.secret import Secret, SecretKind, bip39_seed, from_bip39, from_hex, to_bip39
+from vault.core.slip39.recovery import Entry, ShareSet, recover
+from vault.core.slip39.share import parse_share
 from vault.errors import InvalidInput
-from vault.fingerprint import secret_fingerprint, share_fingerprint, wallet_fingerprint
-from vault.recovery import Entry, ShareSet, recover
-from vault.secret import Secret, SecretKind, bip39_seed, from_bip39, from_hex, to_bip39
-from vault.slip39 import parse_share
 
 VECTORS = Path(__file__).parent / "vectors"
 

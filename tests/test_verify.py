@@ -20,12 +20,12 @@ import shamir_mnemonic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vault import proof as pf
-from vault.backup import SplitOptions, make_backup
-from vault.proof import Given
-from vault.scheme import make_scheme
-from vault.secret import Secret, SecretKind
-from vault.slip39 import parse_share
+from vault.core import proof as pf
+from vault.core.backup import SplitOptions, make_backup
+from vault.core.proof import Given
+from vault.core.scheme import make_scheme
+from vault.core.secret import Secret, SecretKind
+from vault.core.slip39.share import parse_share
 
 SECRET = Secret(SecretKind.MASTER_SECRET, bytes.fromhex("bb54aac4b89dc868ba37d9cc21b2cece"))
 NOW = datetime(2026, 11, 21, tzinfo=timezone.utc)

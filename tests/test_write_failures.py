@@ -36,8 +36,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from vault import fsio
-from vault.slip39 import SLIP39_WORDS
+from vault.core.slip39.share import SLIP39_WORDS
+from vault.edges import fsio
 
 OUT = "vault"
 SECRET_HEX = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -216,7 +216,7 @@ def test_an_unwritable_output_location_mid_ceremony_leaves_nothing_half_written(
 LEFT_BEHIND = """
 import json, os, sys
 from pathlib import Path
-from vault import fsio
+from vault.edges import fsio
 from vault.errors import WriteRefused
 
 parent = Path(sys.argv[1])

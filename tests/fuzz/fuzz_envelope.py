@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from harness import parsed_or_refused, read_text
 
-from vault import envelope
+from vault.core.formats import envelope
 from vault.errors import InvalidInput
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from harness import parsed_or_refused, read_text
 
-from vault import manifest
+from vault.core.formats import manifest
 from vault.errors import InvalidInput
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from harness import parsed_or_refused, read_text
 
-from vault import sharefile
+from vault.core.formats import sharefile
+from vault.core.slip39.share import Share
 from vault.errors import InvalidInput
-from vault.slip39 import Share
 
 
 def parse(data: bytes) -> Share | None:

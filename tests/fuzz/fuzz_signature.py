@@ -13,7 +13,7 @@ from pathlib import Path
 
 from harness import parsed_or_refused, read_text
 
-from vault import transcript
+from vault.core.formats import transcript
 from vault.errors import CheckFailed
 
 NAME = "transcript.sig.json"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from harness import parsed_or_refused
 
-from vault import transcript
+from vault.core.formats import transcript
 from vault.errors import CheckFailed
 
 NAME = "transcript.jsonl"

@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 
 def read_text(data: bytes) -> str | None:
-    """`data` as `vault.fsio.read_text` hands a file to a parser, or None when it would refuse it.
+    """`data` as `vault.edges.fsio.read_text` hands a file to a parser, or None when it would refuse it.
 
     fsio decodes UTF-8 and drops a byte-order mark; a file that is not UTF-8 is refused
     there, before any parser sees it, so the fuzzer skips such inputs too.

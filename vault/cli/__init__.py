@@ -1,6 +1,6 @@
 """The `coldvault` command line: parse, call the core, render. Nothing else lives here.
 
-`main` first turns core dumps off for the whole process (`vault.hygiene`): no secret
+`main` first turns core dumps off for the whole process (`vault.edges.hygiene`): no secret
 that is ever in memory can end up in a core file. Then it is the one place that turns
 every `VaultError` into ``error:``/``hint:`` lines on stderr and the spec's exit code.
 Tracebacks are never shown (they can hold secrets in their frames) unless
@@ -14,12 +14,11 @@ import sys
 
 import typer
 
-from vault import hygiene
-from vault.cli.app import app
-from vault.errors import VaultError
-
 # Importing a command module registers its commands on `app`.
 from vault.cli import card, ceremony, drill, extend, inspect, recover, rotate, split, token, transcript, verify, wrap  # noqa: E402,F401
+from vault.cli.app import app
+from vault.edges import hygiene
+from vault.errors import VaultError
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL_ERROR = 70

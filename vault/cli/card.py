@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 
-from vault import fsio, sources
-from vault.card import render_card
 from vault.cli.app import app
 from vault.cli.options import JsonFlag, ModuleOption, PinFiles, TokenLabels, opener
 from vault.cli.output import emit
+from vault.core.slip39.share import Share
+from vault.edges import fsio, sources
+from vault.edges.card import render_card
 from vault.errors import InvalidInput
-from vault.slip39 import Share
 
 
 @app.command()

@@ -7,17 +7,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vault import fsio, sources
 from vault.cli.app import app
 from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PinFiles, opener
 from vault.cli.output import emit
+from vault.core.formats.manifest import to_document
+from vault.core.secret import KIND_NOTES
+from vault.edges import fsio, sources
 from vault.errors import InvalidInput
-from vault.manifest import to_document
-from vault.secret import KIND_NOTES
 
 if TYPE_CHECKING:  # the plan reader, sealing and PDF code load only when a ceremony runs: --help stays fast
-    from vault import ceremony
-    from vault.plan import Plan
+    from vault.core.formats.plan import Plan
+    from vault.flows import ceremony
 
 ceremony_app = typer.Typer(help="Key ceremonies: write a plan template, run a plan end to end.", no_args_is_help=True)
 app.add_typer(ceremony_app, name="ceremony")
@@ -53,7 +53,9 @@ def run(
 ) -> None:
     """Run a plan: check it, make or take the secret, split, seal, prove, record, and
     write DIR all at once. Guided (witnesses confirm by name) unless --yes."""
-    from vault import ceremony, guide, plan as plans
+    from vault.core.formats import plan as plans
+    from vault.edges import guide
+    from vault.flows import ceremony
 
     text = fsio.read_text(plan_file)
     plan = plans.parse(text, str(plan_file))
@@ -95,7 +97,7 @@ def outcome_output(outcome: ceremony.Outcome, out: Path) -> tuple[dict[str, Any]
 
 def _check_flags(plan: Plan, generate: int | None, bip39_file: Path | None, secret_file: Path | None, passphrase_file: Path | None) -> None:
     """Flags that contradict the plan are mistakes: refuse them before anything happens."""
-    from vault.plan import SOURCE_FLAGS
+    from vault.core.formats.plan import SOURCE_FLAGS
 
     given = {flag for flag, value in zip(SOURCE_FLAGS.values(), (generate, bip39_file, secret_file)) if value is not None}
     wrong = given - {SOURCE_FLAGS[plan.secret_source]}
@@ -112,7 +114,7 @@ def _check_flags(plan: Plan, generate: int | None, bip39_file: Path | None, secr
 
 def _bits(plan: Plan, generate: int | None) -> int | None:
     """With source generate and no flag, the plan's strength."""
-    from vault.plan import SOURCE_GENERATE
+    from vault.core.formats.plan import SOURCE_GENERATE
 
     return plan.secret_bits if plan.secret_source == SOURCE_GENERATE else generate
 

@@ -10,18 +10,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vault import entry, fsio, proof, sources, terminal, verification
 from vault.cli.app import app
 from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, opener
 from vault.cli.output import emit
+from vault.core import proof, verification
+from vault.core.formats.manifest import Manifest
+from vault.core.scheme import describe_group
+from vault.core.slip39.recovery import ShareSet
+from vault.edges import entry, fsio, sources, terminal
 from vault.errors import CheckFailed, InvalidInput, TokenError
-from vault.manifest import Manifest
-from vault.recovery import ShareSet
-from vault.scheme import describe_group
 
 if TYPE_CHECKING:  # loaded by the commands that use them: --help stays fast
-    from vault import drill as dr
-    from vault import transcript
+    from vault.core import drill as dr
+    from vault.core.formats import transcript
 
 drill_app = typer.Typer(help="Recovery drills: check shares without revealing the seed; readiness; reports.", no_args_is_help=True)
 app.add_typer(drill_app, name="drill")
@@ -52,8 +53,8 @@ def run(
     """Check each share as it arrives; with a quorum, recover the seed in memory only, compare
     its fingerprint with the manifest's, and drop it. Nothing secret is printed or written.
     The result is appended to the drill log. Exit 0 on pass, 1 on fail."""
-    from vault import drill as dr
-    from vault import transcript
+    from vault.core import drill as dr
+    from vault.core.formats import transcript
 
     vault_manifest, manifest_sha256 = _read_manifest(manifest)
     log_path = _log_path(manifest, log)
@@ -80,7 +81,7 @@ def run(
 def status(manifest: ManifestOption, as_of: AsOfOption = None, log: LogOption = None, as_json: JsonFlag = False) -> None:
     """Per custodian: when their share was last verified and whether that is overdue; per group
     and overall: recoverable from recently verified shares alone? Exit 1 when not (for cron)."""
-    from vault import drill as dr
+    from vault.core import drill as dr
 
     vault_manifest, _ = _read_manifest(manifest)
     ready = dr.readiness(vault_manifest, _read_log(_log_path(manifest, log)), _day(as_of))
@@ -98,8 +99,8 @@ def report(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a self-contained readiness report (HTML, no network assets; prints in black and white)."""
-    from vault import drill as dr
-    from vault import report as rp
+    from vault.core import drill as dr
+    from vault.core.text import report as rp
 
     vault_manifest, _ = _read_manifest(manifest)
     fsio.check_new_file(out)
@@ -116,14 +117,14 @@ def _read_manifest(path: Path) -> tuple[Manifest, str]:
 
 def _log_path(manifest: Path, log: Path | None) -> Path:
     """--log, or drills.jsonl beside the manifest."""
-    from vault.transcript import DRILLS_FILE
+    from vault.core.formats.transcript import DRILLS_FILE
 
     return log or manifest.parent / DRILLS_FILE
 
 
 def _read_log(path: Path) -> tuple[transcript.Event, ...]:
     """The drill log's events, its chain checked (a broken log is never appended to); none if absent."""
-    from vault import transcript
+    from vault.core.formats import transcript
 
     if not path.exists():
         return ()

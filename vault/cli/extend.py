@@ -7,16 +7,25 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vault import fsio
 from vault.cli.app import app
 from vault.cli.options import (
-    JsonFlag, ModuleOption, OaepHash, OaepHashOption, PinFiles, RecipientPubkey, SealKey, SealToken, check_seal_flags, opener,
+    JsonFlag,
+    ModuleOption,
+    OaepHash,
+    OaepHashOption,
+    PinFiles,
+    RecipientPubkey,
+    SealKey,
+    SealToken,
+    check_seal_flags,
+    opener,
 )
 from vault.cli.output import emit
+from vault.edges import fsio
 from vault.errors import InvalidInput
 
 if TYPE_CHECKING:  # loaded when the command runs: --help stays fast
-    from vault import plan as plans
+    from vault.core.formats import plan as plans
 
 
 @app.command()
@@ -41,8 +50,9 @@ def extend(
     threshold of its shares without recovering the seed. Existing shares stay valid; nothing
     is revoked (to take a share out of use, rotate). Seal the new share with the flags of
     `wrap`, or leave them out for paper."""
-    from vault import changes, extend as ext
-    from vault.packet import holding
+    from vault.core import extend as ext
+    from vault.core.text.packets import holding
+    from vault.flows import changes
 
     check_seal_flags(token, key, recipient_pubkey, required=False)
     if (key or recipient_pubkey) and len(custodian) > 1:
@@ -80,8 +90,8 @@ def extend(
 
 def _delivery(token: str | None, key: str | None, recipient_pubkey: Path | None, oaep_hash: str) -> plans.Delivery:
     """The new share's delivery: paper, the token's AES key, or the custodian's public key (its kind read from the file)."""
-    from vault import envelope as ev
-    from vault import plan as plans
+    from vault.core.formats import envelope as ev
+    from vault.core.formats import plan as plans
 
     if key is not None:
         return plans.Delivery(ev.KIND_TOKEN_AES, token=token, key=key)

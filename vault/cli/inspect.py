@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from vault import sources
 from vault.cli.app import app
 from vault.cli.options import JsonFlag, ModuleOption, PinFiles, TokenLabels, opener
 from vault.cli.output import emit
-from vault.scheme import describe_group
+from vault.core.scheme import describe_group
+from vault.edges import sources
 
 
 @app.command()

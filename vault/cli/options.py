@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
+from vault.edges.sealing import Opener
 from vault.errors import InvalidInput
-from vault.sealing import Opener
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else there.")]
 PassphraseFile = Annotated[
@@ -63,6 +63,6 @@ def check_seal_flags(token: str | None, key: str | None, recipient_pubkey: Path 
 
 def opener(module: Path | None, pin_files: list[str] | None, token_labels: list[str] | None) -> Opener:
     """An envelope opener for the token options; it loads the PKCS#11 module only if an envelope comes."""
-    from vault.tokens import parse_pin_files
+    from vault.edges.tokens import parse_pin_files
 
     return Opener(module, parse_pin_files(pin_files or []), list(token_labels or []))

@@ -8,13 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from vault import entry, fsio, manifest as mf, recovery, sources, terminal, verification
 from vault.cli.app import app
 from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, opener
 from vault.cli.output import emit
+from vault.core import verification
+from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
+from vault.core.formats import manifest as mf
+from vault.core.secret import Secret, SecretKind, to_bip39
+from vault.core.slip39 import recovery
+from vault.edges import entry, fsio, sources, terminal
 from vault.errors import InvalidInput, VaultError
-from vault.fingerprint import secret_fingerprint, wallet_fingerprint
-from vault.secret import Secret, SecretKind, to_bip39
 
 
 class OutputFormat(str, enum.Enum):

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from vault import fsio, sources, terminal
 from vault.cli.app import app
 from vault.cli.ceremony import outcome_output, plan_passphrase
 from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, opener
 from vault.cli.output import emit
+from vault.edges import fsio, sources, terminal
 from vault.errors import InvalidInput
 
 
@@ -36,7 +36,9 @@ def rotate(
     manifest, and run the new plan as a ceremony with a new identifier. The new manifest names
     the old one as superseded. Old shares still recover the seed with each other: destroy them
     (the new runbook lists them)."""
-    from vault import changes, guide, plan as plans
+    from vault.core.formats import plan as plans
+    from vault.edges import guide
+    from vault.flows import changes
 
     text = fsio.read_text(plan_file)
     plan = plans.parse(text, str(plan_file))

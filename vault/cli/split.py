@@ -8,15 +8,16 @@ from typing import Annotated
 
 import typer
 
-from vault import fsio, sources, terminal
-from vault.backup import SplitOptions, make_backup
 from vault.cli.app import app
 from vault.cli.options import JsonFlag, PassphraseFile
 from vault.cli.output import emit
+from vault.core.backup import SplitOptions, make_backup
+from vault.core.formats.manifest import Manifest, to_document
+from vault.core.scheme import Scheme, check_iteration_exponent, describe_group, make_scheme, parse_t_of_n
+from vault.core.secret import DEFAULT_GENERATE_BITS, KIND_NOTES
+from vault.edges import fsio, sources, terminal
 from vault.errors import InvalidInput
-from vault.manifest import Manifest, to_document
-from vault.scheme import Scheme, check_iteration_exponent, describe_group, make_scheme, parse_t_of_n
-from vault.secret import DEFAULT_GENERATE_BITS, KIND_NOTES
+
 
 @app.command()
 def split(

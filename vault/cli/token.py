@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
-from vault import fsio
 from vault.cli.app import app
 from vault.cli.options import JsonFlag, ModuleOption, PinFiles
 from vault.cli.output import emit
+from vault.edges import fsio
 
 token_app = typer.Typer(help="PKCS#11 tokens: list them, create keys on them, export public keys.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
@@ -34,7 +34,7 @@ KEY_DESCRIPTIONS = {
 @token_app.command("list")
 def list_tokens(module: ModuleOption = None, pin_file: PinFiles = None, as_json: JsonFlag = False) -> None:
     """Slots, tokens and their keys (keys of tokens that need a PIN: give --pin-file LABEL=PATH)."""
-    from vault import tokens
+    from vault.edges import tokens
 
     loaded = tokens.Module(tokens.module_path(module))
     pins = tokens.parse_pin_files(pin_file or [])
@@ -71,7 +71,7 @@ def keygen(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a key on a token; private and secret keys are sensitive and never extractable."""
-    from vault import tokens
+    from vault.edges import tokens
 
     with tokens.open_token(module, token, pin_file or [], write=True) as live:
         key_id = tokens.generate_key(live, key_type.value, label)
@@ -91,7 +91,8 @@ def pubkey(
     """Export a key pair's public key (PEM), for sealing shares to it without the token."""
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    from vault import envelope, tokens
+    from vault.core.formats import envelope
+    from vault.edges import tokens
 
     fsio.check_new_file(out)
     with tokens.open_token(module, token, pin_file or []) as live:

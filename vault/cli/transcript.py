@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vault import fsio
 from vault.cli.app import app
 from vault.cli.options import JsonFlag
 from vault.cli.output import emit
+from vault.edges import fsio
 from vault.errors import CheckFailed
 
 if TYPE_CHECKING:  # loaded when the command runs: --help stays fast
-    from vault import transcript as tr
+    from vault.core.formats import transcript as tr
 
 MANIFEST_FILE = "manifest.json"
 
@@ -36,7 +36,7 @@ def verify(
     the transcript recorded, if present; the signature (*.sig.json) a log declares.
     Exit 0 when everything holds; 1 naming the file and the first bad line otherwise.
     """
-    from vault import transcript as tr
+    from vault.core.formats import transcript as tr
 
     written_down = tr.read_head(head) if head is not None else None
     try:
@@ -58,7 +58,7 @@ def verify(
 
 
 def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tr.Verified:
-    from vault import transcript as tr
+    from vault.core.formats import transcript as tr
 
     name = str(path)
     events = tr.parse_bytes(fsio.read_bytes(path), name)

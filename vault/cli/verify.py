@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 
-from vault import proof as pf
-from vault import sources
 from vault.cli.app import app
 from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, opener
 from vault.cli.output import emit
+from vault.core import proof as pf
+from vault.core.scheme import describe_group
+from vault.edges import sources
 from vault.errors import CheckFailed
-from vault.scheme import describe_group
 
 
 @app.command()

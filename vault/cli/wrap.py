@@ -7,13 +7,24 @@ from typing import Annotated, Any
 
 import typer
 
-from vault import envelope as ev
-from vault import fsio, sealing, sharefile, sources
 from vault.cli.app import app
 from vault.cli.options import (
-    JsonFlag, ModuleOption, OaepHashOption, OaepHash, PinFiles, RecipientPubkey, SealKey, SealToken, TokenLabels, check_seal_flags, opener,
+    JsonFlag,
+    ModuleOption,
+    OaepHash,
+    OaepHashOption,
+    PinFiles,
+    RecipientPubkey,
+    SealKey,
+    SealToken,
+    TokenLabels,
+    check_seal_flags,
+    opener,
 )
 from vault.cli.output import emit
+from vault.core.formats import envelope as ev
+from vault.core.formats import sharefile
+from vault.edges import fsio, sealing, sources
 from vault.errors import InvalidInput, VaultError
 
 

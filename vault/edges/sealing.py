@@ -1,7 +1,7 @@
-"""Sealing shares to tokens and opening envelopes with them: `vault.envelope` + `vault.tokens`.
+"""Sealing shares to tokens and opening envelopes with them: `vault.core.formats.envelope` + `vault.edges.tokens`.
 
 An edge: it talks to tokens. The format and the software cryptography are in
-`vault.envelope`; this module only decides which token and key to use, and hands
+`vault.core.formats.envelope`; this module only decides which token and key to use, and hands
 the token's results to the format. Every envelope sealed with a token present is
 opened again before it is reported sealed: a share must never be sealed to a key
 that cannot open it.
@@ -18,10 +18,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from vault import envelope as ev
-from vault import tokens
+from vault.core.formats import envelope as ev
+from vault.core.slip39.share import Share
+from vault.edges import tokens
 from vault.errors import CheckFailed, InvalidInput, TokenError
-from vault.slip39 import Share
 
 KeyFinder = Callable[..., Any]
 """find(kind, name, key_id=None) -> a key; see `_find_key`."""

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from vault import strictjson
+from vault.core.formats import fields as strictjson
+from vault.core.secret import SecretKind
 from vault.errors import InvalidInput
-from vault.secret import SecretKind
 
 FORMAT = "coldvault-manifest/1"
 DEFAULT_DRILL_INTERVAL_DAYS = 180

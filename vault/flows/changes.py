@@ -1,15 +1,15 @@
 """Changing custodians: extend a group without the seed, or rotate the seed to a new set.
 
-An edge, like `vault.ceremony`: it reads the vault's files beside its manifest,
+An edge, like `vault.flows.ceremony`: it reads the vault's files beside its manifest,
 talks to tokens, and writes a new directory all at once (staging, fsync, read back,
 rename). The vault's existing directory is never changed.
 
 - `extend` adds member shares to one group from a threshold of that group's shares
-  (`vault.extend`: no seed, no group share). The manifest becomes its next revision,
+  (`vault.core.extend`: no seed, no group share). The manifest becomes its next revision,
   chained to the previous one by SHA-256; the transcript beside it gets an `extend`
   event; the drill log is carried over, so readiness continues across revisions.
 - `rotate` recovers the seed from a quorum of the old set, in memory, and runs a
-  new plan as a ceremony (`vault.ceremony.run`) with a new identifier. Its manifest
+  new plan as a ceremony (`vault.flows.ceremony.run`) with a new identifier. Its manifest
   names the vault it supersedes, and its transcript records the rotation.
 
 When to use which: docs/extend-and-rotate.md.
@@ -25,12 +25,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vault import ceremony, extend as ext, fsio, recovery, sealing, sources, terminal, transcript, verification
-from vault import manifest as mf
+from vault.core import extend as ext
+from vault.core import verification
+from vault.core.formats import manifest as mf
+from vault.core.formats import transcript
+from vault.core.formats.plan import SOURCE_BIP39, Custodian, Delivery, Plan, folder_name
+from vault.core.secret import Secret, SecretKind
+from vault.core.slip39 import recovery
+from vault.core.slip39.share import Share
+from vault.edges import fsio, sealing, sources, terminal
 from vault.errors import InvalidInput, VaultError
-from vault.plan import SOURCE_BIP39, Custodian, Delivery, Plan, folder_name
-from vault.secret import Secret, SecretKind
-from vault.slip39 import Share
+from vault.flows import ceremony
 
 EVENT_EXTEND = "extend"
 EVENT_ROTATION = "rotation"

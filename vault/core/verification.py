@@ -5,11 +5,11 @@ Verification raises rather than returns a bool, so a caller cannot forget to loo
 
 from __future__ import annotations
 
+from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
+from vault.core.formats.manifest import Manifest, ShareEntry
+from vault.core.secret import Secret
+from vault.core.slip39.share import Share
 from vault.errors import CheckFailed, ShareError
-from vault.fingerprint import secret_fingerprint, wallet_fingerprint
-from vault.manifest import Manifest, ShareEntry
-from vault.secret import Secret
-from vault.slip39 import Share
 
 
 def check_share(share: Share, manifest: Manifest) -> ShareEntry | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vault import terminal
+from vault.edges import terminal
 from vault.errors import CheckFailed, InvalidInput
 
 MAX_TRIES = 3

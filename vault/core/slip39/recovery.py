@@ -7,7 +7,7 @@ interactive entry: each share is checked the moment it arrives.
 Recovery picks, in each group with enough shares, the lowest-numbered members up
 to its threshold, and the lowest-numbered complete groups up to the group
 threshold. Surplus shares are allowed and left unused (`coldvault verify` checks
-them). The arithmetic is `shamir_mnemonic`'s (through `vault.polynomial`); this
+them). The arithmetic is `shamir_mnemonic`'s (through `vault.core.slip39.polynomial`); this
 module only adds diagnostics that say which group failed.
 """
 
@@ -17,11 +17,10 @@ from dataclasses import dataclass, replace
 
 import shamir_mnemonic
 
-from vault import polynomial
-
+from vault.core.scheme import describe_group
+from vault.core.slip39 import polynomial
+from vault.core.slip39.share import SetId, Share
 from vault.errors import InvalidInput, ShareError
-from vault.scheme import describe_group
-from vault.slip39 import SetId, Share
 
 
 @dataclass(frozen=True)

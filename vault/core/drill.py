@@ -1,6 +1,6 @@
 """Recovery drills and readiness: what a drill proved, and whether the vault is recoverable today.
 
-Pure: a drill's `Proof` (vault.proof) becomes a record for the drill log
+Pure: a drill's `Proof` (vault.core.proof) becomes a record for the drill log
 (`drills.jsonl`, a transcript chain, docs/drills.md); the log's events become a
 readiness verdict as of a date. Nothing here sees a secret: the proof dropped it
 after comparing fingerprints, and records hold fingerprints and custodians only.
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from vault import proof as pf
+from vault.core import proof as pf
+from vault.core.formats.manifest import Manifest, ShareEntry
+from vault.core.formats.transcript import Event
+from vault.core.scheme import describe_group
 from vault.errors import InvalidInput
-from vault.manifest import Manifest, ShareEntry
-from vault.scheme import describe_group
-from vault.transcript import Event
 
 EVENT_DRILL = "drill"
 KIND_QUORUM = "quorum"

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from vault.manifest import Manifest, ShareEntry
-from vault.scheme import describe_group, describe_member
-from vault.secret import KIND_NOTES, SecretKind
+from vault.core.formats.manifest import Manifest, ShareEntry
+from vault.core.scheme import describe_group, describe_member
+from vault.core.secret import KIND_NOTES, SecretKind
 
 if TYPE_CHECKING:
-    from vault.ceremony import Packet
-    from vault.plan import Plan
+    from vault.core.formats.plan import Plan
+    from vault.flows.ceremony import Packet
 
 RUNBOOK_TEMPLATE = "ceremony-runbook.md"
 

@@ -58,7 +58,7 @@ def hidden_confirmed(prompt: str, what: str) -> str:
 
 def read_all_stdin() -> str:
     """All of standard input (a secret piped in), bounded like an input file."""
-    from vault.fsio import MAX_INPUT_FILE_BYTES
+    from vault.edges.fsio import MAX_INPUT_FILE_BYTES
 
     data = sys.stdin.read(MAX_INPUT_FILE_BYTES + 1)
     if len(data) > MAX_INPUT_FILE_BYTES:

@@ -26,11 +26,11 @@ from shamir_mnemonic.constants import (
 from shamir_mnemonic.share import _customization_string
 from shamir_mnemonic.wordlist import WORD_INDEX_MAP, WORDLIST
 
-from vault import wordlists
+from vault.core import wordlists
+from vault.core.fingerprint import share_fingerprint
+from vault.core.scheme import Scheme
+from vault.core.secret import MAX_SECRET_LENGTH_BYTES
 from vault.errors import InvalidInput, ShareError
-from vault.fingerprint import share_fingerprint
-from vault.scheme import Scheme
-from vault.secret import MAX_SECRET_LENGTH_BYTES
 
 SLIP39_WORDS: tuple[str, ...] = tuple(WORDLIST)
 SHARE_WORDS_128_BIT = MIN_MNEMONIC_LENGTH_WORDS

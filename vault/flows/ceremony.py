@@ -30,12 +30,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from vault import backup, card, envelope as ev, fsio, packet, proof, sealing, sharefile, tokens, transcript
-from vault import manifest as mf
+from vault.core import backup, proof
+from vault.core.formats import envelope as ev
+from vault.core.formats import manifest as mf
+from vault.core.formats import sharefile, transcript
+from vault.core.formats.plan import PAPER, SOURCE_BIP39, SOURCE_GENERATE, Custodian, Plan
+from vault.core.secret import Secret, SecretKind
+from vault.core.slip39.share import Share
+from vault.core.text import packets as packet
+from vault.edges import card, fsio, sealing, tokens
 from vault.errors import CheckFailed, InvalidInput, VaultError, WriteRefused
-from vault.plan import PAPER, SOURCE_BIP39, SOURCE_GENERATE, Custodian, Plan
-from vault.secret import Secret, SecretKind
-from vault.slip39 import Share
 
 PAUSE_ENV = "COLDVAULT_TEST_PAUSE_AT"
 """Tests only: pause at a named checkpoint so a test can kill the run there."""
@@ -352,7 +356,7 @@ def _started(plan: Plan, plan_text: str, ceremony: mf.Ceremony, signer: Any) -> 
 
 
 def _secret_record(plan: Plan, secret: Secret, rotation: Rotation | None) -> dict[str, Any]:
-    from vault.fingerprint import secret_fingerprint, wallet_fingerprint
+    from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 
     if rotation is not None:
         source = f"recovered from ceremony {rotation.supersedes.ceremony_id}"

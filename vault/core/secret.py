@@ -198,7 +198,7 @@ def from_bip39(text: str) -> Secret:
 
 
 def _language_hint(words: list[str]) -> str:
-    from vault.slip39 import SLIP39_WORDS
+    from vault.core.slip39.share import SLIP39_WORDS
 
     if sum(word in SLIP39_WORDS for word in words) > len(words) // 2:
         return "these look like SLIP-39 share words; give shares to `coldvault recover`"

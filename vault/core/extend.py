@@ -27,11 +27,13 @@ from datetime import datetime, timezone
 import shamir_mnemonic
 from shamir_mnemonic.constants import MAX_SHARE_COUNT
 
-from vault import polynomial, slip39, strictjson
+from vault.core.formats import fields as strictjson
+from vault.core.formats.manifest import GroupInfo, Manifest, Revision, ShareEntry
+from vault.core.scheme import describe_group
+from vault.core.slip39 import polynomial
+from vault.core.slip39 import share as slip39
+from vault.core.slip39.share import Share
 from vault.errors import InvalidInput, ShareError
-from vault.manifest import GroupInfo, Manifest, Revision, ShareEntry
-from vault.scheme import describe_group
-from vault.slip39 import Share
 
 ROTATE_HINT = "to add a group, or to take a share out of use, rotate to a new plan: `coldvault rotate`"
 REVOKE_WARNING = (

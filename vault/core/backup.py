@@ -1,7 +1,7 @@
 """Make a backup in memory: shares, share files and manifest, proven before anything is written.
 
 Pure: the caller passes the time and the randomness, and writes `Backup.files`
-through `vault.fsio`, which stages them and renames them into place.
+through `vault.edges.fsio`, which stages them and renames them into place.
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from vault import manifest as mf
-from vault import recovery, slip39, strictjson
+from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
+from vault.core.formats import fields as strictjson
+from vault.core.formats import manifest as mf
+from vault.core.formats.sharefile import render, share_filename
+from vault.core.scheme import Scheme, check_iteration_exponent
+from vault.core.secret import Secret
+from vault.core.slip39 import recovery
+from vault.core.slip39 import share as slip39
 from vault.errors import CheckFailed
-from vault.fingerprint import secret_fingerprint, wallet_fingerprint
-from vault.scheme import Scheme, check_iteration_exponent
-from vault.secret import Secret
-from vault.sharefile import render, share_filename
 
 MANIFEST_FILE = "manifest.json"
 SHARES_DIR = "shares"

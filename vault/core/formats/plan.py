@@ -4,7 +4,7 @@ A plan is checked completely before any secret exists, so a mistake costs nothin
 Every error names the plan file and the TOML line it is about ("plan.toml line 14:
 group "Officers": threshold 4 is above its 3 custodians"). Pure: the caller reads
 the file; checks that need the outside world (key files, tokens) live in
-`vault.ceremony`, which uses `Plan.where` for the same kind of message.
+`vault.flows.ceremony`, which uses `Plan.where` for the same kind of message.
 The format is specified in docs/plan.md.
 """
 
@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from vault import envelope as ev
+from vault.core.formats import envelope as ev
+from vault.core.formats.manifest import DEFAULT_DRILL_INTERVAL_DAYS, MAX_DRILL_INTERVAL_DAYS
+from vault.core.scheme import ITERATION_EXPONENT_MAX, MAX_GROUP_COUNT, MAX_MEMBER_COUNT, Scheme, check_group, make_scheme
+from vault.core.secret import BIP39_WORD_COUNTS, GENERATE_BITS_CHOICES, MAX_SECRET_LENGTH_BYTES
 from vault.errors import InvalidInput
-from vault.manifest import DEFAULT_DRILL_INTERVAL_DAYS, MAX_DRILL_INTERVAL_DAYS
-from vault.scheme import ITERATION_EXPONENT_MAX, MAX_GROUP_COUNT, MAX_MEMBER_COUNT, Scheme, check_group, make_scheme
-from vault.secret import BIP39_WORD_COUNTS, GENERATE_BITS_CHOICES, MAX_SECRET_LENGTH_BYTES
 
 FORMAT = "coldvault-plan/1"
 PAPER = "paper"

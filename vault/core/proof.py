@@ -21,13 +21,14 @@ from dataclasses import dataclass
 
 import shamir_mnemonic
 
-from vault import polynomial, verification
+from vault.core import verification
+from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
+from vault.core.formats.manifest import Manifest
+from vault.core.secret import Secret
+from vault.core.slip39 import polynomial
+from vault.core.slip39.polynomial import Point
+from vault.core.slip39.share import Share
 from vault.errors import CheckFailed, VaultError
-from vault.fingerprint import secret_fingerprint, wallet_fingerprint
-from vault.manifest import Manifest
-from vault.polynomial import Point
-from vault.secret import Secret
-from vault.slip39 import Share
 
 # Share statuses: "ok" passes; every other status except "duplicate" fails the verification.
 SHARE_OK = "ok"

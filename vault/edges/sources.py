@@ -1,7 +1,7 @@
 """Where secrets come from: files, hidden prompts, or standard input. Never argv.
 
-An edge module: it reads, then hands text to the pure parsers in `vault.secret`
-and `vault.slip39`, putting the file name in front of any error.
+An edge module: it reads, then hands text to the pure parsers in `vault.core.secret`
+and `vault.core.slip39.share`, putting the file name in front of any error.
 """
 
 from __future__ import annotations
@@ -10,14 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from vault import envelope, fsio, manifest, secret, sharefile, terminal
+from vault.core import secret
+from vault.core.formats import envelope, manifest, sharefile
+from vault.core.formats.manifest import Manifest
+from vault.core.proof import Given
+from vault.core.secret import Secret, SecretBytes
+from vault.core.slip39.recovery import Entry, ShareSet
+from vault.core.slip39.share import Share, check_passphrase
+from vault.edges import fsio, terminal
+from vault.edges.sealing import Opener
 from vault.errors import InvalidInput, VaultError
-from vault.manifest import Manifest
-from vault.proof import Given
-from vault.recovery import Entry, ShareSet
-from vault.sealing import Opener
-from vault.secret import Secret, SecretBytes
-from vault.slip39 import Share, check_passphrase
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 """The readiness report: one self-contained HTML page a custodian can read and an auditor can file.
 
-Pure: the manifest, a `Readiness` (vault.drill) and the drill log's events in, text out.
+Pure: the manifest, a `Readiness` (vault.core.drill) and the drill log's events in, text out.
 The page loads nothing (no script, no link, no external asset: it must open on an
 offline machine and leak nothing when opened), and it prints in black and white, so
 every meaning is carried by words, shapes, line styles or bold, never by colour.
@@ -14,10 +14,10 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
-from vault import drill as dr
-from vault.manifest import Manifest, ShareEntry
-from vault.scheme import describe_group
-from vault.transcript import Event
+from vault.core import drill as dr
+from vault.core.formats.manifest import Manifest, ShareEntry
+from vault.core.formats.transcript import Event
+from vault.core.scheme import describe_group
 
 MIN_SPAN_DAYS = 28
 """The timeline is at least four weeks wide, so that a fresh vault's marks are not piled up."""

@@ -7,8 +7,8 @@ is trusted: everything that matters is read from the words themselves.
 
 from __future__ import annotations
 
-from vault.scheme import describe_group, describe_member
-from vault.slip39 import Share, parse_share
+from vault.core.scheme import describe_group, describe_member
+from vault.core.slip39.share import Share, parse_share
 
 COMMENT = "#"
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vault import wordlists
+from vault.core import wordlists
+from vault.core.slip39.recovery import Entry, ShareSet
+from vault.core.slip39.share import SHARE_WORDS_128_BIT, SLIP39_WORDS, Share, parse_share
 from vault.errors import ShareError, VaultError
-from vault.recovery import Entry, ShareSet
-from vault.slip39 import SHARE_WORDS_128_BIT, SLIP39_WORDS, Share, parse_share
 
 ReadLine = Callable[[str], "str | None"]
 Say = Callable[[str], None]

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from vault import strictjson
+from vault.core.formats import fields as strictjson
+from vault.core.slip39.share import Share, parse_share
 from vault.errors import InvalidInput
-from vault.slip39 import Share, parse_share
 
 FORMAT = "coldvault-envelope/1"
 KIND_TOKEN_AES = "pkcs11-aes-gcm"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vault import fsio, terminal
+from vault.edges import fsio, terminal
 from vault.errors import InvalidInput, TokenError, VaultError, WriteRefused
 
 MODULE_ENV = "COLDVAULT_PKCS11_MODULE"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from vault import bip32
-from vault.secret import Secret, SecretKind, bip39_seed, to_bip39
+from vault.core import bip32
+from vault.core.secret import Secret, SecretKind, bip39_seed, to_bip39
 
 SECRET_FINGERPRINT_DOMAIN = b"coldvault/secret-fingerprint/v1\x00"
 SHARE_FINGERPRINT_DOMAIN = b"coldvault/share-fingerprint/v1\x00"

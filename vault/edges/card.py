@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from vault.scheme import describe_group, describe_member
-from vault.slip39 import Share
+from vault.core.scheme import describe_group, describe_member
+from vault.core.slip39.share import Share
 
 if TYPE_CHECKING:
     from fpdf import FPDF

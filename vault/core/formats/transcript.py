@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from vault import strictjson
+from vault.core.formats import fields as strictjson
 from vault.errors import CheckFailed, InvalidInput
 
 FORMAT = "coldvault-transcript/1"
