@@ -24,14 +24,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import shamir_mnemonic
-from shamir_mnemonic.constants import MAX_SHARE_COUNT
-
 from vault.core.formats import fields as strictjson
 from vault.core.formats.manifest import GroupInfo, Manifest, Revision, ShareEntry
 from vault.core.scheme import describe_group
 from vault.core.slip39 import polynomial
 from vault.core.slip39 import share as slip39
+from vault.core.slip39.reference import MAX_SHARE_COUNT, reference_share
 from vault.core.slip39.share import Share
 from vault.errors import InvalidInput, ShareError
 
@@ -121,9 +119,10 @@ def derive(basis: Sequence[Share], member_indices: Sequence[int]) -> tuple[Share
     for index in member_indices:
         if not 0 <= index < MAX_SHARE_COUNT or index in {share.member_index for share in basis}:
             raise ValueError(f"member index {index} is not a new member index")
-        reference = shamir_mnemonic.Share(
-            first.identifier, first.extendable, first.iteration_exponent, first.group_index,
-            first.group_threshold, first.group_count, index, threshold, polynomial.interpolate(points, index),
+        reference = reference_share(
+            identifier=first.identifier, extendable=first.extendable, iteration_exponent=first.iteration_exponent,
+            group_index=first.group_index, group_threshold=first.group_threshold, group_count=first.group_count,
+            member_index=index, member_threshold=threshold, value=polynomial.interpolate(points, index),
         )
         share = Share.from_reference(reference)
         if slip39.parse_share(share.mnemonic) != share:  # the words say exactly what was derived

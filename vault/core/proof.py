@@ -19,14 +19,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import shamir_mnemonic
-
 from vault.core import verification
 from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats.manifest import Manifest
 from vault.core.secret import Secret
 from vault.core.slip39 import polynomial
 from vault.core.slip39.polynomial import Point
+from vault.core.slip39.reference import encrypted_master_secret
 from vault.core.slip39.share import Share
 from vault.errors import CheckFailed, VaultError
 
@@ -229,7 +228,9 @@ def _check_secret(
     if passphrase is None and scheme.passphrase_protected:
         return SECRET_NO_PASSPHRASE, "a quorum is present but the vault's passphrase was not given: the secret was not checked", 0
     passphrase = passphrase or b""
-    encrypted = shamir_mnemonic.EncryptedMasterSecret(scheme.identifier, scheme.extendable, scheme.iteration_exponent, ciphertext)
+    encrypted = encrypted_master_secret(
+        identifier=scheme.identifier, extendable=scheme.extendable, iteration_exponent=scheme.iteration_exponent, ciphertext=ciphertext
+    )
     secret = Secret(manifest.secret.kind, encrypted.decrypt(passphrase))
     try:
         verification.check_secret(secret, manifest, passphrase_given=bool(passphrase))

@@ -1,9 +1,9 @@
 """SLIP-39's Shamir arithmetic over GF(256), as the reference implementation does it.
 
-A thin front over `shamir_mnemonic.shamir` (pinned to one version in the lock): its
-interpolation and digest are private functions, so they are reached from this one
-module only. Recovery and verification both build on it, which keeps their
-arithmetic identical to the standard's reference.
+A thin front over `vault.core.slip39.reference`, the one module that reaches the
+reference implementation's interpolation and digest. Recovery, verification and
+extension all build on this module, which keeps their arithmetic identical to the
+standard's reference.
 
 A point is (x, y): a share's member index (or a group's index) and its value bytes.
 """
@@ -13,15 +13,15 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 
-from shamir_mnemonic import shamir as _reference
-from shamir_mnemonic.constants import DIGEST_INDEX, DIGEST_LENGTH_BYTES, SECRET_INDEX
+from vault.core.slip39 import reference
+from vault.core.slip39.reference import DIGEST_INDEX, DIGEST_LENGTH_BYTES, SECRET_INDEX
 
 Point = tuple[int, bytes]
 
 
 def interpolate(points: Sequence[Point], x: int) -> bytes:
     """The value at `x` of the polynomial through `points` (distinct x, equal lengths)."""
-    return _reference._interpolate([_reference.RawShare(px, py) for px, py in points], x)
+    return reference.interpolate(points, x)
 
 
 def consistent(points: Sequence[Point], threshold: int) -> bool:
@@ -41,6 +41,6 @@ def shared_secret(points: Sequence[Point], threshold: int) -> bytes | None:
     secret = interpolate(base, SECRET_INDEX)
     digest_share = interpolate(base, DIGEST_INDEX)
     digest, random_part = digest_share[:DIGEST_LENGTH_BYTES], digest_share[DIGEST_LENGTH_BYTES:]
-    if not hmac.compare_digest(digest, _reference._create_digest(random_part, secret)):
+    if not hmac.compare_digest(digest, reference.create_digest(random_part, secret)):
         return None
     return secret

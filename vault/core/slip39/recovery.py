@@ -7,18 +7,18 @@ interactive entry: each share is checked the moment it arrives.
 Recovery picks, in each group with enough shares, the lowest-numbered members up
 to its threshold, and the lowest-numbered complete groups up to the group
 threshold. Surplus shares are allowed and left unused (`coldvault verify` checks
-them). The arithmetic is `shamir_mnemonic`'s (through `vault.core.slip39.polynomial`); this
-module only adds diagnostics that say which group failed.
+them). The arithmetic is the reference implementation's (through
+`vault.core.slip39.polynomial`); this module only adds diagnostics that say which
+group failed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import shamir_mnemonic
-
 from vault.core.scheme import describe_group
 from vault.core.slip39 import polynomial
+from vault.core.slip39.reference import EncryptedMasterSecret, encrypted_master_secret
 from vault.core.slip39.share import SetId, Share
 from vault.errors import InvalidInput, ShareError
 
@@ -172,7 +172,7 @@ def _check_same_group(other: Entry, new: Entry) -> None:
         )
 
 
-def recover_encrypted(share_set: ShareSet) -> shamir_mnemonic.EncryptedMasterSecret:
+def recover_encrypted(share_set: ShareSet) -> EncryptedMasterSecret:
     """Combine a quorum into SLIP-39's encrypted master secret; says which group fails."""
     quorum = share_set.quorum()
     set_id = share_set.set_id
@@ -192,8 +192,11 @@ def recover_encrypted(share_set: ShareSet) -> shamir_mnemonic.EncryptedMasterSec
             "the groups do not combine (digest check failed): a group's shares are corrupt or altered",
             "recover with other groups to find which",
         )
-    return shamir_mnemonic.EncryptedMasterSecret(
-        set_id.identifier, set_id.extendable, set_id.iteration_exponent, ciphertext
+    return encrypted_master_secret(
+        identifier=set_id.identifier,
+        extendable=set_id.extendable,
+        iteration_exponent=set_id.iteration_exponent,
+        ciphertext=ciphertext,
     )
 
 

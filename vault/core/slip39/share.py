@@ -1,10 +1,12 @@
 """SLIP-39 shares: parse with precise errors, split a secret, describe a share.
 
 Built on Trezor's reference implementation (`shamir_mnemonic`, pinned to one
-version): it does the standard's arithmetic, this module turns its results and its
-errors into things a person can act on ("word 7 is probably wrong; did you mean
-'academic'?"). `shamir_mnemonic` is not hardened against side channels; coldvault
-runs on an offline machine for that reason (docs/threat-model.md).
+version, reached through `vault.core.slip39.reference`): it does the standard's
+arithmetic, this module turns its results and its errors into things a person can
+act on ("word 7 is probably wrong; did you mean 'academic'?"). The checksum is
+checked with the specification's own RS1024, whose residue also locates a wrong
+word. The reference is not hardened against side channels; coldvault runs on an
+offline machine for that reason (docs/threat-model.md).
 """
 
 from __future__ import annotations
@@ -13,26 +15,31 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import shamir_mnemonic
-from shamir_mnemonic import rs1024
-from shamir_mnemonic.constants import (
+from vault.core import wordlists
+from vault.core.fingerprint import share_fingerprint
+from vault.core.scheme import Scheme
+from vault.core.secret import MAX_SECRET_LENGTH_BYTES
+from vault.core.slip39.reference import (
     ID_LENGTH_BITS,
     ITERATION_EXP_LENGTH_BITS,
     METADATA_LENGTH_WORDS,
     MIN_MNEMONIC_LENGTH_WORDS,
     RADIX,
     RADIX_BITS,
+    WORD_INDEX_MAP,
+    WORDLIST,
+    MnemonicError,
+    ReferenceShare,
+    customization_string,
+    encrypt_master_secret,
+    parse_mnemonic,
+    rs1024_polymod,
+    rs1024_verify_checksum,
+    split_ems,
 )
-from shamir_mnemonic.share import _customization_string
-from shamir_mnemonic.wordlist import WORD_INDEX_MAP, WORDLIST
-
-from vault.core import wordlists
-from vault.core.fingerprint import share_fingerprint
-from vault.core.scheme import Scheme
-from vault.core.secret import MAX_SECRET_LENGTH_BYTES
 from vault.errors import InvalidInput, ShareError
 
-SLIP39_WORDS: tuple[str, ...] = tuple(WORDLIST)
+SLIP39_WORDS: tuple[str, ...] = WORDLIST
 SHARE_WORDS_128_BIT = MIN_MNEMONIC_LENGTH_WORDS
 SHARE_WORDS_256_BIT = 33
 SHARE_WORDS_MAX = METADATA_LENGTH_WORDS + -(-MAX_SECRET_LENGTH_BYTES * 8 // RADIX_BITS)
@@ -89,7 +96,7 @@ class Share:
         )
 
     @classmethod
-    def from_reference(cls, share: shamir_mnemonic.Share, words: tuple[str, ...] | None = None) -> "Share":
+    def from_reference(cls, share: ReferenceShare, words: tuple[str, ...] | None = None) -> "Share":
         """Our share for the reference's; `words`, when the caller has them already, saves re-encoding."""
         return cls(
             words=words if words is not None else tuple(share.words()),
@@ -117,8 +124,8 @@ def parse_share(text: str) -> Share:
     _check_length(len(words))
     _check_checksum(indices)
     try:
-        reference = shamir_mnemonic.Share.from_mnemonic(" ".join(words))
-    except shamir_mnemonic.MnemonicError as error:
+        reference = parse_mnemonic(" ".join(words))
+    except MnemonicError as error:
         raise ShareError(_explain_reference_error(str(error))) from None
     return Share.from_reference(reference, tuple(words))
 
@@ -158,7 +165,7 @@ def _check_length(count: int) -> None:
 
 def _check_checksum(indices: list[int]) -> None:
     extendable = bool((indices[1] & _EXTENDABLE_BIT_IN_FIRST_TWO_WORDS))
-    if rs1024.verify_checksum(indices, _customization_string(extendable)):
+    if rs1024_verify_checksum(customization_string(extendable), indices):
         return
     # Locating the error takes time quadratic in the length: hours for a corrupt file of
     # thousands of words. Shares of the secrets coldvault takes have at most
@@ -187,12 +194,12 @@ def locate_single_error(indices: Sequence[int]) -> list[tuple[int, str]]:
     found = []
     count = len(indices)
     for extendable in (False, True):
-        prefix = list(_customization_string(extendable))
-        residue = rs1024._polymod(prefix + list(indices)) ^ 1
-        zero = rs1024._polymod(prefix + [0] * count)
+        prefix = list(customization_string(extendable))
+        residue = rs1024_polymod(prefix + list(indices)) ^ 1
+        zero = rs1024_polymod(prefix + [0] * count)
         for position in range(count):
             basis = [
-                rs1024._polymod(prefix + [0] * position + [1 << bit] + [0] * (count - position - 1)) ^ zero
+                rs1024_polymod(prefix + [0] * position + [1 << bit] + [0] * (count - position - 1)) ^ zero
                 for bit in range(RADIX_BITS)
             ]
             effects = [0] * RADIX
@@ -239,13 +246,13 @@ def split(
     """Split `master_secret` into shares, one list per group (SLIP-39 order).
 
     `random_bytes` chooses the set's identifier; the polynomials' random
-    coefficients come from `shamir_mnemonic`'s own CSPRNG.
+    coefficients come from the reference implementation's own CSPRNG.
     """
     identifier = int.from_bytes(random_bytes(2), "big") & ((1 << ID_LENGTH_BITS) - 1)
-    encrypted = shamir_mnemonic.EncryptedMasterSecret.from_master_secret(
-        master_secret, passphrase, identifier, extendable, iteration_exponent
+    encrypted = encrypt_master_secret(
+        master_secret, passphrase, identifier=identifier, extendable=extendable, iteration_exponent=iteration_exponent
     )
-    groups = shamir_mnemonic.split_ems(
+    groups = split_ems(
         scheme.group_threshold,
         [(group.member_threshold, group.member_count) for group in scheme.groups],
         encrypted,
