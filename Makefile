@@ -11,7 +11,9 @@ INTEROP := tests/interop/node_modules/.installed
 
 .PHONY: test demo os-deps lock audit clean
 
+# Types first (mypy, configured in pyproject.toml), then the suite.
 test: $(STAMP) os-deps $(INTEROP)
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 demo: $(STAMP) os-deps
@@ -39,7 +41,7 @@ lock:
 	$(PYTHON) -m venv .lockenv
 	.lockenv/bin/python -m pip install --quiet pip-tools==7.6.2
 	.lockenv/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
-		--no-emit-index-url --no-emit-find-links --extra test \
+		--no-emit-index-url --no-emit-find-links --extra test --extra bench \
 		-o requirements.lock pyproject.toml requirements-build.in
 	rm -rf .lockenv
 

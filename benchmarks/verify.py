@@ -47,7 +47,7 @@ def timed(function, repeat: int = 5) -> float:
 
 
 def write_vault(backup, directory: Path) -> list[str]:
-    fsio.write_directory(directory, [(f.path, f.text, f.secret) for f in backup.files])
+    fsio.write_directory(directory, backup.files)
     return [str(directory / entry.file) for entry in backup.manifest.shares]
 
 
@@ -68,7 +68,7 @@ def main() -> None:
     single = make_backup(secret, make_scheme(1, [(8, 16)]), b"", SplitOptions(iteration_exponent=1), now)
     mnemonics = [share.mnemonic for share in single.shares]
     given = [proof.Given(f"share-{i}", parse_share(m)) for i, m in enumerate(mnemonics)]
-    assert proof.prove(given, single.manifest, None).secret_status == proof.SECRET_MATCHES
+    assert proof.prove(given, single.manifest, None).secret_status == proof.SecretStatus.MATCHES
 
     prove_s = timed(lambda: proof.prove(given, single.manifest, None))
     groups = shamir_mnemonic.decode_mnemonics(mnemonics[:8])
@@ -100,7 +100,7 @@ def main() -> None:
     cli_big_s = cli_seconds(work / "big", big_shares, repeat=3)
     big_given = [proof.Given(s, parse_share(m.mnemonic)) for s, m in zip(big_shares, big.shares)]
     big_result = proof.prove(big_given, big.manifest, None)
-    assert big_result.ok and big_result.secret_status == proof.SECRET_MATCHES
+    assert big_result.ok and big_result.secret_status == proof.SecretStatus.MATCHES
     print("16 groups x 16 members, group threshold 8, all 256 shares, iteration exponent 1")
     print(f"  coldvault verify CLI: {cli_big_s * 1000:.1f} ms wall (target < 1000 ms), "
           f"{cli_big_s / floor_s:.1f}x the floor; minimal subsets proven: {big_result.qualifying_subsets:.3e}"

@@ -16,10 +16,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from vault.core.formats import envelope as ev
 from vault.core.formats import plan as plans
+from vault.core.recipients import ecdh_p256, pkcs11_aes_gcm, rsa_oaep
 
-KEY_TYPES = {ev.KIND_TOKEN_AES: "aes", ev.KIND_ECDH_P256: "ec", ev.KIND_RSA_OAEP: "rsa"}
+KEY_TYPES = {pkcs11_aes_gcm.NAME: "aes", ecdh_p256.NAME: "ec", rsa_oaep.NAME: "rsa"}
 PUBLIC_KEY_LABEL = "coldvault"
 SOFTHSM_MODULES = (
     "/usr/lib/softhsm/libsofthsm2.so",

@@ -78,7 +78,7 @@ def run_plan(work: Path, name: str, *extra: str, input: str | None = None) -> Ce
     if "--yes" not in extra and input is None:
         args.append("--yes")
     bip39 = None
-    if plan.secret_source == plans.SOURCE_BIP39:
+    if plan.secret_source == plans.SecretSource.BIP39:
         bip39 = BIP39_24 if plan.secret_bits == 256 else BIP39_12
         (work / "seed.txt").write_text(bip39 + "\n")
         args += ["--bip39-file", "seed.txt"]

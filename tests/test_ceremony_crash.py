@@ -1,7 +1,7 @@
 """A ceremony killed at any step leaves the complete result or none, and no share lying about.
 
 `coldvault ceremony run` is started for real and paused at each checkpoint of
-`vault.flows.ceremony.CHECKPOINTS` ($COLDVAULT_TEST_PAUSE_AT), then killed with SIGKILL (a
+`vault.flows.ceremony.CHECKPOINTS` (through tests/paused_cli.py), then killed with SIGKILL (a
 power cut: no clean-up runs) or interrupted with SIGINT (Ctrl-C: the clean-up runs).
 Afterwards there is no output directory; only a run killed after staging leaves a
 staging directory (its files private), which the next run refuses to start beside;
@@ -28,6 +28,7 @@ from conftest import run_cli
 from vault.flows.ceremony import CHECKPOINTS
 
 REPO = Path(__file__).parent.parent
+PAUSED_CLI = Path(__file__).resolve().parent / "paused_cli.py"
 PAUSE_TIMEOUT = 60
 OUT = "vault"
 
@@ -36,10 +37,10 @@ class Paused:
     """`coldvault ceremony run` in a subprocess, held at a checkpoint."""
 
     def __init__(self, cwd: Path, step: str, args: list[str], env: dict[str, str] | None = None) -> None:
-        full_env = {**os.environ, **(env or {}), "COLDVAULT_TEST_PAUSE_AT": step}
+        full_env = {**os.environ, **(env or {})}
         full_env.pop("COLDVAULT_DEBUG", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "vault", "ceremony", "run", *args, "--out", OUT, "--yes"],
+            [sys.executable, str(PAUSED_CLI), step, "ceremony", "run", *args, "--out", OUT, "--yes"],
             cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             # Ctrl-C must reach Python even when the test runner ignores SIGINT (a background job).
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),

@@ -20,8 +20,9 @@ from vault.core.formats import manifest as mf
 from vault.core.scheme import make_scheme, parse_t_of_n
 from vault.core.secret import Secret, SecretKind, from_bip39, from_hex
 from vault.core.slip39.recovery import Entry, ShareSet, recover
-from vault.core.slip39.share import SLIP39_WORDS, Share, check_passphrase, parse_share, split
+from vault.core.slip39.share import Share, check_passphrase, parse_share, split
 from vault.core.verification import check_secret
+from vault.core.wordlists import SLIP39_WORDS
 from vault.errors import CheckFailed, InvalidInput, ShareError
 
 NOW = datetime(2024, 5, 17, 12, 30, 45, tzinfo=timezone.utc)
@@ -664,7 +665,7 @@ def _word_pairs(words) -> set[str]:
 
 
 def test_manifest_never_holds_the_secret_or_share_words(backup):
-    text = next(f.text for f in backup.files if f.path == "manifest.json")
+    text = next(f.content for f in backup.files if f.path == "manifest.json")
     assert text == mf.to_json(backup.manifest)
     assert not next(f for f in backup.files if f.path == "manifest.json").secret
     lowered = text.lower()
@@ -677,7 +678,7 @@ def test_manifest_never_holds_the_secret_or_share_words(backup):
     share_files = [f for f in backup.files if f.path != "manifest.json"]
     assert len(share_files) == 8 and all(f.secret for f in share_files)
     for share, file in zip(backup.shares, share_files):
-        assert parse_share("\n".join(line for line in file.text.splitlines() if not line.startswith("#"))) == share
+        assert parse_share("\n".join(line for line in file.content.splitlines() if not line.startswith("#"))) == share
 
 
 def test_bip39_manifest_never_holds_the_words_or_entropy():

@@ -8,9 +8,12 @@ chosen dates, where the boundary can be placed exactly.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import subprocess
+import sys
+import threading
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from conftest import Run, run_cli
 from vault.core import drill as dr
 from vault.core.backup import Holding, SplitOptions, describe, make_shares, new_ceremony
 from vault.core.formats import transcript
+from vault.core.formats.drills import EVENT_DRILL
 from vault.core.scheme import make_scheme
 from vault.core.secret import Secret, SecretKind
 
@@ -45,6 +49,27 @@ def log_events(work: Path) -> list[dict]:
 
 def words(work: Path, name: str) -> str:
     return [line for line in (work / SHARES[name]).read_text().splitlines() if not line.startswith("#")][0]
+
+
+def test_the_manifest_hash_recorded_is_of_the_bytes_the_drill_read(vault: Path) -> None:
+    """The manifest is read once: the SHA-256 a drill records is that of the very bytes it judged against.
+
+    Here the manifest comes through a pipe that gives its bytes once, as `--manifest
+    <(...)` does; a drill that read the file again to hash it would wait on the pipe for
+    ever (this test's timeout), or, on a file changed in between, record another file's hash.
+    """
+    data = (vault / "vault" / "manifest.json").read_bytes()
+    pipe = vault / "manifest.pipe"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=lambda: pipe.write_bytes(data), daemon=True)
+    writer.start()
+    done = subprocess.run(
+        [sys.executable, "-m", "vault", "drill", "run", "--manifest", str(pipe), "--log", "vault/drills.jsonl", "--partial",
+         SHARES["Alice"]], cwd=vault, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    [event] = log_events(vault)
+    assert event["data"]["manifest_sha256"] == hashlib.sha256(data).hexdigest()
 
 
 def test_a_quorum_drill_passes_and_is_recorded_with_custodians(vault: Path) -> None:
@@ -188,12 +213,17 @@ def _manifest(interval: int = 30):
 
 
 def _checks(manifest, *checks: tuple[date, list[str], str]) -> tuple[transcript.Event, ...]:
+    """A drill log of partial drills: on each day, these custodians' shares checked with this result."""
     chain = transcript.start()
-    for day, custodians, result in checks:
-        shares = [{"share_fingerprint": e.share_fingerprint, "custodian": e.custodian, "result": result}
+    for number, (day, custodians, result) in enumerate(checks):
+        shares = [{"source": f"share {e.member_index + 1}", "share_fingerprint": e.share_fingerprint, "custodian": e.custodian,
+                   "group_index": e.group_index, "member_index": e.member_index, "result": result, "reason": "checked"}
                   for e in manifest.shares if e.custodian in custodians]
-        data = {"ceremony_id": manifest.ceremony.id, "kind": "shares", "shares": shares, "result": result}
-        chain = transcript.append(chain, dr.EVENT_DRILL, data, datetime.combine(day, datetime.min.time(), timezone.utc))
+        data = {"drill_id": f"drill-{number}", "kind": "shares", "ceremony_id": manifest.ceremony.id, "manifest_sha256": "0" * 64,
+                "operator": None, "witnesses": [], "shares": shares,
+                "quorum": {"result": "not-attempted", "reason": "a partial drill", "qualifying_subsets": 0},
+                "result": result, "reasons": [] if result == "passed" else ["a share failed"]}
+        chain = transcript.append(chain, EVENT_DRILL, data, datetime.combine(day, datetime.min.time(), timezone.utc))
     return chain.events
 
 

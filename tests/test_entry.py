@@ -5,7 +5,7 @@ from __future__ import annotations
 import shamir_mnemonic
 
 from vault.core.slip39.recovery import ShareSet, recover
-from vault.core.slip39.share import SLIP39_WORDS
+from vault.core.wordlists import SLIP39_WORDS
 from vault.edges.entry import enter_shares
 
 SECRET = bytes(range(16))

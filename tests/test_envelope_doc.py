@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from vault.core.formats import envelope as ev
+from vault.core.recipients import ecdh_p256
+from vault.core.recipients.base import SoftwareAead, SoftwareKey, public_key_sha256
 
 ROOT = Path(__file__).parent.parent
 DOC = (ROOT / "docs" / "envelope.md").read_text()
@@ -31,9 +33,10 @@ def test_the_documented_envelope_opens_with_the_documented_key():
     pem = re.search(r"(-----BEGIN PRIVATE KEY-----.*?-----END PRIVATE KEY-----)", DOC, re.S).group(1)
     private = load_pem_private_key(pem.encode(), password=None)
     sealed = ev.from_json(envelope_json)
-    ephemeral = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), sealed.ephemeral_public_key)
-    shared_x = private.exchange(ec.ECDH(), ephemeral)
-    data_key = ev.ecdh_data_key(shared_x, sealed.ephemeral_public_key, ev.point_bytes(private.public_key()))
-    share = ev.open_with_data_key(sealed, data_key)
+    ephemeral_point = sealed.recipient.ephemeral_public_key
+    shared_x = private.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), ephemeral_point))
+    data_key = ecdh_p256.data_key_of(shared_x, ephemeral_point, ecdh_p256.point_bytes(private.public_key()))
+    share = ev.check_opened(sealed, SoftwareAead(data_key).decrypt(sealed.nonce, sealed.ciphertext, sealed.associated_data()))
     assert share.mnemonic == example()["share"]
-    assert sealed.recipient.public_key_sha256 == ev.public_key_sha256(private.public_key())
+    assert ev.unseal(sealed, SoftwareKey(private)) == share  # the recipient kind's own opening agrees
+    assert sealed.recipient.public_key_sha256 == public_key_sha256(private.public_key())

@@ -7,8 +7,8 @@ docs/envelope.md rather than coldvault's code:
   as AAD) is exactly `AESGCM` in software, so a software AES key stands in for it;
 - `ecdh-p256`: the token's CKM_ECDH1_DERIVE is a software P-256 private key's
   `exchange`, and the HKDF is written out again here (`hkdf_data_key`);
-- `rsa-oaep`: a software RSA-3072 private key (`rsa_oaep_decrypt_in_software`),
-  with SHA-256 and with SHA-1.
+- `rsa-oaep`: a software RSA-3072 private key (a `SoftwareKey`), with SHA-256 and
+  with SHA-1.
 
 Then: the reader's refusals (each an `InvalidInput` with a precise message), a
 flipped bit in every header field, a swapped header, the key checks of
@@ -36,6 +36,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from vault.core.formats import envelope as ev
+from vault.core.recipients import ecdh_p256, pkcs11_aes_gcm, registry, rsa_oaep
+from vault.core.recipients.base import SoftwareAead, SoftwareKey, Target, public_key_sha256
 from vault.core.slip39.share import Share, parse_share
 from vault.errors import InvalidInput
 
@@ -83,16 +85,14 @@ def point(public_key: Any) -> bytes:
 def seal(kind: str, share: Share, *, custodian: str | None = CUSTODIAN, ceremony_id: str | None = CEREMONY_ID) -> ev.Envelope:
     """A valid envelope of `kind` with every optional header field filled in."""
     if kind == "aes":
-        recipient = ev.Recipient(ev.KIND_TOKEN_AES, token_label="custodian-1", key_label="share-key", key_id=AES_KEY_ID)
-        template = ev.template(share, recipient, ceremony_id, custodian)
-        return ev.seal_with_data_key(template, share, AES_KEY, os.urandom(12))
-    if kind == "ecdh":
-        public = ec_private().public_key()
-        return ev.seal_to_public_key(share, public, ceremony_id=ceremony_id, custodian=custodian,
-                                     token_label="custodian-1", key_label="share-ec")
-    hash_name = kind.split("-")[1]
-    return ev.seal_to_public_key(share, rsa_private().public_key(), ceremony_id=ceremony_id, custodian=custodian,
-                                 token_label="custodian-1", key_label="share-rsa", oaep_hash=hash_name)
+        key = SoftwareKey(AES_KEY, key_id=AES_KEY_ID)  # the token's CKM_AES_GCM, in software
+        target = Target(pkcs11_aes_gcm.NAME, key=key, token_label="custodian-1", key_label="share-key")
+    elif kind == "ecdh":
+        target = Target(ecdh_p256.NAME, public_key=ec_private().public_key(), token_label="custodian-1", key_label="share-ec")
+    else:
+        target = Target(rsa_oaep.NAME, public_key=rsa_private().public_key(), token_label="custodian-1", key_label="share-rsa",
+                        oaep_hash=kind.split("-")[1])
+    return ev.seal(share, target, ceremony_id=ceremony_id, custodian=custodian)
 
 
 def hkdf_data_key(shared_x: bytes, ephemeral_point: bytes, recipient_point: bytes) -> bytes:
@@ -102,22 +102,27 @@ def hkdf_data_key(shared_x: bytes, ephemeral_point: bytes, recipient_point: byte
 
 def data_key(envelope: ev.Envelope) -> bytes:
     """What the token (and the host) compute for the envelope's recipient, in software."""
-    kind = envelope.recipient.kind
-    if kind == ev.KIND_TOKEN_AES:
+    recipient = envelope.recipient
+    if isinstance(recipient, pkcs11_aes_gcm.TokenAesRecipient):
         return AES_KEY
-    if kind == ev.KIND_ECDH_P256:
-        assert envelope.ephemeral_public_key is not None
+    if isinstance(recipient, ecdh_p256.EcdhRecipient):
         try:
-            ephemeral = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), envelope.ephemeral_public_key)
+            ephemeral = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), recipient.ephemeral_public_key)
         except ValueError as error:
             raise PeerPointRejected(str(error)) from None
         shared_x = ec_private().exchange(ec.ECDH(), ephemeral)
-        return hkdf_data_key(shared_x, envelope.ephemeral_public_key, point(ec_private().public_key()))
-    return ev.rsa_oaep_decrypt_in_software(rsa_private(), envelope)
+        return hkdf_data_key(shared_x, recipient.ephemeral_public_key, point(ec_private().public_key()))
+    assert isinstance(recipient, rsa_oaep.RsaRecipient)
+    return SoftwareKey(rsa_private()).rsa_oaep_decrypt(recipient.wrapped_key, recipient.oaep_hash)
+
+
+def open_with_data_key(envelope: ev.Envelope, key: bytes) -> Share:
+    """AES-256-GCM under the data key, then the share inside checked against the header."""
+    return ev.check_opened(envelope, SoftwareAead(key).decrypt(envelope.nonce, envelope.ciphertext, envelope.associated_data()))
 
 
 def open_envelope(envelope: ev.Envelope) -> Share:
-    return ev.open_with_data_key(envelope, data_key(envelope))
+    return open_with_data_key(envelope, data_key(envelope))
 
 
 def read_and_open(text: str) -> Share:
@@ -216,9 +221,9 @@ def test_the_file_opens_with_the_documented_aad_and_keys_alone(kind):
 
 def test_ecdh_data_key_is_the_documented_hkdf():
     shared_x, e_point, r_point = os.urandom(32), b"\x04" + os.urandom(64), b"\x04" + os.urandom(64)
-    assert ev.ecdh_data_key(shared_x, e_point, r_point) == hkdf_data_key(shared_x, e_point, r_point)
+    assert ecdh_p256.data_key_of(shared_x, e_point, r_point) == hkdf_data_key(shared_x, e_point, r_point)
     # bound to both public keys: swapping them gives another key
-    assert ev.ecdh_data_key(shared_x, r_point, e_point) != hkdf_data_key(shared_x, e_point, r_point)
+    assert ecdh_p256.data_key_of(shared_x, r_point, e_point) != hkdf_data_key(shared_x, e_point, r_point)
 
 
 @pytest.mark.parametrize("kind", ["aes", "ecdh", "rsa-sha256", "rsa-sha1"])
@@ -228,9 +233,9 @@ def test_every_envelope_has_a_fresh_nonce_and_key_material(kind):
     assert first.nonce != second.nonce
     assert first.ciphertext != second.ciphertext
     if kind == "ecdh":
-        assert first.ephemeral_public_key != second.ephemeral_public_key
+        assert first.recipient.ephemeral_public_key != second.recipient.ephemeral_public_key
     if kind.startswith("rsa"):
-        assert first.wrapped_key != second.wrapped_key
+        assert first.recipient.wrapped_key != second.recipient.wrapped_key
 
 
 def test_null_names_round_trip_and_empty_names_are_written_as_null():
@@ -273,24 +278,24 @@ def test_an_rsa_envelope_does_not_open_with_the_other_oaep_hash():
 def test_an_envelope_does_not_open_with_another_key():
     sealed = seal("aes", shares()[0])
     with pytest.raises(ev.EnvelopeDoesNotOpen, match="^the envelope does not open: it was altered, or it is sealed to another key$"):
-        ev.open_with_data_key(sealed, bytes(32))
+        open_with_data_key(sealed, bytes(32))
     other = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     with pytest.raises(ev.EnvelopeDoesNotOpen, match="does not open"):
-        ev.rsa_oaep_decrypt_in_software(other, seal("rsa-sha1", shares()[0]))
+        ev.unseal(seal("rsa-sha1", shares()[0]), SoftwareKey(other))
 
 
 def test_a_header_naming_another_share_than_the_one_inside_is_refused_after_opening():
     """The share fingerprint inside is checked after opening (docs: "The plaintext")."""
     named, inside = shares()[0], shares()[1]
-    template = ev.template(named, ev.Recipient(ev.KIND_TOKEN_AES, "t", "k"), None, None)
+    template = seal("aes", named)
     nonce = os.urandom(12)
     lying = replace(template, nonce=nonce,
                     ciphertext=AESGCM(AES_KEY).encrypt(nonce, ev.plaintext(inside), template.associated_data()))
     with pytest.raises(InvalidInput, match="^the envelope opened but its share is not the one its header names$"):
-        ev.open_with_data_key(lying, AES_KEY)
+        open_with_data_key(lying, AES_KEY)
     garbage = replace(template, nonce=nonce, ciphertext=AESGCM(AES_KEY).encrypt(nonce, b"not a share at all", template.associated_data()))
     with pytest.raises(InvalidInput, match="^the envelope opened but holds no valid share"):
-        ev.open_with_data_key(garbage, AES_KEY)
+        open_with_data_key(garbage, AES_KEY)
 
 
 # --------------------------------------------------------------------------- the strict reader
@@ -344,7 +349,7 @@ REFUSALS: list[tuple[str, str, Callable[[dict[str, Any]], Any], str]] = [
     ("unknown recipient kind", "ecdh", lambda d: set_path(d, "recipient.kind", "x25519"),
      "unknown recipient kind 'x25519'"),
     ("recipient not an object", "ecdh", lambda d: set_path(d, "recipient", "custodian-1"),
-     "envelope.recipient is missing or not an object"),
+     "envelope.recipient is not an object"),
     ("unknown top-level field", "ecdh", lambda d: set_path(d, "comment", "hello"),
      "envelope.comment is not a field of coldvault-envelope/1"),
     ("unknown recipient field", "rsa-sha1", lambda d: set_path(d, "recipient.serial", "1234"),
@@ -612,9 +617,9 @@ def pem(public_key: Any) -> bytes:
 def test_load_public_key_accepts_p256_and_rsa_3072_as_pem_and_der():
     for public in (ec_private().public_key(), rsa_private().public_key()):
         for data in (pem(public), spki(public), b"\n  " + pem(public)):
-            loaded = ev.load_public_key(data)
+            loaded, _ = registry.load_public_key(data)
             assert spki(loaded) == spki(public)
-    assert ev.public_key_sha256(ec_private().public_key()) == hashlib.sha256(spki(ec_private().public_key())).hexdigest()
+    assert public_key_sha256(ec_private().public_key()) == hashlib.sha256(spki(ec_private().public_key())).hexdigest()
 
 
 @pytest.mark.parametrize("bits", [1024, 2048, 3071])
@@ -622,7 +627,7 @@ def test_load_public_key_refuses_rsa_under_3072_bits(bits):
     public = rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key()
     for data in (pem(public), spki(public)):
         with pytest.raises(InvalidInput) as caught:
-            ev.load_public_key(data)
+            registry.load_public_key(data)
         size = public.key_size  # cryptography may round an odd size down
         assert size < 3072
         assert caught.value.message == f"a {size}-bit RSA key; coldvault seals to RSA keys of at least 3072 bits"
@@ -633,13 +638,13 @@ def test_load_public_key_refuses_ec_keys_on_other_curves(curve):
     public = ec.generate_private_key(curve).public_key()
     for data in (pem(public), spki(public)):
         with pytest.raises(InvalidInput) as caught:
-            ev.load_public_key(data)
+            registry.load_public_key(data)
         assert caught.value.message == f"an EC key on {curve.name}; coldvault seals to P-256 (secp256r1) keys"
 
 
 def test_load_public_key_refuses_other_key_types_and_garbage():
     with pytest.raises(InvalidInput, match="coldvault seals to EC P-256 or RSA keys"):
-        ev.load_public_key(pem(ed25519.Ed25519PrivateKey.generate().public_key()))
+        registry.load_public_key(pem(ed25519.Ed25519PrivateKey.generate().public_key()))
     for garbage in (b"", b"hello", b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", os.urandom(91)):
         with pytest.raises(InvalidInput, match=re.escape("not a public key (PEM or DER SubjectPublicKeyInfo)")):
-            ev.load_public_key(garbage)
+            registry.load_public_key(garbage)

@@ -154,10 +154,10 @@ def test_the_extend_path_never_decrypts_nor_interpolates_a_group_share(tmp_path,
     """In process: decryption, recovery and the digest check are made to fail; interpolation is watched."""
     from shamir_mnemonic import EncryptedMasterSecret
 
-    from vault.core.formats import plan as plans
     from vault.core.slip39 import polynomial, recovery
-    from vault.edges import sealing
-    from vault.flows import changes
+    from vault.flows.extend import extend
+    from vault.flows.packets import Sealing
+    from vault.flows.tokens import TokenOptions
 
     vault = split(tmp_path, "2of3", "2of3")
 
@@ -172,9 +172,8 @@ def test_the_extend_path_never_decrypts_nor_interpolates_a_group_share(tmp_path,
     real = polynomial.interpolate
     monkeypatch.setattr(polynomial, "interpolate", lambda points, x: evaluated.append(x) or real(points, x))
 
-    done = changes.extend(
-        changes.read_vault(vault / "manifest.json"), 1, [Path(share(vault, 1, 2)), Path(share(vault, 1, 3))], ["Hal"],
-        plans.Delivery(plans.PAPER), tmp_path, tmp_path / "v2", sealing.Opener(None, {}, []),
+    done = extend(
+        vault / "manifest.json", 1, [Path(share(vault, 1, 2)), Path(share(vault, 1, 3))], ["Hal"], tmp_path / "v2", Sealing(), TokenOptions(),
     )
     assert evaluated == [3], "the polynomial was evaluated at the new member's index only, never at 254 or 255"
     assert done.manifest.revision is not None and done.manifest.revision.number == 2

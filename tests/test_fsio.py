@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from vault.core.outputs import OutputFile
 from vault.edges import fsio
 from vault.errors import InvalidInput, WriteRefused
 
@@ -17,7 +18,7 @@ def mode(path: Path) -> int:
 
 def test_a_new_directory_appears_complete_with_private_modes(tmp_path):
     target = tmp_path / "vault"
-    fsio.write_directory(target, [("manifest.json", "{}\n", False), ("shares/a.txt", "words\n", True)])
+    fsio.write_directory(target, [OutputFile("manifest.json", "{}\n", False), OutputFile("shares/a.txt", "words\n", True)])
     assert (target / "shares" / "a.txt").read_text() == "words\n"
     assert mode(target) == 0o700
     assert mode(target / "shares") == 0o700
@@ -29,7 +30,7 @@ def test_a_new_directory_appears_complete_with_private_modes(tmp_path):
 def test_an_empty_existing_directory_is_filled(tmp_path):
     target = tmp_path / "vault"
     target.mkdir()
-    fsio.write_directory(target, [("a.txt", "x", True)])
+    fsio.write_directory(target, [OutputFile("a.txt", "x", True)])
     assert (target / "a.txt").read_text() == "x"
 
 
@@ -38,7 +39,7 @@ def test_a_non_empty_directory_is_refused_and_left_alone(tmp_path):
     target.mkdir()
     (target / "keep.txt").write_text("mine")
     with pytest.raises(WriteRefused, match="not empty"):
-        fsio.write_directory(target, [("a.txt", "x", True)])
+        fsio.write_directory(target, [OutputFile("a.txt", "x", True)])
     assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vault"]
 
@@ -48,7 +49,7 @@ def test_a_symlink_where_the_output_goes_is_refused(tmp_path):
     elsewhere.mkdir()
     (tmp_path / "vault").symlink_to(elsewhere)
     with pytest.raises(WriteRefused, match="symbolic link"):
-        fsio.write_directory(tmp_path / "vault", [("a.txt", "x", True)])
+        fsio.write_directory(tmp_path / "vault", [OutputFile("a.txt", "x", True)])
     assert list(elsewhere.iterdir()) == []
 
 
@@ -56,7 +57,7 @@ def test_a_failed_write_leaves_no_staging_directory_and_no_output(tmp_path):
     """A file that cannot be created (here: a second file at the same path) aborts everything."""
     target = tmp_path / "vault"
     with pytest.raises(WriteRefused, match="refusing to overwrite"):
-        fsio.write_directory(target, [("shares/a.txt", "secret", True), ("shares/a.txt", "again", True)])
+        fsio.write_directory(target, [OutputFile("shares/a.txt", "secret", True), OutputFile("shares/a.txt", "again", True)])
     assert list(tmp_path.iterdir()) == []
 
 

@@ -37,7 +37,7 @@ from test_leaks import Secrets, share_words
 
 import vault
 from vault.core import backup, proof
-from vault.core.formats import plan as plans
+from vault.core.delivery import Holder, Packet
 from vault.core.scheme import make_scheme
 from vault.core.secret import Secret, SecretBytes, SecretKind, from_bip39, from_hex
 from vault.core.slip39.recovery import Entry, ShareSet
@@ -45,7 +45,6 @@ from vault.core.slip39.share import check_passphrase, parse_share
 from vault.core.verification import check_secret
 from vault.edges import sources
 from vault.errors import VaultError
-from vault.flows import ceremony
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_HEX = "c0ffee0ddba11e55b0a710ad5ca1ab1e0123456789abcdeffedcba9876543210"
@@ -100,8 +99,8 @@ def not_root_root() -> None:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc")
 def test_a_ceremony_holding_the_secret_cannot_dump_core(tmp_path: Path) -> None:
     assert run_cli(tmp_path, "ceremony", "init", "plan.toml").returncode == 0
-    held = started([sys.executable, "-m", "vault", "ceremony", "run", "plan.toml", "--out", "vault", "--yes"], tmp_path,
-                   not_root_root, env={"COLDVAULT_TEST_PAUSE_AT": "secret"})
+    held = started([sys.executable, str(ROOT / "tests" / "paused_cli.py"), "secret", "ceremony", "run", "plan.toml", "--out", "vault", "--yes"],
+                   tmp_path, not_root_root)
     control = started([sys.executable, "-c", "import sys, time; print('ready', file=sys.stderr, flush=True); time.sleep(60)"],
                       tmp_path, not_root_root)
     try:
@@ -182,15 +181,14 @@ def watched(made: backup.Backup) -> Secrets:
 def test_no_repr_or_str_shows_a_secret_a_passphrase_or_a_share() -> None:
     secret, passphrase, made = split_in_memory()
     share = made.shares[0]
-    custodian = plans.Custodian("Alice", "alice", plans.Delivery(plans.PAPER), 1)
-    recipient = ceremony.Recipient(0, 0, custodian)
+    holder = Holder(0, 0, "Alice", "alice", None)
     holders = [
         secret, secret.value, passphrase, made, *made.files, *made.shares,
         Entry("share.txt", share), ShareSet((Entry("share.txt", share),)), proof.Given("share.txt", share),
-        recipient, ceremony.Packet(recipient, share, "custodians/alice/share.txt", None, True),
+        holder, Packet(holder, share, "custodians/alice/share.txt", None, True),
     ]
     secrets = watched(made)
-    assert secrets.found(made.files[1].text), "the scanner sees a share when there is one"
+    assert secrets.found(made.files[1].content), "the scanner sees a share when there is one"
     for holder in holders:
         for shown in (repr(holder), str(holder)):
             assert not secrets.found(shown), f"{type(holder).__name__}: {shown}"

@@ -45,8 +45,9 @@ from vault.core.formats.manifest import Manifest
 from vault.core.scheme import MAX_GROUP_COUNT, MAX_MEMBER_COUNT, make_scheme
 from vault.core.secret import BIP39_WORD_COUNTS, Secret, SecretKind
 from vault.core.slip39.recovery import Entry, ShareSet, recover
-from vault.core.slip39.share import SLIP39_WORDS, Share, check_passphrase, parse_share
+from vault.core.slip39.share import Share, check_passphrase, parse_share
 from vault.core.verification import check_secret, check_share
+from vault.core.wordlists import SLIP39_WORDS
 from vault.edges import entry, sources
 from vault.errors import CheckFailed, InvalidInput, ShareError
 
@@ -194,7 +195,7 @@ def make(case: Case, names: Sequence[str] = (), ceremony_name: str = "property t
 
 def share_texts(backup: Backup) -> dict[Pick, str]:
     """Each share file's text (comments and all), by (group, member): what a custodian brings."""
-    texts = {file.path: file.text for file in backup.files}
+    texts = {file.path: file.content for file in backup.files}
     return {
         (share.group_index, share.member_index): texts[f"{SHARES_DIR}/{sharefile.share_filename(share)}"]
         for share in backup.shares
@@ -252,9 +253,9 @@ def test_any_quorum_in_any_order_recovers_the_secret_and_verify_proves_it(case_a
 
     proof = prove(chosen, backup.manifest, case.passphrase)
     assert proof.ok
-    assert proof.secret_status == pf.SECRET_MATCHES
+    assert proof.secret_status == pf.SecretStatus.MATCHES
     assert proof.qualifying_subsets == 1  # a minimal quorum holds one minimal quorum: itself
-    assert {share.status for share in proof.shares} == {pf.SHARE_OK}
+    assert {share.status for share in proof.shares} == {pf.ShareStatus.OK}
 
 
 @settings(PROPERTIES, max_examples=30)
@@ -278,11 +279,11 @@ def test_shares_recover_exactly_when_they_hold_a_quorum_and_verify_counts_every_
     assert proof.qualifying_subsets == minimal_qualifying_subsets(present, case)
     if has_quorum:
         assert recover(collect(chosen), case.passphrase) == case.secret.value
-        assert proof.secret_status == pf.SECRET_MATCHES
+        assert proof.secret_status == pf.SecretStatus.MATCHES
     else:
         with pytest.raises(InvalidInput, match="too few shares|no shares given"):
             recover(collect(chosen), case.passphrase)
-        assert proof.secret_status == pf.SECRET_UNVERIFIED
+        assert proof.secret_status == pf.SecretStatus.UNVERIFIED
 
 
 @settings(PROPERTIES, max_examples=25)
@@ -309,9 +310,9 @@ def test_a_share_given_twice_in_any_capitals_is_noted_and_changes_nothing(case_a
     assert recover(share_set, case.passphrase) == case.secret.value
 
     proof = prove(given_texts, backup.manifest, case.passphrase)
-    assert proof.ok and proof.secret_status == pf.SECRET_MATCHES
+    assert proof.ok and proof.secret_status == pf.SecretStatus.MATCHES
     assert proof.qualifying_subsets == 1
-    assert sum(share.status == pf.SHARE_DUPLICATE for share in proof.shares) == len(twice)
+    assert sum(share.status == pf.ShareStatus.DUPLICATE for share in proof.shares) == len(twice)
 
 
 # =========================================================================== 2. interop with the reference
@@ -389,7 +390,7 @@ def test_one_share_short_of_a_quorum_never_recovers_and_says_what_is_missing(cas
         shamir_mnemonic.combine_mnemonics([sharefile.parse(text).mnemonic for text in chosen], case.passphrase)
 
     proof = prove(chosen, backup.manifest, case.passphrase)
-    assert proof.secret_status == pf.SECRET_UNVERIFIED
+    assert proof.secret_status == pf.SecretStatus.UNVERIFIED
     assert proof.qualifying_subsets == 0
     assert proof.ok  # nothing is wrong with the shares given; verify claims nothing more
 
@@ -420,7 +421,7 @@ def test_a_wrong_passphrase_never_passes_the_fingerprint_check(case_and_quorum, 
 
     proof = prove(chosen, backup.manifest, wrong)
     assert not proof.ok
-    assert proof.secret_status == pf.SECRET_MISMATCH
+    assert proof.secret_status == pf.SecretStatus.MISMATCH
     assert "passphrase" in proof.secret_detail
     assert proof.qualifying_subsets == 0
 

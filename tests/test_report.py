@@ -165,7 +165,7 @@ def _manifest(custodian: str, name: str = "Vault") -> Manifest:
 def test_user_strings_are_escaped_in_process() -> None:
     hostile = '<b>"x"&'
     manifest = _manifest(hostile, name="<script>alert(1)</script>")
-    data = {"drill_id": "d1", "kind": "quorum", "ceremony_id": manifest.ceremony.id, "operator": hostile,
+    data = {"drill_id": "d1", "kind": "quorum", "ceremony_id": manifest.ceremony.id, "manifest_sha256": "0" * 64, "operator": hostile,
             "witnesses": [hostile], "result": "failed", "reasons": [hostile],
             "quorum": {"result": "failed", "reason": hostile, "qualifying_subsets": 0},
             "shares": [{"share_fingerprint": "a" * 32, "custodian": hostile, "group_index": 0, "member_index": 0,

@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from vault.core.formats import envelope as ev
+from vault.core.recipients import registry
+from vault.core.recipients.base import SoftwareKey
 
 pytestmark = pytest.mark.softhsm
 
@@ -302,7 +304,7 @@ def test_token_pubkey_exports_the_key_pkcs11_tool_reads(store, cli, tmp_path):
     run = cli("token", "pubkey", "--token", "custodian-1", "--label", "share-ec", "--out", "mine.pem",
               *store.pin_args("custodian-1"), "--json", env=store.env)
     assert_ok(run)
-    pem = ev.load_public_key((tmp_path / "mine.pem").read_bytes())
+    pem, _ = registry.load_public_key((tmp_path / "mine.pem").read_bytes())
     tool(store.env, "pkcs11-tool", "--module", store.env["COLDVAULT_PKCS11_MODULE"], "--token-label", "custodian-1",
          "--read-object", "--type", "pubkey", "--label", "share-ec", "-o", tmp_path / "theirs.der")
     der = (tmp_path / "theirs.der").read_bytes()
@@ -358,7 +360,7 @@ def test_ecdh_round_trip_not_proven_without_the_token_and_proven_with_it(store, 
     assert doc["recipient"]["kind"] == "ecdh-p256"
     assert doc["recipient"]["token_label"] is None and doc["recipient"]["key_label"] is None
     assert doc["recipient"]["public_key_sha256"] == hashlib.sha256(
-        ev.load_public_key((store.root / "ec.pem").read_bytes()).public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        registry.load_public_key((store.root / "ec.pem").read_bytes())[0].public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     ).hexdigest()
     assert unwrap_words(cli, store, tmp_path / "e.envelope.json") == share_words(store.share(2))
 
@@ -412,9 +414,9 @@ def test_rsa_oaep_sha256_sealed_by_the_cli_opens_with_a_software_private_key(cli
         assert_ok(run)
         assert run.json()["opened_with_token"] is False
         sealed = ev.from_json((tmp_path / out).read_text())
-        assert sealed.recipient.kind == "rsa-oaep" and sealed.recipient.oaep_hash == "sha256"
+        assert sealed.kind == "rsa-oaep" and sealed.recipient.oaep_hash == "sha256"
         assert sealed.custodian == "Alice"
-        opened = ev.open_with_data_key(sealed, ev.rsa_oaep_decrypt_in_software(private, sealed))
+        opened = ev.unseal(sealed, SoftwareKey(private))
         assert opened.mnemonic.split() == share_words(share)
 
 

@@ -102,7 +102,7 @@ def test_verify_agrees_with_combining_every_subset(scheme, fault, data):
     result = pf.prove(given_of(present), made.manifest, passphrase)
     total, good = oracle(present, made.manifest, passphrase)
 
-    proven = result.ok and result.secret_status == pf.SECRET_MATCHES
+    proven = result.ok and result.secret_status == pf.SecretStatus.MATCHES
     if proven:  # sound: whatever verify proves, brute force confirms, subset for subset
         assert total > 0 and good == total
         assert result.qualifying_subsets == total
@@ -128,7 +128,7 @@ def test_non_qualifying_subsets_never_recover():
 def test_all_shares_of_a_two_level_scheme_are_proven_with_the_subset_count():
     made = backup([(2, 3), (3, 5), (1, 1)], 2)
     result = pf.prove(given_of([s.mnemonic for s in made.shares]), made.manifest, None)
-    assert result.ok and result.secret_status == pf.SECRET_MATCHES
+    assert result.ok and result.secret_status == pf.SecretStatus.MATCHES
     assert [g.qualifying_subsets for g in result.groups] == [3, 10, 1]
     assert result.qualifying_subsets == 3 * 10 + 3 * 1 + 10 * 1
 
@@ -137,9 +137,9 @@ def test_a_single_share_is_checked_alone_and_nothing_more_is_claimed():
     made = backup([(2, 3), (3, 5)], 2)
     result = pf.prove(given_of([made.shares[4].mnemonic]), made.manifest, None)
     assert result.ok
-    assert [s.status for s in result.shares] == [pf.SHARE_OK]
-    assert [g.status for g in result.groups] == [pf.GROUP_UNVERIFIED, pf.GROUP_UNVERIFIED]
-    assert result.secret_status == pf.SECRET_UNVERIFIED
+    assert [s.status for s in result.shares] == [pf.ShareStatus.OK]
+    assert [g.status for g in result.groups] == [pf.GroupStatus.UNVERIFIED, pf.GroupStatus.UNVERIFIED]
+    assert result.secret_status == pf.SecretStatus.UNVERIFIED
     assert result.qualifying_subsets == 0
 
 
@@ -150,8 +150,8 @@ def test_an_altered_share_is_named_when_threshold_plus_two_are_present():
     result = pf.prove(given_of(words), made.manifest, None)
     assert not result.ok
     by_source = {s.source: s.status for s in result.shares}
-    assert by_source["share-3"] == pf.SHARE_OFF_POLYNOMIAL
-    assert result.groups[0].status == pf.GROUP_INCONSISTENT
+    assert by_source["share-3"] == pf.ShareStatus.OFF_POLYNOMIAL
+    assert result.groups[0].status == pf.GroupStatus.INCONSISTENT
     assert "share-3 does not lie on the group's polynomial" in result.groups[0].detail
 
 
@@ -160,9 +160,9 @@ def test_with_threshold_plus_one_the_group_is_named_but_not_the_share():
     words = [s.mnemonic for s in made.shares][:4]
     words[1] = altered(words[1])
     result = pf.prove(given_of(words), made.manifest, None)
-    assert result.groups[0].status == pf.GROUP_INCONSISTENT
+    assert result.groups[0].status == pf.GroupStatus.INCONSISTENT
     assert "at least 2 more than the threshold" in result.groups[0].detail
-    assert pf.SHARE_OFF_POLYNOMIAL not in {s.status for s in result.shares}
+    assert pf.ShareStatus.OFF_POLYNOMIAL not in {s.status for s in result.shares}
 
 
 def test_an_altered_share_at_exactly_the_threshold_fails_the_digest():
@@ -170,7 +170,7 @@ def test_an_altered_share_at_exactly_the_threshold_fails_the_digest():
     words = [s.mnemonic for s in made.shares][:3]
     words[2] = altered(words[2])
     result = pf.prove(given_of(words), made.manifest, None)
-    assert result.groups[0].status == pf.GROUP_INCONSISTENT
+    assert result.groups[0].status == pf.GroupStatus.INCONSISTENT
     assert "digest" in result.groups[0].detail
     assert not result.ok
 
@@ -179,7 +179,7 @@ def test_an_altered_share_is_also_not_listed_in_the_manifest():
     made = backup([(2, 3)], 1)
     words = [s.mnemonic for s in made.shares]
     result = pf.prove(given_of([altered(words[0])]), made.manifest, None)
-    assert [s.status for s in result.shares] == [pf.SHARE_UNLISTED]
+    assert [s.status for s in result.shares] == [pf.ShareStatus.UNLISTED]
     assert not result.ok
 
 
@@ -187,7 +187,7 @@ def test_a_share_of_another_vault_is_foreign():
     made = backup([(2, 3)], 1)
     other = backup([(2, 3)], 1, identifier=made.manifest.scheme.identifier ^ 1)
     result = pf.prove(given_of([made.shares[0].mnemonic, other.shares[1].mnemonic]), made.manifest, None)
-    assert [s.status for s in result.shares] == [pf.SHARE_OK, pf.SHARE_FOREIGN]
+    assert [s.status for s in result.shares] == [pf.ShareStatus.OK, pf.ShareStatus.FOREIGN]
     assert not result.ok
 
 
@@ -195,19 +195,19 @@ def test_a_wrong_passphrase_is_a_mismatch_and_a_missing_one_is_named():
     made = backup([(2, 3)], 1, passphrase=b"right")
     words = [s.mnemonic for s in made.shares]
     wrong = pf.prove(given_of(words), made.manifest, b"wrong")
-    assert wrong.secret_status == pf.SECRET_MISMATCH and not wrong.ok
+    assert wrong.secret_status == pf.SecretStatus.MISMATCH and not wrong.ok
     assert "passphrase" in wrong.secret_detail
     missing = pf.prove(given_of(words), made.manifest, None)
-    assert missing.secret_status == pf.SECRET_NO_PASSPHRASE and not missing.ok
+    assert missing.secret_status == pf.SecretStatus.NO_PASSPHRASE and not missing.ok
     right = pf.prove(given_of(words), made.manifest, b"right")
-    assert right.secret_status == pf.SECRET_MATCHES and right.ok
+    assert right.secret_status == pf.SecretStatus.MATCHES and right.ok
 
 
 def test_two_shares_claiming_one_member_index_are_inconsistent():
     made = backup([(2, 3)], 1)
     words = [s.mnemonic for s in made.shares]
     result = pf.prove(given_of([words[0], altered(words[0]), words[1]]), made.manifest, None)
-    assert result.groups[0].status == pf.GROUP_INCONSISTENT
+    assert result.groups[0].status == pf.GroupStatus.INCONSISTENT
     assert "both say they are share 1" in result.groups[0].detail
 
 
@@ -215,7 +215,7 @@ def test_sixteen_groups_of_sixteen_are_proven_in_one_pass():
     groups = [(t, 16) for t in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 8)]
     made = backup(groups, 8)
     result = pf.prove(given_of([s.mnemonic for s in made.shares]), made.manifest, None)
-    assert result.ok and result.secret_status == pf.SECRET_MATCHES
+    assert result.ok and result.secret_status == pf.SecretStatus.MATCHES
     counts = [math.comb(16, t) for t, _ in groups]
     assert [g.qualifying_subsets for g in result.groups] == counts
     expected = sum(math.prod(c) for c in itertools.combinations(counts, 8))

@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from vault.core.slip39.share import SLIP39_WORDS
+from vault.core.wordlists import SLIP39_WORDS
 from vault.edges import fsio
 
 OUT = "vault"
@@ -216,13 +216,14 @@ def test_an_unwritable_output_location_mid_ceremony_leaves_nothing_half_written(
 LEFT_BEHIND = """
 import json, os, sys
 from pathlib import Path
+from vault.core.outputs import OutputFile
 from vault.edges import fsio
 from vault.errors import WriteRefused
 
 parent = Path(sys.argv[1])
 try:
     # Once everything is staged, the directory turns read-only: the rename fails, and so does the clean-up.
-    fsio.write_directory(parent / "vault", [("share.txt", "a plaintext share", True)], before_rename=lambda _: parent.chmod(0o555))
+    fsio.write_directory(parent / "vault", [OutputFile("share.txt", "a plaintext share", True)], before_rename=lambda _: parent.chmod(0o555))
 except WriteRefused as error:
     print(json.dumps({"message": error.message, "hints": list(error.hints)}))
 """

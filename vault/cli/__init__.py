@@ -1,4 +1,4 @@
-"""The `coldvault` command line: parse, call the core, render. Nothing else lives here.
+"""The `coldvault` command line: parse, call one flow, render. Nothing else lives here.
 
 `main` first turns core dumps off for the whole process (`vault.edges.hygiene`): no secret
 that is ever in memory can end up in a core file. Then it is the one place that turns
@@ -14,8 +14,6 @@ import sys
 
 import typer
 
-# Importing a command module registers its commands on `app`.
-from vault.cli import card, ceremony, drill, extend, inspect, recover, rotate, split, token, transcript, verify, wrap  # noqa: E402,F401
 from vault.cli.app import app
 from vault.edges import hygiene
 from vault.errors import VaultError
@@ -39,8 +37,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(error.exit_code)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except typer.TyperException as error:  # typer's own usage errors: exit 2
-        error.show()
+    except typer.TyperException as error:  # typer's own usage errors (click's, which typer vendors): exit 2
+        show = getattr(error, "show", None)
+        if show is not None:
+            show()
+        else:
+            _report(error.format_message(), ())
         sys.exit(error.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         _report("interrupted; nothing was written", ())

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from vault.cli.app import app
+from vault.cli.app import new_app
 from vault.cli.options import (
     JsonFlag,
     ModuleOption,
@@ -17,15 +17,15 @@ from vault.cli.options import (
     RecipientPubkey,
     SealKey,
     SealToken,
-    check_seal_flags,
-    opener,
+    tokens,
 )
 from vault.cli.output import emit
-from vault.edges import fsio
-from vault.errors import InvalidInput
+from vault.core.extend import REVOKE_WARNING
+from vault.core.text.packets import holding
+from vault.flows import extend as flow
+from vault.flows.packets import Sealing
 
-if TYPE_CHECKING:  # loaded when the command runs: --help stays fast
-    from vault.core.formats import plan as plans
+app = new_app()
 
 
 @app.command()
@@ -46,27 +46,20 @@ def extend(
     pin_file: PinFiles = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Add members to one group: their shares lie on the group's polynomial, derived from a
-    threshold of its shares without recovering the seed. Existing shares stay valid; nothing
-    is revoked (to take a share out of use, rotate). Seal the new share with the flags of
-    `wrap`, or leave them out for paper."""
-    from vault.core import extend as ext
-    from vault.core.text.packets import holding
-    from vault.flows import changes
+    """Add members to one group, from a threshold of its shares, without the seed.
 
-    check_seal_flags(token, key, recipient_pubkey, required=False)
-    if (key or recipient_pubkey) and len(custodian) > 1:
-        raise InvalidInput("the sealing flags name one recipient: extend one sealed custodian at a time", "or leave them out: every new share on paper")
-    vault = changes.read_vault(manifest)
-    with opener(module, pin_file, [token] if token else []) as tokens_:
-        extended = changes.extend(
-            vault, group, shares, custodian, _delivery(token, key, recipient_pubkey, oaep_hash.value), Path("."), out, tokens_,
-            replaces=replaces, operator=operator, witnesses=witness or [],
-        )
+    The new shares lie on the group's polynomial, derived from a threshold of its shares
+    without recovering the seed. Existing shares stay valid; nothing is revoked (to take a
+    share out of use, rotate). Seal the new share with the flags of `wrap`, or leave them
+    out for paper."""
+    extended = flow.extend(
+        manifest, group, shares, custodian, out, Sealing(token, key, recipient_pubkey, oaep_hash.value), tokens(module, pin_file),
+        replaces=replaces, operator=operator, witnesses=witness or [],
+    )
     revised = extended.manifest
     assert revised.revision is not None
     made = [
-        {"custodian": p.recipient.custodian.name, "group_index": p.share.group_index, "member_index": p.share.member_index,
+        {"custodian": p.holder.name, "group_index": p.share.group_index, "member_index": p.share.member_index,
          "share_fingerprint": p.share.fingerprint, "file": p.file, "proven": p.proven}
         for p in extended.packets
     ]
@@ -84,21 +77,5 @@ def extend(
         human.append(f"note: no transcript.jsonl beside {manifest}: {out}/transcript.jsonl starts with this extension")
     human += ["", "TRANSCRIPT HEAD (witnesses: write it down by hand):", f"  {extended.head}"]
     if replaces is not None:
-        human += ["", "WARNING: " + ext.REVOKE_WARNING.format(custodian=replaces)]
+        human += ["", "WARNING: " + REVOKE_WARNING.format(custodian=replaces)]
     emit(as_json, payload, human)
-
-
-def _delivery(token: str | None, key: str | None, recipient_pubkey: Path | None, oaep_hash: str) -> plans.Delivery:
-    """The new share's delivery: paper, the token's AES key, or the custodian's public key (its kind read from the file)."""
-    from vault.core.formats import envelope as ev
-    from vault.core.formats import plan as plans
-
-    if key is not None:
-        return plans.Delivery(ev.KIND_TOKEN_AES, token=token, key=key)
-    if recipient_pubkey is None:
-        return plans.Delivery(plans.PAPER)
-    try:
-        kind = ev.public_key_kind(ev.load_public_key(fsio.read_bytes(recipient_pubkey)))
-    except InvalidInput as error:
-        raise error.with_context(str(recipient_pubkey)) from None
-    return plans.Delivery(kind, token=token, public_key=str(recipient_pubkey), oaep_hash=oaep_hash if kind == ev.KIND_RSA_OAEP else None)

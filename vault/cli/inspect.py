@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
-from vault.cli.app import app
-from vault.cli.options import JsonFlag, ModuleOption, PinFiles, TokenLabels, opener
+from vault.cli.app import new_app
+from vault.cli.options import JsonFlag, ModuleOption, PinFiles, TokenLabels, tokens
 from vault.cli.output import emit
 from vault.core.scheme import describe_group
-from vault.edges import sources
+from vault.flows import shares
+
+app = new_app()
 
 
 @app.command()
@@ -23,8 +25,7 @@ def inspect(
     as_json: JsonFlag = False,
 ) -> None:
     """Show a share's identifier, group and thresholds, and its fingerprint."""
-    with opener(module, pin_file, token) as tokens_:
-        parsed = sources.read_share_file(share, tokens_)
+    parsed = shares.inspect(share, tokens(module, pin_file, token))
     payload = {
         "file": str(share),
         "identifier": parsed.identifier,

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vault.edges.sealing import Opener
-from vault.errors import InvalidInput
+from vault.flows.tokens import TokenOptions
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else there.")]
 PassphraseFile = Annotated[
@@ -29,7 +28,7 @@ TokenLabels = Annotated[
     list[str] | None,
     typer.Option("--token", help="A token that may hold an envelope's key (when the envelope does not name it); repeatable."),
 ]
-
+ManifestOption = Annotated[Path, typer.Option("--manifest", help="The vault's manifest.json.")]
 
 
 class OaepHash(str, enum.Enum):
@@ -51,18 +50,6 @@ OaepHashOption = Annotated[
 ]
 
 
-def check_seal_flags(token: str | None, key: str | None, recipient_pubkey: Path | None, required: bool) -> None:
-    """--token with --key, or --recipient-pubkey (optionally with --token); nothing else makes sense."""
-    if key is not None and recipient_pubkey is not None:
-        raise InvalidInput("give --token with --key (AES on the token), or --recipient-pubkey PEM, not both")
-    if key is not None and token is None:
-        raise InvalidInput("--key needs --token (the token that holds the key)")
-    if key is None and recipient_pubkey is None and (required or token is not None):
-        raise InvalidInput("give --token with --key (AES on the token), or --recipient-pubkey PEM")
-
-
-def opener(module: Path | None, pin_files: list[str] | None, token_labels: list[str] | None) -> Opener:
-    """An envelope opener for the token options; it loads the PKCS#11 module only if an envelope comes."""
-    from vault.edges.tokens import parse_pin_files
-
-    return Opener(module, parse_pin_files(pin_files or []), list(token_labels or []))
+def tokens(module: Path | None, pin_files: list[str] | None, labels: list[str] | None = None) -> TokenOptions:
+    """The token flags, as the flows take them."""
+    return TokenOptions(module, tuple(pin_files or ()), tuple(labels or ()))

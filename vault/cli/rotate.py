@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
-from vault.cli.app import app
-from vault.cli.ceremony import outcome_output, plan_passphrase
-from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, opener
+from vault.cli.app import new_app
+from vault.cli.ceremony import outcome_output
+from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, tokens
 from vault.cli.output import emit
-from vault.edges import fsio, sources, terminal
-from vault.errors import InvalidInput
+from vault.flows.rotate import Passphrases
+from vault.flows.rotate import rotate as rotate_vault
+
+app = new_app()
 
 
 @app.command()
@@ -32,30 +34,19 @@ def rotate(
     pin_file: PinFiles = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Recover the seed in memory from a quorum of the old shares, check it against the old
-    manifest, and run the new plan as a ceremony with a new identifier. The new manifest names
-    the old one as superseded. Old shares still recover the seed with each other: destroy them
-    (the new runbook lists them)."""
-    from vault.core.formats import plan as plans
-    from vault.edges import guide
-    from vault.flows import changes
+    """Re-split the seed by a new plan, so that old shares never combine with new ones.
 
-    text = fsio.read_text(plan_file)
-    plan = plans.parse(text, str(plan_file))
-    if new_passphrase_file is not None and not plan.passphrase:
-        raise InvalidInput("--new-passphrase-file was given, but the new plan says passphrase = false")
-    vault = changes.read_vault(manifest)
-    changes.check_plan_fits(plan, vault.manifest)
-    old_passphrase = _old_passphrase(vault.manifest.scheme.passphrase_protected, passphrase_file, passphrase_prompt)
-    room = guide.TerminalGuide(plan.operator, plan.witnesses, scripted=yes)
-    with opener(module, pin_file, token) as tokens_:
-        outcome = changes.rotate(
-            vault, shares, old_passphrase, plan, text, plan_file.parent, out,
-            read_passphrase=lambda: plan_passphrase(plan, new_passphrase_file), opener=tokens_, guide=room,
-        )
-    payload, human = outcome_output(outcome, out)
-    old = vault.manifest.ceremony
-    payload["supersedes"] = {"ceremony_id": old.id, "manifest_sha256": vault.manifest_sha256}
+    The seed is recovered in memory from a quorum of the old shares, checked against the
+    old manifest, and split by the new plan in a ceremony with a new identifier. The new
+    manifest names the old one as superseded. Old shares still recover the seed with each
+    other: destroy them (the new runbook lists them)."""
+    rotated = rotate_vault(
+        manifest, shares, plan_file, out, yes, Passphrases(passphrase_file, passphrase_prompt, new_passphrase_file),
+        tokens(module, pin_file, token),
+    )
+    payload, human = outcome_output(rotated.outcome, out)
+    old = rotated.superseded
+    payload["supersedes"] = {"ceremony_id": old.id, "manifest_sha256": rotated.superseded_sha256}
     human += [
         "",
         f"This vault supersedes ceremony {old.id} ({old.name}). The old shares still recover the seed with each other,",
@@ -63,11 +54,3 @@ def rotate(
         "its row in runbook.md (\"Superseded vault\"). If an old share cannot be produced, move the funds to a new seed.",
     ]
     emit(as_json, payload, human)
-
-
-def _old_passphrase(protected: bool, path: Path | None, prompt: bool) -> bytes:
-    """The old vault's passphrase: from the flags, or asked at a terminal when the old vault has one."""
-    if path is None and not prompt and protected and terminal.interactive():
-        terminal.info("The vault being rotated has a passphrase.")
-        prompt = True
-    return sources.read_passphrase(path, prompt, confirm=False)

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from vault.cli.app import app
+from vault.cli.app import new_app
 from vault.cli.options import JsonFlag, PassphraseFile
 from vault.cli.output import emit
-from vault.core.backup import SplitOptions, make_backup
-from vault.core.formats.manifest import Manifest, to_document
-from vault.core.scheme import Scheme, check_iteration_exponent, describe_group, make_scheme, parse_t_of_n
+from vault.core.backup import Backup, SplitOptions
+from vault.core.formats.manifest import to_document
+from vault.core.scheme import describe_group
 from vault.core.secret import DEFAULT_GENERATE_BITS, KIND_NOTES
-from vault.edges import fsio, sources, terminal
-from vault.errors import InvalidInput
+from vault.flows import split as flow
+
+app = new_app()
 
 
 @app.command()
@@ -45,41 +45,22 @@ def split(
     The secret comes from --generate, --bip39-file, --secret-file, or (with none of
     them) a hidden prompt, or standard input when it is not a terminal.
     """
-    plan = _scheme(scheme, group_threshold, group or [], group_name or [])
-    check_iteration_exponent(iteration_exponent)
-    fsio.check_output_dir(out)
-    for leftover in fsio.leftover_staging(out):
-        terminal.info(f"warning: {leftover} is left from an interrupted run and may hold plaintext shares: inspect it, then destroy it")
-    passphrase = sources.read_passphrase(passphrase_file, passphrase_prompt, confirm=True)
-    secret = sources.read_secret(generate, bip39_file, secret_file)
-    options = SplitOptions(iteration_exponent=iteration_exponent, extendable=extendable, ceremony_name=name)
-    backup = make_backup(secret, plan, passphrase, options, now=datetime.now(timezone.utc))
-    fsio.write_directory(out, [(f.path, f.text, f.secret) for f in backup.files])
-
-    manifest = backup.manifest
-    payload = {"out": str(out), "manifest": to_document(manifest)}
-    human = _summary(out, manifest)
+    backup = flow.split(
+        out, flow.scheme_from_flags(scheme, group_threshold, group or [], group_name or []),
+        SplitOptions(iteration_exponent=iteration_exponent, extendable=extendable, ceremony_name=name),
+        flow.SecretFlags(generate, bip39_file, secret_file), passphrase_file, passphrase_prompt,
+    )
+    payload: dict[str, Any] = {"out": str(out), "manifest": to_document(backup.manifest)}
+    human = _summary(out, backup)
     if show_shares:
-        payload["shares"] = [{"file": e.file, "mnemonic": s.mnemonic} for e, s in zip(manifest.shares, backup.shares)]
-        human += ["", "share words (SECRET):"] + [f"  {e.file}: {s.mnemonic}" for e, s in zip(manifest.shares, backup.shares)]
+        pairs = list(zip(backup.manifest.shares, backup.shares, strict=True))
+        payload["shares"] = [{"file": e.file, "mnemonic": s.mnemonic} for e, s in pairs]
+        human += ["", "share words (SECRET):"] + [f"  {e.file}: {s.mnemonic}" for e, s in pairs]
     emit(as_json, payload, human)
 
 
-def _scheme(scheme: str | None, group_threshold: int | None, groups: list[str], names: list[str]) -> Scheme:
-    if scheme is not None:
-        if groups or group_threshold is not None:
-            raise InvalidInput("give --scheme for one group, or --group-threshold with --group, not both")
-        return make_scheme(1, [parse_t_of_n(scheme)], names)
-    if not groups:
-        raise InvalidInput("no scheme given", "use --scheme 2of3, or --group-threshold 2 --group 2of3 --group 3of5 ...")
-    if group_threshold is None:
-        if len(groups) > 1:
-            raise InvalidInput("several groups need --group-threshold (how many groups are needed)")
-        group_threshold = 1
-    return make_scheme(group_threshold, [parse_t_of_n(g) for g in groups], names)
-
-
-def _summary(out: Path, manifest: Manifest) -> list[str]:
+def _summary(out: Path, backup: Backup) -> list[str]:
+    manifest = backup.manifest
     scheme = manifest.scheme
     secret = manifest.secret
     groups = ", ".join(

@@ -9,13 +9,12 @@ from typing import Annotated, Any
 
 import typer
 
-from vault.cli.app import app
-from vault.cli.options import JsonFlag, ModuleOption, PinFiles
+from vault.cli.app import new_app
+from vault.cli.options import JsonFlag, ModuleOption, PinFiles, tokens
 from vault.cli.output import emit
-from vault.edges import fsio
+from vault.flows import tokens as flow
 
-token_app = typer.Typer(help="PKCS#11 tokens: list them, create keys on them, export public keys.", no_args_is_help=True)
-app.add_typer(token_app, name="token")
+app = new_app("PKCS#11 tokens: list them, create keys on them, export public keys.")
 
 
 class KeyType(str, enum.Enum):
@@ -31,20 +30,14 @@ KEY_DESCRIPTIONS = {
 }
 
 
-@token_app.command("list")
+@app.command("list")
 def list_tokens(module: ModuleOption = None, pin_file: PinFiles = None, as_json: JsonFlag = False) -> None:
     """Slots, tokens and their keys (keys of tokens that need a PIN: give --pin-file LABEL=PATH)."""
-    from vault.edges import tokens
-
-    loaded = tokens.Module(tokens.module_path(module))
-    pins = tokens.parse_pin_files(pin_file or [])
+    module_path, listings = flow.list_tokens(tokens(module, pin_file))
     found: list[dict[str, Any]] = []
-    human = [f"module: {loaded.path}"]
-    for _, info in loaded.tokens():
-        keys = None
-        if info.label in pins or not info.login_required:
-            with tokens.session(loaded, info.label, pins) as live:
-                keys = tokens.list_keys(live)
+    human = [f"module: {module_path}"]
+    for listing in listings:
+        info, keys = listing.token, listing.keys
         found.append({**dataclasses.asdict(info), "keys": None if keys is None else [dataclasses.asdict(k) for k in keys]})
         human.append(
             f'slot {info.slot_id}: token "{info.label}" serial {info.serial} ({info.manufacturer} {info.model}); '
@@ -58,10 +51,10 @@ def list_tokens(module: ModuleOption = None, pin_file: PinFiles = None, as_json:
             human.append(f'  {key.object_class} {key.key_type} key "{key.label}" id {key.id or "-"}{extractable}')
     if not found:
         human.append("no tokens present")
-    emit(as_json, {"module": str(loaded.path), "tokens": found}, human)
+    emit(as_json, {"module": str(module_path), "tokens": found}, human)
 
 
-@token_app.command()
+@app.command()
 def keygen(
     token: Annotated[str, typer.Option("--token", help="Label of the token to create the key on.")],
     label: Annotated[str, typer.Option("--label", help="Label for the new key.")],
@@ -71,15 +64,12 @@ def keygen(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a key on a token; private and secret keys are sensitive and never extractable."""
-    from vault.edges import tokens
-
-    with tokens.open_token(module, token, pin_file or [], write=True) as live:
-        key_id = tokens.generate_key(live, key_type.value, label)
+    key_id = flow.keygen(tokens(module, pin_file), token, label, key_type.value)
     payload = {"token": token, "label": label, "type": key_type.value, "id": key_id}
     emit(as_json, payload, [f'created {KEY_DESCRIPTIONS[key_type.value]} "{label}" (id {key_id}) on token "{token}"'])
 
 
-@token_app.command()
+@app.command()
 def pubkey(
     token: Annotated[str, typer.Option("--token", help="Label of the token.")],
     label: Annotated[str, typer.Option("--label", help="Label of the key pair.")],
@@ -89,15 +79,6 @@ def pubkey(
     as_json: JsonFlag = False,
 ) -> None:
     """Export a key pair's public key (PEM), for sealing shares to it without the token."""
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    from vault.core.formats import envelope
-    from vault.edges import tokens
-
-    fsio.check_new_file(out)
-    with tokens.open_token(module, token, pin_file or []) as live:
-        public = tokens.public_key(live, label)
-    fsio.write_new_file(out, public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo), mode=fsio.PUBLIC_FILE_MODE)
-    digest = envelope.public_key_sha256(public)
+    digest = flow.export_public_key(tokens(module, pin_file), token, label, out)
     emit(as_json, {"out": str(out), "public_key_sha256": digest, "token": token, "label": label},
          [f"wrote {out}: public key of \"{label}\" on token \"{token}\"", f"public key SHA-256: {digest}"])

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from vault.cli.app import app
+from vault.cli.app import new_app
 from vault.cli.options import JsonFlag
 from vault.cli.output import emit
-from vault.edges import fsio
+from vault.core.backup import MANIFEST_FILE
+from vault.core.formats.transcript import Verified
 from vault.errors import CheckFailed
+from vault.flows import transcripts as flow
 
-if TYPE_CHECKING:  # loaded when the command runs: --help stays fast
-    from vault.core.formats import transcript as tr
-
-MANIFEST_FILE = "manifest.json"
-
-transcript_app = typer.Typer(help="The ceremony's tamper-evident transcript and drill log.", no_args_is_help=True)
-app.add_typer(transcript_app, name="transcript")
+app = new_app("The ceremony's tamper-evident transcript and drill log.")
 
 
-@transcript_app.command("verify")
+@app.command("verify")
 def verify(
     directory: Annotated[Path, typer.Argument(help="The ceremony's directory (holding transcript.jsonl).", show_default=False)],
     head: Annotated[
@@ -36,38 +32,22 @@ def verify(
     the transcript recorded, if present; the signature (*.sig.json) a log declares.
     Exit 0 when everything holds; 1 naming the file and the first bad line otherwise.
     """
-    from vault.core.formats import transcript as tr
-
-    written_down = tr.read_head(head) if head is not None else None
     try:
-        results = [_verify_log(directory / tr.TRANSCRIPT_FILE, _optional(directory / MANIFEST_FILE), written_down)]
-        drills = directory / tr.DRILLS_FILE
-        if _exists(drills):
-            results.append(_verify_log(drills, None, None))
+        transcript, drills = flow.verify(directory, head)
     except CheckFailed as error:
         if as_json:
             emit(True, {"ok": False, "error": error.message}, [])
         raise
     payload = {
         "ok": True,
-        "transcript": dataclasses.asdict(results[0]),
-        "drills": dataclasses.asdict(results[1]) if len(results) > 1 else None,
+        "transcript": dataclasses.asdict(transcript),
+        "drills": dataclasses.asdict(drills) if drills is not None else None,
     }
-    human = _report(results[0], binds_manifest=True) + [line for result in results[1:] for line in _report(result)]
+    human = _report(transcript, binds_manifest=True) + (_report(drills) if drills is not None else [])
     emit(as_json, payload, human + ["OK: every check passed"])
 
 
-def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tr.Verified:
-    from vault.core.formats import transcript as tr
-
-    name = str(path)
-    events = tr.parse_bytes(fsio.read_bytes(path), name)
-    signature_path = Path(tr.signature_file(name))
-    signature = tr.signature_from_json(fsio.read_text(signature_path), str(signature_path)) if _exists(signature_path) else None
-    return tr.verify(events, name, manifest, signature, written_down)
-
-
-def _report(result: tr.Verified, binds_manifest: bool = False) -> list[str]:
+def _report(result: Verified, binds_manifest: bool = False) -> list[str]:
     lines = [
         f"{result.name}: {_count(result.events, 'event')}, hash chain intact",
         f"  head: seq {result.head_seq}, hash {result.head}",
@@ -94,12 +74,3 @@ def _report(result: tr.Verified, binds_manifest: bool = False) -> list[str]:
 
 def _count(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def _optional(path: Path) -> bytes | None:
-    """A file's bytes, or None if there is none (a dangling link is an error, not absence)."""
-    return fsio.read_bytes(path) if _exists(path) else None
-
-
-def _exists(path: Path) -> bool:
-    return path.exists() or path.is_symlink()

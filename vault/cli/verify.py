@@ -8,13 +8,15 @@ from typing import Annotated
 
 import typer
 
-from vault.cli.app import app
-from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, opener
+from vault.cli.app import new_app
+from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, tokens
 from vault.cli.output import emit
 from vault.core import proof as pf
 from vault.core.scheme import describe_group
-from vault.edges import sources
 from vault.errors import CheckFailed
+from vault.flows import shares as flow
+
+app = new_app()
 
 
 @app.command()
@@ -28,19 +30,17 @@ def verify(
     pin_file: PinFiles = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Check every share against the manifest, and prove that every qualifying subset
-    of them recovers the manifest's secret (without trying each subset, and without
-    showing the secret). Exit 0 when everything present is consistent; 1 otherwise.
-    """
-    vault_manifest = sources.read_manifest(manifest)
-    with opener(module, pin_file, token) as tokens_:
-        given = [sources.read_given(path, tokens_) for path in shares]
-    asked = passphrase_file is not None or passphrase_prompt
-    passphrase = sources.read_passphrase(passphrase_file, passphrase_prompt, confirm=False) if asked else None
-    result = pf.prove(given, vault_manifest, passphrase)
+    """Check shares against the manifest and prove what every qualifying subset recovers.
 
+    Every share is checked against the manifest; then a proof shows that every
+    qualifying subset of them recovers the manifest's secret (without trying each
+    subset, and without showing the secret). Exit 0 when everything present is
+    consistent; 1 otherwise.
+    """
+    verified = flow.verify(manifest, shares, passphrase_file, passphrase_prompt, tokens(module, pin_file, token))
+    result = verified.proof
     payload = {"ok": result.ok, **dataclasses.asdict(result), "summary": _summary(result)}
-    emit(as_json, payload, _report(result, vault_manifest.scheme.group_threshold))
+    emit(as_json, payload, _report(result, verified.manifest.scheme.group_threshold))
     if not result.ok:
         raise CheckFailed(f"verification failed: {_summary(result)}", *_hints(result))
 
@@ -54,10 +54,11 @@ def _report(result: pf.Proof, group_threshold: int) -> list[str]:
             f"{group.member_threshold} of {group.member_count} needed: {group.status} ({group.detail})"
         )
         for share in result.shares:
-            if share.group_index == group.index and share.status not in (pf.SHARE_INVALID, pf.SHARE_FOREIGN):
+            if share.group_index == group.index and share.status not in (pf.ShareStatus.INVALID, pf.ShareStatus.FOREIGN):
                 custodian = share.custodian or "custodian not named"
-                lines.append(f"  share {share.member_index + 1} ({custodian}) {share.source}: {share.status}: {share.detail}")
-    strays = [s for s in result.shares if s.status in (pf.SHARE_INVALID, pf.SHARE_FOREIGN)]
+                number = "?" if share.member_index is None else share.member_index + 1
+                lines.append(f"  share {number} ({custodian}) {share.source}: {share.status}: {share.detail}")
+    strays = [s for s in result.shares if s.status in (pf.ShareStatus.INVALID, pf.ShareStatus.FOREIGN)]
     if strays:
         lines.append("not shares of this vault:")
         lines += [f"  {share.source}: {share.status}: {share.detail}" for share in strays]
@@ -68,24 +69,24 @@ def _report(result: pf.Proof, group_threshold: int) -> list[str]:
 
 def _summary(result: pf.Proof) -> str:
     if not result.ok:
-        failed = [s.source for s in result.shares if s.status not in (pf.SHARE_OK, pf.SHARE_DUPLICATE)]
-        groups = [f"group {g.index + 1}" for g in result.groups if g.status == pf.GROUP_INCONSISTENT]
+        failed = [s.source for s in result.shares if s.status not in (pf.ShareStatus.OK, pf.ShareStatus.DUPLICATE)]
+        groups = [f"group {g.index + 1}" for g in result.groups if g.status == pf.GroupStatus.INCONSISTENT]
         parts = ([f"bad shares: {', '.join(failed)}"] if failed else []) + ([f"inconsistent: {', '.join(groups)}"] if groups else [])
-        if result.secret_status not in (pf.SECRET_MATCHES, pf.SECRET_UNVERIFIED):
+        if result.secret_status not in (pf.SecretStatus.MATCHES, pf.SecretStatus.UNVERIFIED):
             parts.append(f"secret: {result.secret_status}")
         return "FAILED: " + "; ".join(parts)
-    if result.secret_status == pf.SECRET_MATCHES:
+    if result.secret_status == pf.SecretStatus.MATCHES:
         return (
             f"PROVEN: every qualifying subset of the shares given recovers the manifest's secret "
             f"({result.qualifying_subsets} minimal subsets)"
         )
-    unverified = [f"group {g.index + 1}" for g in result.groups if g.status == pf.GROUP_UNVERIFIED]
+    unverified = [f"group {g.index + 1}" for g in result.groups if g.status == pf.GroupStatus.UNVERIFIED]
     return f"shares OK; not proven without a quorum ({', '.join(unverified)} short of their thresholds)"
 
 
 def _hints(result: pf.Proof) -> list[str]:
-    if result.secret_status == pf.SECRET_MISMATCH:
+    if result.secret_status == pf.SecretStatus.MISMATCH:
         return ["the most likely cause is a wrong passphrase"]
-    if result.secret_status == pf.SECRET_NO_PASSPHRASE:
+    if result.secret_status == pf.SecretStatus.NO_PASSPHRASE:
         return ["give --passphrase-file or --passphrase-prompt"]
     return []

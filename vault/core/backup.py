@@ -17,6 +17,7 @@ from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats import fields as strictjson
 from vault.core.formats import manifest as mf
 from vault.core.formats.sharefile import render, share_filename
+from vault.core.outputs import OutputFile
 from vault.core.scheme import Scheme, check_iteration_exponent
 from vault.core.secret import Secret
 from vault.core.slip39 import recovery
@@ -33,15 +34,6 @@ class SplitOptions:
     extendable: bool = True
     ceremony_name: str = "coldvault split"
     drill_interval_days: int = mf.DEFAULT_DRILL_INTERVAL_DAYS
-
-
-@dataclass(frozen=True)
-class OutputFile:
-    """A file of the backup: relative path, text, and whether it holds a secret."""
-
-    path: str
-    text: str = field(repr=False)
-    secret: bool
 
 
 @dataclass(frozen=True)

@@ -12,88 +12,83 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from vault.core import proof as pf
+from vault.core.formats.drills import DrillKind, DrillRecord, QuorumCheck, Result, ShareCheck, records_of
 from vault.core.formats.manifest import Manifest, ShareEntry
 from vault.core.formats.transcript import Event
 from vault.core.scheme import describe_group
-from vault.errors import InvalidInput
-
-EVENT_DRILL = "drill"
-KIND_QUORUM = "quorum"
-"""A drill: a quorum is brought and the secret's fingerprint proven."""
-KIND_SHARES = "shares"
-"""A partial drill: one or more shares checked alone (e.g. at a branch office)."""
-PASSED = "passed"
-FAILED = "failed"
-NOT_ATTEMPTED = "not-attempted"
 
 
 @dataclass(frozen=True)
 class Outcome:
     """A drill's verdict: what the log records and the person is told."""
 
-    passed: bool
-    reasons: tuple[str, ...]
-    record: dict[str, Any]
+    record: DrillRecord
+
+    @property
+    def passed(self) -> bool:
+        return self.record.passed
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self.record.reasons
 
 
-def outcome(proof: pf.Proof, manifest: Manifest, kind: str, drill_id: str, operator: str | None,
+def outcome(proof: pf.Proof, manifest: Manifest, kind: DrillKind, drill_id: str, operator: str | None,
             witnesses: Sequence[str], manifest_sha256: str) -> Outcome:
     """Judge a drill from its proof. A quorum drill passes only if the secret's fingerprint
     matched; a partial drill passes if every share brought is good."""
-    shares = [_share_record(result, manifest) for result in proof.shares if result.status != pf.SHARE_DUPLICATE]
-    reasons = [f"{s['custodian'] or s['source']}: {s['reason']}" for s in shares if s["result"] == FAILED]
-    reasons += [f"{describe_group(g.index, len(proof.groups), g.name)}: {g.detail}" for g in proof.groups if g.status == pf.GROUP_INCONSISTENT]
-    if kind == KIND_QUORUM:
+    shares = [_share_check(result, manifest) for result in proof.shares if result.status != pf.ShareStatus.DUPLICATE]
+    reasons = [f"{s.custodian or s.source}: {s.reason}" for s in shares if s.result is Result.FAILED]
+    reasons += [f"{describe_group(g.index, len(proof.groups), g.name)}: {g.detail}" for g in proof.groups
+                if g.status == pf.GroupStatus.INCONSISTENT]
+    if kind is DrillKind.QUORUM:
         quorum_result, quorum_reason = _quorum(proof)
-        if quorum_result != PASSED:
+        if quorum_result is not Result.PASSED:
             reasons.append(quorum_reason)
     else:
-        quorum_result, quorum_reason = NOT_ATTEMPTED, "a partial drill: shares checked alone"
-    passed = not reasons
-    record = {
-        "drill_id": drill_id,
-        "kind": kind,
-        "ceremony_id": manifest.ceremony.id,
-        "manifest_sha256": manifest_sha256,
-        "operator": operator,
-        "witnesses": list(witnesses),
-        "shares": shares,
-        "quorum": {"result": quorum_result, "reason": quorum_reason, "qualifying_subsets": proof.qualifying_subsets},
-        "result": PASSED if passed else FAILED,
-        "reasons": reasons,
-    }
-    return Outcome(passed, tuple(reasons), record)
+        quorum_result, quorum_reason = Result.NOT_ATTEMPTED, "a partial drill: shares checked alone"
+    return Outcome(DrillRecord(
+        drill_id=drill_id,
+        kind=kind,
+        ceremony_id=manifest.ceremony.id,
+        manifest_sha256=manifest_sha256,
+        operator=operator,
+        witnesses=tuple(witnesses),
+        shares=tuple(shares),
+        quorum=QuorumCheck(quorum_result, quorum_reason, proof.qualifying_subsets),
+        result=Result.FAILED if reasons else Result.PASSED,
+        reasons=tuple(reasons),
+    ))
 
 
-def _share_record(result: pf.ShareResult, manifest: Manifest) -> dict[str, Any]:
+def _share_check(result: pf.ShareResult, manifest: Manifest) -> ShareCheck:
     entry = manifest.share_by_fingerprint(result.share_fingerprint) if result.share_fingerprint else None
-    good = result.status == pf.SHARE_OK
-    return {
-        "source": result.source,
-        "share_fingerprint": result.share_fingerprint,
-        "custodian": entry.custodian if entry else None,
-        "group_index": result.group_index,
-        "member_index": result.member_index,
-        "result": PASSED if good else FAILED,
-        "reason": "listed in the manifest, checksum and group agree" if good else f"{result.status}: {result.detail}",
-    }
+    good = result.status == pf.ShareStatus.OK
+    return ShareCheck(
+        source=result.source,
+        share_fingerprint=result.share_fingerprint,
+        custodian=entry.custodian if entry else None,
+        group_index=result.group_index,
+        member_index=result.member_index,
+        result=Result.PASSED if good else Result.FAILED,
+        reason="listed in the manifest, checksum and group agree" if good else f"{result.status}: {result.detail}",
+    )
 
 
-def _quorum(proof: pf.Proof) -> tuple[str, str]:
+def _quorum(proof: pf.Proof) -> tuple[Result, str]:
     """The quorum's result and, when it failed, why in the user's terms."""
     status, detail = proof.secret_status, proof.secret_detail
-    if status == pf.SECRET_MATCHES:
-        return PASSED, f"the secret's fingerprint matched the manifest ({proof.qualifying_subsets} minimal qualifying subsets)"
-    if status == pf.SECRET_MISMATCH:
-        return FAILED, f"wrong passphrase (most likely): {detail}"
-    if status == pf.SECRET_UNVERIFIED:
+    if status == pf.SecretStatus.MATCHES:
+        return Result.PASSED, f"the secret's fingerprint matched the manifest ({proof.qualifying_subsets} minimal qualifying subsets)"
+    if status == pf.SecretStatus.MISMATCH:
+        return Result.FAILED, f"wrong passphrase (most likely): {detail}"
+    if status == pf.SecretStatus.UNVERIFIED:
         missing = [f"{describe_group(g.index, len(proof.groups), g.name)} has {g.present} of {g.member_threshold} needed"
-                   for g in proof.groups if g.status == pf.GROUP_UNVERIFIED and g.present]
-        return FAILED, "no quorum: " + (detail + ("; " + "; ".join(missing) if missing else ""))
-    return FAILED, detail
+                   for g in proof.groups if g.status == pf.GroupStatus.UNVERIFIED and g.present]
+        return Result.FAILED, "no quorum: " + (detail + ("; " + "; ".join(missing) if missing else ""))
+    return Result.FAILED, detail
 
 
 # ---------------------------------------------------------------- readiness
@@ -152,7 +147,7 @@ def readiness(manifest: Manifest, events: Sequence[Event], as_of: date) -> Readi
         for current in [sum(1 for s in shares if s.entry.group_index == g.index and s.current)]
     )
     ready = sum(1 for g in groups if g.ready)
-    quorum_days = [day_of(e) for e in drills if e.data.get("kind") == KIND_QUORUM and e.data.get("result") == PASSED]
+    quorum_days = [day_of(event) for event, record in drills if record.kind is DrillKind.QUORUM and record.passed]
     result = Readiness(
         as_of, interval, shares, groups, manifest.scheme.group_threshold, ready >= manifest.scheme.group_threshold, (),
         max(quorum_days) if quorum_days else None,
@@ -160,41 +155,24 @@ def readiness(manifest: Manifest, events: Sequence[Event], as_of: date) -> Readi
     return dataclasses.replace(result, weakest=tuple(_weakest(result, manifest)))
 
 
-def drills_of(manifest: Manifest, events: Sequence[Event], as_of: date) -> list[Event]:
-    """The log's drills of this vault up to `as_of`, in log order; each one's shape checked.
+Drill = tuple[Event, DrillRecord]
+"""A drill as the log holds it: its line (for the time and sequence) and its record."""
+
+
+def drills_of(manifest: Manifest, events: Sequence[Event], as_of: date) -> list[Drill]:
+    """The log's drills of this vault up to `as_of`, in log order; each record read strictly.
 
     A chain proves nobody changed a line since it was hashed, not that `drill run`
     wrote it: a hand-written record is refused naming its line, never trusted.
     """
-    drills = [e for e in events if e.event == EVENT_DRILL and e.data.get("ceremony_id") == manifest.ceremony.id and day_of(e) <= as_of]
-    for event in drills:
-        _check_record(event)
-    return drills
+    return [(event, record) for event, record in records_of(list(events), manifest.ceremony.id) if day_of(event) <= as_of]
 
 
-def _check_record(event: Event) -> None:
-    data = event.data
-    shares = data.get("shares")
-    well_formed = (
-        isinstance(data.get("kind"), str)
-        and isinstance(data.get("result"), str)
-        and isinstance(shares, list)
-        and all(isinstance(s, dict) and isinstance(s.get("share_fingerprint"), (str, type(None)))
-                and isinstance(s.get("result"), str) for s in shares)
-    )
-    if not well_formed:
-        raise InvalidInput(
-            f"drills.jsonl line {event.seq + 1}: not a drill record as `coldvault drill run` writes it (docs/drills.md)",
-            "the line is well chained, so it was written with the chain in mind: find out who wrote it",
-        )
-
-
-def share_checks(entry: ShareEntry, drills: Sequence[Event]) -> list[tuple[date, bool]]:
+def share_checks(entry: ShareEntry, drills: Sequence[Drill]) -> list[tuple[date, bool]]:
     """(day, passed) for every check of this share in `drills`, in log order; matched by fingerprint."""
     return [
-        (day_of(event), share.get("result") == PASSED) for event in drills
-        for share in event.data.get("shares", [])
-        if share.get("share_fingerprint") == entry.share_fingerprint
+        (day_of(event), check.result is Result.PASSED) for event, record in drills
+        for check in record.shares if check.share_fingerprint == entry.share_fingerprint
     ]
 
 
@@ -203,7 +181,7 @@ def issued_day(manifest: Manifest, entry: ShareEntry) -> date:
     return date.fromisoformat((entry.issued or manifest.ceremony.created)[:10])
 
 
-def _share_readiness(entry: ShareEntry, drills: Sequence[Event], interval: int, as_of: date, issued: date) -> ShareReadiness:
+def _share_readiness(entry: ShareEntry, drills: Sequence[Drill], interval: int, as_of: date, issued: date) -> ShareReadiness:
     checks = [(issued, True)] if issued <= as_of else []  # the ceremony (or extend) proved every share it made
     checks += share_checks(entry, drills)
     last_pass = max((i for i, (_, passed) in enumerate(checks) if passed), default=None)

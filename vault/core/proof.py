@@ -15,6 +15,8 @@ Pure: shares in, a `Proof` out. Reading files and rendering live elsewhere.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,25 +31,30 @@ from vault.core.slip39.reference import encrypted_master_secret
 from vault.core.slip39.share import Share
 from vault.errors import CheckFailed, VaultError
 
-# Share statuses: "ok" passes; every other status except "duplicate" fails the verification.
-SHARE_OK = "ok"
-SHARE_DUPLICATE = "duplicate"
-SHARE_INVALID = "invalid"
-SHARE_FOREIGN = "foreign"
-SHARE_UNLISTED = "unlisted"
-SHARE_OFF_POLYNOMIAL = "off-polynomial"
 
-# Group statuses.
-GROUP_CONSISTENT = "consistent"
-GROUP_UNVERIFIED = "unverified"
-GROUP_INCONSISTENT = "inconsistent"
+class ShareStatus(enum.StrEnum):
+    """OK passes; every other status except DUPLICATE fails the verification."""
 
-# Secret statuses.
-SECRET_MATCHES = "matches"
-SECRET_MISMATCH = "mismatch"
-SECRET_UNVERIFIED = "unverified"
-SECRET_GROUPS_INCONSISTENT = "groups-inconsistent"
-SECRET_NO_PASSPHRASE = "no-passphrase"
+    OK = "ok"
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+    FOREIGN = "foreign"
+    UNLISTED = "unlisted"
+    OFF_POLYNOMIAL = "off-polynomial"
+
+
+class GroupStatus(enum.StrEnum):
+    CONSISTENT = "consistent"
+    UNVERIFIED = "unverified"
+    INCONSISTENT = "inconsistent"
+
+
+class SecretStatus(enum.StrEnum):
+    MATCHES = "matches"
+    MISMATCH = "mismatch"
+    UNVERIFIED = "unverified"
+    GROUPS_INCONSISTENT = "groups-inconsistent"
+    NO_PASSPHRASE = "no-passphrase"
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ class Given:
 @dataclass(frozen=True)
 class ShareResult:
     source: str
-    status: str
+    status: ShareStatus
     detail: str
     group_index: int | None = None
     member_index: int | None = None
@@ -80,7 +87,7 @@ class GroupResult:
     member_threshold: int
     member_count: int
     present: int
-    status: str
+    status: GroupStatus
     detail: str
     qualifying_subsets: int = 0
     """Subsets of exactly `member_threshold` of the shares present, all proven to agree."""
@@ -90,7 +97,7 @@ class GroupResult:
 class Proof:
     shares: tuple[ShareResult, ...]
     groups: tuple[GroupResult, ...]
-    secret_status: str
+    secret_status: SecretStatus
     secret_detail: str
     qualifying_subsets: int
     """Minimal qualifying subsets of the shares present (group_threshold groups, each with exactly
@@ -100,9 +107,9 @@ class Proof:
     def ok(self) -> bool:
         """Everything present is consistent and nothing failed; the secret matches if a quorum was present."""
         return (
-            all(s.status in (SHARE_OK, SHARE_DUPLICATE) for s in self.shares)
-            and all(g.status != GROUP_INCONSISTENT for g in self.groups)
-            and self.secret_status in (SECRET_MATCHES, SECRET_UNVERIFIED)
+            all(s.status in (ShareStatus.OK, ShareStatus.DUPLICATE) for s in self.shares)
+            and all(g.status != GroupStatus.INCONSISTENT for g in self.groups)
+            and self.secret_status in (SecretStatus.MATCHES, SecretStatus.UNVERIFIED)
         )
 
 
@@ -131,29 +138,30 @@ def _check_shares(given: Sequence[Given], manifest: Manifest) -> tuple[list[Shar
     seen: dict[str, str] = {}
     for item in given:
         if item.share is None:
-            results.append(ShareResult(item.source, SHARE_INVALID, item.error or "not a valid share",
+            results.append(ShareResult(item.source, ShareStatus.INVALID, item.error or "not a valid share",
                                        share_fingerprint=item.claimed_fingerprint))
             continue
         share = item.share
-        where = dict(group_index=share.group_index, member_index=share.member_index, share_fingerprint=share.fingerprint)
         if share.fingerprint in seen:
-            results.append(ShareResult(item.source, SHARE_DUPLICATE, f"the same share as {seen[share.fingerprint]}; ignored", **where))
+            results.append(_result(item.source, share, ShareStatus.DUPLICATE, f"the same share as {seen[share.fingerprint]}; ignored"))
             continue
         seen[share.fingerprint] = item.source
         try:
             listed = verification.check_share(share, manifest)
         except VaultError as error:
-            results.append(ShareResult(item.source, SHARE_FOREIGN, error.message, **where))
+            results.append(_result(item.source, share, ShareStatus.FOREIGN, error.message))
             continue
         accepted.append((item.source, share))
         if listed is None:
-            results.append(ShareResult(
-                item.source, SHARE_UNLISTED,
-                "fits the vault's scheme but is not listed in the manifest: altered, or issued later", **where,
-            ))
+            detail = "fits the vault's scheme but is not listed in the manifest: altered, or issued later"
+            results.append(_result(item.source, share, ShareStatus.UNLISTED, detail))
         else:
-            results.append(ShareResult(item.source, SHARE_OK, "listed in the manifest", custodian=listed.custodian, **where))
+            results.append(_result(item.source, share, ShareStatus.OK, "listed in the manifest", listed.custodian))
     return results, accepted
+
+
+def _result(source: str, share: Share, status: ShareStatus, detail: str, custodian: str | None = None) -> ShareResult:
+    return ShareResult(source, status, detail, share.group_index, share.member_index, custodian, share.fingerprint)
 
 
 def _check_group(
@@ -162,31 +170,31 @@ def _check_group(
     """(result, sources of shares proven bad, the group's share value if proven)."""
     members = sorted(members, key=lambda item: item[1].member_index)
     present = len(members)
-    base = dict(index=index, name=name, member_threshold=threshold, member_count=count, present=present)
+    base = GroupResult(index, name, threshold, count, present, GroupStatus.INCONSISTENT, "")
+
+    def inconsistent(detail: str, bad: list[str] | None = None) -> tuple[GroupResult, list[str], bytes | None]:
+        return dataclasses.replace(base, detail=detail), bad or [], None
+
     clash = next((i for i in range(1, present) if members[i][1].member_index == members[i - 1][1].member_index), None)
     if clash is not None:
         first, second = members[clash - 1][0], members[clash][0]
-        detail = f"{first} and {second} both say they are share {members[clash][1].member_index + 1}: one is altered or corrupt"
-        return GroupResult(**base, status=GROUP_INCONSISTENT, detail=detail), [], None
+        return inconsistent(f"{first} and {second} both say they are share {members[clash][1].member_index + 1}: one is altered or corrupt")
     if present < threshold:
-        missing = threshold - present
-        return GroupResult(**base, status=GROUP_UNVERIFIED, detail=f"{present} of {threshold} needed: {missing} more to prove it"), [], None
+        detail = f"{present} of {threshold} needed: {threshold - present} more to prove it"
+        return dataclasses.replace(base, status=GroupStatus.UNVERIFIED, detail=detail), [], None
     points = [(share.member_index, share.value) for _, share in members]
     if not polynomial.consistent(points, threshold):
         bad = _locate_one_off(points, threshold)
         if bad is None:
-            detail = "the shares do not lie on one polynomial; "
-            detail += "give at least 2 more than the threshold to find which" if present < threshold + 2 else "more than one is wrong"
-            return GroupResult(**base, status=GROUP_INCONSISTENT, detail=detail), [], None
+            more = "give at least 2 more than the threshold to find which" if present < threshold + 2 else "more than one is wrong"
+            return inconsistent(f"the shares do not lie on one polynomial; {more}")
         source = members[bad][0]
-        return GroupResult(**base, status=GROUP_INCONSISTENT, detail=f"{source} does not lie on the group's polynomial"), [source], None
+        return inconsistent(f"{source} does not lie on the group's polynomial", [source])
     value = polynomial.shared_secret(points, threshold)
     if value is None:
-        detail = "the shares fail SLIP-39's digest check: at least one is altered or corrupt"
-        return GroupResult(**base, status=GROUP_INCONSISTENT, detail=detail), [], None
-    subsets = math.comb(present, threshold)
+        return inconsistent("the shares fail SLIP-39's digest check: at least one is altered or corrupt")
     detail = f"all {present} shares agree" if present > 1 else "its one share is the group's share"
-    return GroupResult(**base, status=GROUP_CONSISTENT, detail=detail, qualifying_subsets=subsets), [], value
+    return dataclasses.replace(base, status=GroupStatus.CONSISTENT, detail=detail, qualifying_subsets=math.comb(present, threshold)), [], value
 
 
 def _locate_one_off(points: list[Point], threshold: int) -> int | None:
@@ -202,31 +210,27 @@ def _locate_one_off(points: list[Point], threshold: int) -> int | None:
 
 
 def _mark_off_polynomial(results: list[ShareResult], bad_sources: list[str]) -> list[ShareResult]:
-    return [
-        ShareResult(r.source, SHARE_OFF_POLYNOMIAL, "does not lie on its group's polynomial: altered or corrupt",
-                    r.group_index, r.member_index, r.custodian, r.share_fingerprint)
-        if r.source in bad_sources else r
-        for r in results
-    ]
+    detail = "does not lie on its group's polynomial: altered or corrupt"
+    return [dataclasses.replace(r, status=ShareStatus.OFF_POLYNOMIAL, detail=detail) if r.source in bad_sources else r for r in results]
 
 
 def _check_secret(
     group_points: list[tuple[int, bytes, int]], manifest: Manifest, passphrase: bytes | None
-) -> tuple[str, str, int]:
+) -> tuple[SecretStatus, str, int]:
     scheme = manifest.scheme
     threshold = scheme.group_threshold
     if len(group_points) < threshold:
-        return SECRET_UNVERIFIED, f"{len(group_points)} of {threshold} needed groups proven: the secret was not recovered", 0
+        return SecretStatus.UNVERIFIED, f"{len(group_points)} of {threshold} needed groups proven: the secret was not recovered", 0
     points = [(index, value) for index, value, _ in group_points]
     if not polynomial.consistent(points, threshold):
         bad = _locate_one_off(points, threshold)
         where = f"group {points[bad][0] + 1} disagrees with the others" if bad is not None else "the groups do not agree"
-        return SECRET_GROUPS_INCONSISTENT, where, 0
+        return SecretStatus.GROUPS_INCONSISTENT, where, 0
     ciphertext = polynomial.shared_secret(points, threshold)
     if ciphertext is None:
-        return SECRET_GROUPS_INCONSISTENT, "the groups agree but fail SLIP-39's digest", 0
+        return SecretStatus.GROUPS_INCONSISTENT, "the groups agree but fail SLIP-39's digest", 0
     if passphrase is None and scheme.passphrase_protected:
-        return SECRET_NO_PASSPHRASE, "a quorum is present but the vault's passphrase was not given: the secret was not checked", 0
+        return SecretStatus.NO_PASSPHRASE, "a quorum is present but the vault's passphrase was not given: the secret was not checked", 0
     passphrase = passphrase or b""
     encrypted = encrypted_master_secret(
         identifier=scheme.identifier, extendable=scheme.extendable, iteration_exponent=scheme.iteration_exponent, ciphertext=ciphertext
@@ -235,10 +239,10 @@ def _check_secret(
     try:
         verification.check_secret(secret, manifest, passphrase_given=bool(passphrase))
     except CheckFailed as failure:
-        return SECRET_MISMATCH, "; ".join((failure.message, *failure.hints[:1])), 0
+        return SecretStatus.MISMATCH, "; ".join((failure.message, *failure.hints[:1])), 0
     subsets = _elementary_symmetric([count for _, _, count in group_points], threshold)
     detail = f"recovered once: secret fingerprint {secret_fingerprint(secret)}, wallet fingerprint {wallet_fingerprint(secret)}"
-    return SECRET_MATCHES, detail, subsets
+    return SecretStatus.MATCHES, detail, subsets
 
 
 def _elementary_symmetric(values: list[int], k: int) -> int:

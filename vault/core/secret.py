@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from vault.core.wordlists import SLIP39_WORDS
 from vault.errors import InvalidInput
 
 MIN_SECRET_LENGTH_BYTES = 16
@@ -55,6 +56,12 @@ KIND_NOTES = {
 """What each kind means for a wallet, in the words every command that makes shares prints."""
 
 
+def wipe(buffer: bytearray) -> None:
+    """Overwrite a bytearray that held a secret with zeros, in place (the same length: never
+    reallocated, so never copied elsewhere)."""
+    buffer[:] = bytes(len(buffer))
+
+
 class SecretBytes(bytearray):
     """Bytes that overwrite themselves with zeros when they are freed; `repr` and `str` hide them.
 
@@ -71,8 +78,8 @@ class SecretBytes(bytearray):
     __slots__ = ()
 
     def wipe(self) -> None:
-        """Zeros in place (the same length: never reallocated, so never copied elsewhere)."""
-        self[:] = bytes(len(self))
+        """Zeros in place."""
+        wipe(self)
 
     __del__ = wipe
 
@@ -82,12 +89,7 @@ class SecretBytes(bytearray):
     __str__ = __repr__
 
 
-def wipe(buffer: bytearray) -> None:
-    """Overwrite a plain bytearray that held a secret with zeros, in place."""
-    SecretBytes.wipe(buffer)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Secret:
     """A secret and its kind. `repr` never shows the value.
 
@@ -98,16 +100,16 @@ class Secret:
     kind: SecretKind
     value: SecretBytes = field(repr=False)
 
-    @property
-    def bits(self) -> int:
-        return len(self.value) * 8
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.value, SecretBytes):
-            object.__setattr__(self, "value", SecretBytes(self.value))
+    def __init__(self, kind: SecretKind, value: bytes | bytearray) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "value", value if isinstance(value, SecretBytes) else SecretBytes(value))
         _check_length(len(self.value))
         if self.kind is SecretKind.BIP39_ENTROPY and len(self.value) * 8 not in _BIP39_ENTROPY_BITS:
             raise InvalidInput(f"{self.bits}-bit entropy is not a BIP-39 length")
+
+    @property
+    def bits(self) -> int:
+        return len(self.value) * 8
 
 
 _BIP39_ENTROPY_BITS = tuple(count * 32 // 3 for count in BIP39_WORD_COUNTS)
@@ -198,8 +200,6 @@ def from_bip39(text: str) -> Secret:
 
 
 def _language_hint(words: list[str]) -> str:
-    from vault.core.slip39.share import SLIP39_WORDS
-
     if sum(word in SLIP39_WORDS for word in words) > len(words) // 2:
         return "these look like SLIP-39 share words; give shares to `coldvault recover`"
     return "coldvault reads English BIP-39 mnemonics only"

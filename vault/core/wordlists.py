@@ -10,6 +10,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
+from vault.core.slip39.reference import WORDLIST
+
+SLIP39_WORDS: tuple[str, ...] = WORDLIST
+"""SLIP-39's 1024 words, in order."""
+
 UNIQUE_PREFIX_LETTERS = 4
 """Both SLIP-39 and the English BIP-39 list are unique in their first four letters."""
 

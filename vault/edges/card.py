@@ -1,7 +1,8 @@
 """Printable share cards: one A4 page per share, for a custodian to keep on paper.
 
-Pure core: it returns the PDF's bytes and leaves writing them to the caller (the
-card holds a plaintext share, so the edge writes it 0600 and never overwrites).
+An edge: fpdf2, imported only when a card is made. It returns the PDF's bytes and
+leaves writing them to the caller (the card holds a plaintext share, so the flow
+writes it 0600 and never overwrites).
 The same inputs give the same bytes, so a card can be compared and tested: the
 PDF's creation date is `created` or a fixed epoch, and nothing random goes in.
 

@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from vault.core import wordlists
 from vault.core.slip39.recovery import Entry, ShareSet
-from vault.core.slip39.share import SHARE_WORDS_128_BIT, SLIP39_WORDS, Share, parse_share
+from vault.core.slip39.share import SHARE_WORDS_128_BIT, Share, parse_share
+from vault.core.wordlists import SLIP39_WORDS
 from vault.errors import ShareError, VaultError
 
 ReadLine = Callable[[str], "str | None"]

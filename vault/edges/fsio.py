@@ -14,8 +14,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from importlib import resources
 from pathlib import Path
 
+from vault.core.outputs import OutputFile
 from vault.errors import InvalidInput, VaultError, WriteRefused
 
 MAX_INPUT_FILE_BYTES = 1 << 20
@@ -30,9 +32,12 @@ NOTHING_WRITTEN = "nothing was written"
 
 def read_text(path: Path) -> str:
     """A small UTF-8 text file; every failure is an `InvalidInput` naming the file."""
-    data = read_bytes(path)
+    return decode(read_bytes(path), path)
+
+
+def decode(data: bytes, path: Path) -> str:
+    """A file's bytes as UTF-8 text; a byte-order mark (some Windows editors write one) is not content."""
     try:
-        # utf-8-sig: a byte-order mark (some Windows editors write one) is not content.
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidInput(f"{path}: not UTF-8 text (byte {error.start + 1})") from None
@@ -54,6 +59,11 @@ def read_bytes(path: Path) -> bytes:
     if len(data) > MAX_INPUT_FILE_BYTES:
         raise InvalidInput(f"{path}: larger than {MAX_INPUT_FILE_BYTES // 1024} KiB; not a coldvault input")
     return data
+
+
+def template(name: str) -> str:
+    """A template shipped with coldvault (vault/templates/): the plan template, the runbook's."""
+    return resources.files("vault").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def read_line_file(path: Path) -> str:
@@ -92,10 +102,10 @@ def leftover_staging(target: Path) -> list[Path]:
 
 def write_directory(
     target: Path,
-    files: Iterable[tuple[str, str | bytes, bool]],
+    files: Iterable[OutputFile],
     before_rename: Callable[[Path], None] | None = None,
 ) -> None:
-    """Create `target` holding `files` (relative path, text or bytes, is secret), all or nothing.
+    """Create `target` holding `files`, all or nothing.
 
     `before_rename(staging)` runs when every file is written and synced, before the
     rename makes the result visible: a last check of what is on disk (it may raise,
@@ -103,10 +113,10 @@ def write_directory(
     """
     check_output_dir(target)
     with _staging(target) as staging:
-        for relative, content, secret in files:
-            data = content if isinstance(content, bytes) else content.encode("utf-8")
+        for file in files:
             # Errors name the file as it would have been published, not its staging twin.
-            _write_file(staging / relative, data, SECRET_FILE_MODE if secret else PUBLIC_FILE_MODE, shown=target / relative)
+            mode = SECRET_FILE_MODE if file.secret else PUBLIC_FILE_MODE
+            _write_file(staging / file.path, file.data, mode, shown=target / file.path)
         _fsync_tree(staging, shown=target)
         if before_rename is not None:
             before_rename(staging)

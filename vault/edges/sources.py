@@ -6,7 +6,7 @@ and `vault.core.slip39.share`, putting the file name in front of any error.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,7 +18,9 @@ from vault.core.secret import Secret, SecretBytes
 from vault.core.slip39.recovery import Entry, ShareSet
 from vault.core.slip39.share import Share, check_passphrase
 from vault.edges import fsio, terminal
-from vault.edges.sealing import Opener
+from vault.edges.tokens.discovery import TokenInfo
+from vault.edges.tokens.opener import Opener
+from vault.edges.tokens.sessions import PinSource
 from vault.errors import InvalidInput, VaultError
 
 T = TypeVar("T")
@@ -83,6 +85,33 @@ def read_passphrase(path: Path | None, prompt: bool, confirm: bool) -> SecretByt
     else:
         passphrase = b""
     return SecretBytes(passphrase)
+
+
+def parse_pin_files(values: list[str]) -> dict[str, Path]:
+    """`--pin-file LABEL=PATH`, repeatable."""
+    pins: dict[str, Path] = {}
+    for value in values:
+        label, separator, path = value.partition("=")
+        if not separator or not label or not path:
+            raise InvalidInput(f'--pin-file "{value}" is not LABEL=PATH', "e.g. --pin-file custodian-1=pin.txt")
+        if label in pins:
+            raise InvalidInput(f'--pin-file names token "{label}" twice')
+        pins[label] = Path(path)
+    return pins
+
+
+def pin_source(pin_files: Mapping[str, Path]) -> PinSource:
+    """A token's PIN from its --pin-file, else from a hidden prompt (or a line of standard input)."""
+
+    def pin(token: TokenInfo) -> str:
+        if token.label in pin_files:
+            try:
+                return fsio.read_line_file(pin_files[token.label])
+            except VaultError as error:
+                raise error.with_context("--pin-file") from None
+        return terminal.hidden(f'PIN for token "{token.label}" (not shown): ')
+
+    return pin
 
 
 def read_manifest(path: Path) -> Manifest:

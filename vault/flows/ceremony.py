@@ -1,7 +1,7 @@
 """Running a ceremony plan end to end: check, make the secret, split, seal, prove, record, write.
 
-An edge: it talks to tokens and the file system, and asks witnesses through a
-`Guide`. The order is what makes it safe:
+A flow: the plan and the proofs are the core's, tokens, files and the room are the
+edges'; witnesses are asked through a `Guide`. The order is what makes it safe:
 
 1. Everything that can be checked without the secret is checked first: the plan,
    the output directory, every token, key and public key file. A mistake costs
@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import secrets
-import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,24 +28,36 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vault.core import backup, proof
-from vault.core.formats import envelope as ev
+from vault.core.delivery import Holder, Packet
+from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats import manifest as mf
-from vault.core.formats import sharefile, transcript
-from vault.core.formats.plan import PAPER, SOURCE_BIP39, SOURCE_GENERATE, Custodian, Plan
-from vault.core.secret import Secret, SecretKind
+from vault.core.formats import plan as plans
+from vault.core.formats import transcript
+from vault.core.formats.plan import Plan, SecretSource
+from vault.core.outputs import OutputFile
+from vault.core.recipients.base import PublicKey, public_key_sha256, spki_der
+from vault.core.secret import Secret
 from vault.core.slip39.share import Share
-from vault.core.text import packets as packet
-from vault.edges import card, fsio, sealing, tokens
+from vault.core.text import packets as words
+from vault.edges import fsio, sources
+from vault.edges.guide import TerminalGuide
+from vault.edges.tokens import keys
+from vault.edges.tokens.opener import Opener
 from vault.errors import CheckFailed, InvalidInput, VaultError, WriteRefused
+from vault.flows import packets
+from vault.flows.split import SecretFlags
+from vault.flows.tokens import TokenOptions, opener
 
-PAUSE_ENV = "COLDVAULT_TEST_PAUSE_AT"
-"""Tests only: pause at a named checkpoint so a test can kill the run there."""
 CHECKPOINTS = ("checked", "secret", "sealed", "staged")
+"""Where `run` calls its `checkpoint` callback: after the checks, once the secret exists,
+once every share is sealed, once every file is staged (the crash tests stop it there)."""
+Checkpoint = Callable[[str], None]
 
 TRANSCRIPT_FILE = transcript.TRANSCRIPT_FILE
 SIGNATURE_FILE = transcript.signature_file(TRANSCRIPT_FILE)
 RUNBOOK_FILE = "runbook.md"
-CUSTODIANS_DIR = "custodians"
+PLAN_TEMPLATE = "plan.toml"
+"""The commented plan `ceremony init` writes, in vault/templates/."""
 
 
 class Guide(Protocol):
@@ -59,31 +68,6 @@ class Guide(Protocol):
     def confirm(self, what: str) -> str:
         """Every witness confirms `what`; returns how they did, for the transcript."""
         ...
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """A custodian's delivery, resolved before any secret exists."""
-
-    group_index: int
-    member_index: int
-    custodian: Custodian
-    public_key: Any = None
-    proving_token: str | None = None
-    """The token that opens this custodian's envelope, when it is in the room."""
-
-
-@dataclass(frozen=True)
-class Packet:
-    """What one custodian takes away."""
-
-    recipient: Recipient
-    share: Share
-    file: str
-    """The share file or envelope, relative to the ceremony directory."""
-    envelope: ev.Envelope | None
-    proven: bool
-    """For paper: always. For an envelope: opened again with its token here."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +89,56 @@ class Outcome:
     packets: tuple[Packet, ...]
 
 
+def run_plan(
+    plan_file: Path, out: Path, scripted: bool, flags: SecretFlags, passphrase_file: Path | None, tokens: TokenOptions
+) -> Outcome:
+    """`coldvault ceremony run`: read and check the plan and the flags against it, then `run` it, guided or scripted."""
+    text = fsio.read_text(plan_file)
+    plan = plans.parse(text, str(plan_file))
+    check_flags(plan, flags, passphrase_file)
+    room = TerminalGuide(plan.operator, plan.witnesses, scripted=scripted)
+    if plan.secret_source is SecretSource.GENERATE:  # with no flag, the plan's strength
+        flags = dataclasses.replace(flags, generate=plan.secret_bits)
+    with opener(tokens) as found:
+        return run(
+            plan, text, plan_file.parent, out,
+            read_secret=flags.read,
+            read_passphrase=lambda: plan_passphrase(plan, passphrase_file),
+            opener=found, guide=room,
+        )
+
+
+def check_flags(plan: Plan, flags: SecretFlags, passphrase_file: Path | None) -> None:
+    """Flags that contradict the plan are mistakes: refuse them before anything happens."""
+    brought = ((SecretSource.GENERATE, flags.generate), (SecretSource.BIP39, flags.bip39_file), (SecretSource.MASTER_SECRET, flags.secret_file))
+    given = {source.flag for source, value in brought if value is not None}
+    wrong = given - {plan.secret_source.flag}
+    if wrong:
+        raise InvalidInput(
+            f"{' and '.join(sorted(wrong))} contradicts the plan: its secret source is {plan.secret_source}",
+            f"use {plan.secret_source.flag}, or change [secret] source in the plan",
+        )
+    if flags.generate is not None and flags.generate != plan.secret_bits:
+        raise InvalidInput(f"--generate {flags.generate} contradicts the plan's {plan.secret_bits} bits")
+    if passphrase_file is not None and not plan.passphrase:
+        raise InvalidInput("--passphrase-file was given, but the plan says passphrase = false")
+
+
+def plan_passphrase(plan: Plan, passphrase_file: Path | None) -> bytes:
+    """The new passphrase a plan asks for (confirmed twice at a prompt), or none."""
+    if not plan.passphrase:
+        return b""
+    passphrase = sources.read_passphrase(passphrase_file, passphrase_file is None, confirm=True)
+    if not passphrase:
+        raise InvalidInput("the plan says passphrase = true, but the passphrase given is empty")
+    return passphrase
+
+
+def write_plan_template(path: Path) -> None:
+    """`coldvault ceremony init`: the commented plan template, as a new file."""
+    fsio.write_new_file(path, fsio.template(PLAN_TEMPLATE).encode("utf-8"), fsio.PUBLIC_FILE_MODE)
+
+
 def run(
     plan: Plan,
     plan_text: str,
@@ -112,27 +146,29 @@ def run(
     out: Path,
     read_secret: Callable[[], Secret],
     read_passphrase: Callable[[], bytes],
-    opener: sealing.Opener,
+    opener: Opener,
     guide: Guide,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
     rotation: Rotation | None = None,
+    checkpoint: Checkpoint = lambda step: None,
 ) -> Outcome:
     """Run `plan` and write the ceremony to `out`; see the module docstring for the order.
 
     With `rotation`, `read_secret` recovers the old vault's seed; the transcript and the
-    manifest name the vault this one supersedes.
+    manifest name the vault this one supersedes. `checkpoint` is called at each of
+    `CHECKPOINTS` (tests stop the run there).
     """
     check_output(out)
     guide.step("Checking the plan, the tokens and the keys (no secret exists yet)")
-    recipients = prepare(plan, plan_dir, opener)
+    holders = prepare(plan, plan_dir, opener)
     signer = _signing_public_key(plan, opener)
     ceremony = backup.new_ceremony(plan.name, clock(), random_bytes)
     log = _Log(clock)
     log.add("ceremony-started", _started(plan, plan_text, ceremony, signer))
     if rotation is not None:
         log.add("rotation", rotation.record)
-    _checkpoint("checked")
+    checkpoint("checked")
 
     guide.step("Witnesses", [f"operator: {plan.operator}", *(f"witness: {name}" for name in plan.witnesses)])
     log.add("witnesses-present", {"operator": plan.operator, "witnesses": list(plan.witnesses), "confirmed": guide.confirm("that you are present")})
@@ -140,35 +176,34 @@ def run(
     secret = read_secret()
     check_secret(plan, secret)
     secret_record = _secret_record(plan, secret, rotation)
-    guide.step("The secret is ready (in memory only). Write down its fingerprints:", packet.secret_lines(secret_record))
+    guide.step("The secret is ready (in memory only). Write down its fingerprints:", words.secret_lines(secret_record))
     log.add("secret-ready", {**secret_record, "confirmed": guide.confirm("that you wrote down the fingerprints")})
-    _checkpoint("secret")
+    checkpoint("secret")
 
     options = backup.SplitOptions(plan.iteration_exponent, plan.extendable, plan.name, plan.drill_interval_days)
     shares = backup.make_shares(secret, plan.scheme, passphrase, options, random_bytes)
-    log.add("shares-made", _shares_record(plan, shares))
+    log.add("shares-made", _shares_record(holders, shares))
     guide.step("Sealing and printing each custodian's share")
-    packets = tuple(deliver(r, share, ceremony.id, opener, random_bytes) for r, share in zip(recipients, shares, strict=True))
-    for made in packets:
-        log.add("packet-made", packet_record(made))
-    _checkpoint("sealed")
+    made = tuple(packets.deliver(holder, share, ceremony.id, opener, random_bytes) for holder, share in zip(holders, shares, strict=True))
+    for packet in made:
+        log.add("packet-made", packets.packet_record(packet))
+    checkpoint("sealed")
 
-    holdings = [backup.Holding(p.recipient.custodian.name, p.file, p.envelope.recipient.kind if p.envelope else None) for p in packets]
-    manifest = backup.describe(ceremony, secret, plan.scheme, bool(passphrase), options, shares, holdings)
+    manifest = backup.describe(ceremony, secret, plan.scheme, bool(passphrase), options, shares, [_holding(packet) for packet in made])
     if rotation is not None:
         manifest = dataclasses.replace(manifest, supersedes=rotation.supersedes)
     log.add("recovery-proven", _prove(manifest, shares, passphrase))
     manifest_text = mf.to_json(manifest)
-    files = packet_files(manifest, manifest_text, packets)
-    guide.step("Packets", packet.packet_lines(manifest, packets))
+    files = packets.packet_files(manifest, manifest_text, made)
+    guide.step("Packets", words.packet_lines(manifest, made))
     log.add("ceremony-completed", {
         "manifest_sha256": _sha256(manifest_text.encode("utf-8")),
-        "public_files": {path: _sha256(_bytes(data)) for path, data, secret_ in files if not secret_},
+        "public_files": {file.path: _sha256(file.data) for file in files if not file.secret},
         "confirmed": guide.confirm("that the packets and share fingerprints are as listed"),
     })
-    files += _record_files(plan, manifest, log.chain, packets, opener, rotation)
-    fsio.write_directory(out, files, before_rename=lambda staging: read_back(staging, manifest, packets))
-    return Outcome(out, manifest, transcript.head(log.chain), plan.signing is not None, packets)
+    files += _record_files(plan, manifest, log.chain, made, opener, rotation)
+    packets.write(out, files, manifest, made, staged=lambda: checkpoint("staged"))
+    return Outcome(out, manifest, transcript.head(log.chain), plan.signing is not None, made)
 
 
 def check_output(out: Path) -> None:
@@ -182,158 +217,75 @@ def check_output(out: Path) -> None:
         )
 
 
-def prepare(plan: Plan, plan_dir: Path, opener: sealing.Opener) -> tuple[Recipient, ...]:
+def prepare(plan: Plan, plan_dir: Path, opener: Opener) -> tuple[Holder, ...]:
     """Resolve every delivery: public key files loaded, tokens and keys found. Raises naming the plan line."""
-    recipients = []
+    holders = []
     for group_index, member_index, custodian in plan.custodians():
         try:
-            recipients.append(resolve(group_index, member_index, custodian, plan_dir, opener))
+            target = packets.resolve(custodian.delivery, plan_dir, opener)
         except VaultError as error:
             raise error.with_context(f'{plan.where(custodian.line)}: custodian "{custodian.name}"') from None
-    return tuple(recipients)
-
-
-def resolve(group_index: int, member_index: int, custodian: Custodian, plan_dir: Path, opener: sealing.Opener) -> Recipient:
-    """One custodian's delivery, checked: its token and key found, or its public key file loaded."""
-    delivery = custodian.delivery
-    if delivery.kind == PAPER:
-        return Recipient(group_index, member_index, custodian)
-    if delivery.kind == ev.KIND_TOKEN_AES:
-        assert delivery.token is not None and delivery.key is not None
-        try:
-            opener.key_finder(delivery.token)(ev.KIND_TOKEN_AES, delivery.key, None)
-        except VaultError as error:
-            raise error.with_context(f'token "{delivery.token}"') from None
-        return Recipient(group_index, member_index, custodian, proving_token=delivery.token)
-    assert delivery.public_key is not None
-    path = plan_dir / delivery.public_key
-    try:
-        public = ev.load_public_key(fsio.read_bytes(path))
-    except VaultError as error:
-        raise error.with_context(f"public_key {path}") from None
-    if ev.public_key_kind(public) != delivery.kind:
-        raise InvalidInput(f"public_key {path} is not a key for {delivery.kind}", "ecdh-p256 takes an EC P-256 key; rsa-oaep an RSA key")
-    if delivery.token is not None:
-        sealing.token_for_public_key(opener, [delivery.token], public)
-    return Recipient(group_index, member_index, custodian, public, delivery.token)
+        holders.append(Holder(group_index, member_index, custodian.name, custodian.folder, target))
+    return tuple(holders)
 
 
 def check_secret(plan: Plan, secret: Secret) -> None:
     """The secret brought must be the kind and strength the plan promised."""
-    kind = SecretKind.BIP39_ENTROPY if plan.secret_source == SOURCE_BIP39 else SecretKind.MASTER_SECRET
-    if secret.kind is not kind:
+    if secret.kind is not plan.secret_source.kind:
         raise InvalidInput(f"the plan's secret source is {plan.secret_source}, but a {secret.kind.value} was given")
     if secret.bits != plan.secret_bits:
         raise InvalidInput(f"the plan says {plan.secret_bits} bits, but the secret given has {secret.bits}")
 
 
-def deliver(
-    recipient: Recipient, share: Share, ceremony_id: str, opener: sealing.Opener, random_bytes: Callable[[int], bytes] = secrets.token_bytes
-) -> Packet:
-    """The custodian's packet: the share on paper, or sealed (and opened again where the token is here)."""
-    custodian = recipient.custodian
-    delivery = custodian.delivery
-    folder = f"{CUSTODIANS_DIR}/{custodian.folder}"
-    if delivery.kind == PAPER:
-        return Packet(recipient, share, f"{folder}/share.txt", None, True)
-    try:
-        if delivery.kind == ev.KIND_TOKEN_AES:
-            assert delivery.token is not None and delivery.key is not None
-            sealed = sealing.seal_with_token_key(
-                opener, delivery.token, delivery.key, share, ceremony_id=ceremony_id, custodian=custodian.name, random_bytes=random_bytes
-            )
-        else:
-            sealed = ev.seal_to_public_key(
-                share, recipient.public_key, ceremony_id=ceremony_id, custodian=custodian.name,
-                token_label=delivery.token, oaep_hash=delivery.oaep_hash or "sha256", random_bytes=random_bytes,
-            )
-            if recipient.proving_token:
-                sealing.prove_opens(opener, sealed, share)
-    except VaultError as error:
-        raise error.with_context(f'sealing the share of "{custodian.name}"') from None
-    return Packet(recipient, share, f"{folder}/share.envelope.json", sealed, recipient.proving_token is not None)
+def _holding(made: Packet) -> backup.Holding:
+    """Where a packet's share went, as the manifest lists it."""
+    return backup.Holding(made.holder.name, made.file, made.envelope.kind if made.envelope else None)
 
 
 def _prove(manifest: mf.Manifest, shares: tuple[Share, ...], passphrase: bytes) -> dict[str, Any]:
     """Every qualifying subset of the new shares recovers the secret (docs/verify.md)."""
     result = proof.prove([proof.Given(f"share {i}", share) for i, share in enumerate(shares)], manifest, passphrase)
-    if not result.ok or result.secret_status != proof.SECRET_MATCHES:
+    if not result.ok or result.secret_status != proof.SecretStatus.MATCHES:
         raise CheckFailed(f"the new shares do not prove out ({result.secret_detail}); nothing was written")
     return {"secret_fingerprint": manifest.secret.secret_fingerprint, "qualifying_subsets": result.qualifying_subsets}
 
 
-def packet_files(manifest: mf.Manifest, manifest_text: str, packets: Sequence[Packet]) -> list[tuple[str, str | bytes, bool]]:
-    """manifest.json, and per custodian: the share (card and text, or envelope), a manifest copy, a README."""
-    files: list[tuple[str, str | bytes, bool]] = [(backup.MANIFEST_FILE, manifest_text, False)]
-    for made in packets:
-        folder = made.file.rsplit("/", 1)[0]
-        name = made.recipient.custodian.name
-        group = manifest.scheme.groups[made.share.group_index]
-        if made.envelope is None:
-            files.append((made.file, backup.render_share_file(made.share, manifest.ceremony, group, name), True))
-            files.append((f"{folder}/card.pdf", card.render_card(
-                made.share, ceremony_name=manifest.ceremony.name, ceremony_id=manifest.ceremony.id, custodian=name,
-                group_name=group.name, member_count=group.member_count,
-            ), True))
-        else:
-            files.append((made.file, ev.to_json(made.envelope), False))
-        files.append((f"{folder}/{backup.MANIFEST_FILE}", manifest_text, False))
-        files.append((f"{folder}/README.md", packet.custodian_readme(manifest, made), False))
-    return files
-
-
 def _record_files(
-    plan: Plan, manifest: mf.Manifest, chain: transcript.Chain, packets: Sequence[Packet], opener: sealing.Opener,
-    rotation: Rotation | None,
-) -> list[tuple[str, str | bytes, bool]]:
+    plan: Plan, manifest: mf.Manifest, chain: transcript.Chain, made: Sequence[Packet], opener: Opener, rotation: Rotation | None,
+) -> list[OutputFile]:
     """The transcript, its signature (when the plan asks), and the runbook that quotes its head."""
-    files: list[tuple[str, str | bytes, bool]] = [(TRANSCRIPT_FILE, transcript.to_text(chain), False)]
+    files = [OutputFile(TRANSCRIPT_FILE, transcript.to_text(chain), secret=False)]
     if plan.signing is not None:
-        files.append((SIGNATURE_FILE, transcript.signature_to_json(_sign(plan, chain, opener)), False))
+        files.append(OutputFile(SIGNATURE_FILE, transcript.signature_to_json(_sign(plan, chain, opener)), secret=False))
     superseded = rotation.superseded if rotation else None
-    files.append((RUNBOOK_FILE, packet.runbook(plan, manifest, packets, transcript.head(chain), superseded), False))
+    files.append(OutputFile(RUNBOOK_FILE, words.runbook(fsio.template(words.RUNBOOK_TEMPLATE), plan, manifest, made, transcript.head(chain), superseded), secret=False))
     return files
 
 
-def _signing_public_key(plan: Plan, opener: sealing.Opener) -> Any:
+def _signing_public_key(plan: Plan, opener: Opener) -> PublicKey | None:
     """The ceremony token's signing key, found and tried (on a digest of zeros) before any secret exists."""
     if plan.signing is None:
         return None
     signing = plan.signing
     try:
-        _, public = tokens.ecdsa_sign(opener.session(signing.token), signing.key, bytes(32))
+        _, public = keys.ecdsa_sign(opener.session(signing.token), signing.key, bytes(32))
     except VaultError as error:
         raise error.with_context(f"{plan.where(signing.line)}: signing key") from None
     return public
 
 
-def _sign(plan: Plan, chain: transcript.Chain, opener: sealing.Opener) -> transcript.Signature:
+def _sign(plan: Plan, chain: transcript.Chain, opener: Opener) -> transcript.Signature:
     """Sign the transcript's head on the ceremony token, and check the signature before keeping it."""
     assert plan.signing is not None
     signing = plan.signing
     last = chain.events[-1]
-    raw, public = tokens.ecdsa_sign(opener.session(signing.token), signing.key, transcript.signature_digest(last.hash))
-    signature = transcript.signature_for(last, _spki(public), raw, signing.token, signing.key)
+    raw, public = keys.ecdsa_sign(opener.session(signing.token), signing.key, transcript.signature_digest(last.hash))
+    signature = transcript.signature_for(last, spki_der(public), raw, signing.token, signing.key)
     transcript.check_signature(chain.events, signature)
     return signature
 
 
-def read_back(staging: Path, manifest: mf.Manifest, packets: Sequence[Packet]) -> None:
-    """What is on disk is what was proven: the manifest, each share file and envelope."""
-    _checkpoint("staged")
-    if mf.from_json(fsio.read_text(staging / backup.MANIFEST_FILE)) != manifest:
-        raise CheckFailed("manifest.json reads back differently; nothing was published")
-    for made in packets:
-        text = fsio.read_text(staging / made.file)
-        if made.envelope is None:
-            matches = sharefile.parse(text) == made.share
-        else:
-            matches = ev.from_json(text) == made.envelope
-        if not matches:
-            raise CheckFailed(f"{made.file} reads back differently; nothing was published")
-
-
-def _started(plan: Plan, plan_text: str, ceremony: mf.Ceremony, signer: Any) -> dict[str, Any]:
+def _started(plan: Plan, plan_text: str, ceremony: mf.Ceremony, signer: PublicKey | None) -> dict[str, Any]:
     from vault import __version__
 
     return {
@@ -350,18 +302,16 @@ def _started(plan: Plan, plan_text: str, ceremony: mf.Ceremony, signer: Any) -> 
             "extendable": plan.extendable,
         },
         "signing": None if signer is None or plan.signing is None else transcript.signing_data(
-            transcript.Signer(ev.public_key_sha256(signer), plan.signing.token, plan.signing.key)
+            transcript.Signer(public_key_sha256(signer), plan.signing.token, plan.signing.key)
         ),
     }
 
 
 def _secret_record(plan: Plan, secret: Secret, rotation: Rotation | None) -> dict[str, Any]:
-    from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
-
     if rotation is not None:
         source = f"recovered from ceremony {rotation.supersedes.ceremony_id}"
     else:
-        source = "generated" if plan.secret_source == SOURCE_GENERATE else "imported"
+        source = "generated" if plan.secret_source is SecretSource.GENERATE else "imported"
     return {
         "kind": secret.kind.value,
         "bits": secret.bits,
@@ -371,31 +321,16 @@ def _secret_record(plan: Plan, secret: Secret, rotation: Rotation | None) -> dic
     }
 
 
-def _shares_record(plan: Plan, shares: Sequence[Share]) -> dict[str, Any]:
+def _shares_record(holders: Sequence[Holder], shares: Sequence[Share]) -> dict[str, Any]:
     first = shares[0]
     return {
         "identifier": first.identifier,
         "extendable": first.extendable,
         "iteration_exponent": first.iteration_exponent,
         "shares": [
-            {"group_index": s.group_index, "member_index": s.member_index, "custodian": c.name, "share_fingerprint": s.fingerprint}
-            for (_, _, c), s in zip(plan.custodians(), shares, strict=True)
+            {"group_index": s.group_index, "member_index": s.member_index, "custodian": h.name, "share_fingerprint": s.fingerprint}
+            for h, s in zip(holders, shares, strict=True)
         ],
-    }
-
-
-def packet_record(made: Packet) -> dict[str, Any]:
-    """A packet as the transcript records it: who, which share (by fingerprint), how delivered."""
-    record: dict[str, Any] = {"custodian": made.recipient.custodian.name, "share_fingerprint": made.share.fingerprint, "file": made.file}
-    if made.envelope is None:
-        return {**record, "delivery": PAPER}
-    recipient = made.envelope.recipient
-    return {
-        **record,
-        "delivery": recipient.kind,
-        "recipient": {k: v for k, v in vars(recipient).items() if v is not None and k != "kind"},
-        "envelope_sha256": _sha256(ev.to_json(made.envelope).encode("utf-8")),
-        "proven_opens": made.proven,
     }
 
 
@@ -410,23 +345,5 @@ class _Log:
         self.chain = transcript.append(self.chain, event, data, self.clock())
 
 
-def _checkpoint(name: str) -> None:
-    """Tests only ($COLDVAULT_TEST_PAUSE_AT): stop here so a test can kill the run at this step."""
-    if os.environ.get(PAUSE_ENV) == name:
-        print(f"paused at {name}", file=sys.stderr, flush=True)
-        time.sleep(3600)
-
-
-def _spki(public_key: Any) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-
-
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _bytes(data: str | bytes) -> bytes:
-    return data if isinstance(data, bytes) else data.encode("utf-8")
-

@@ -9,11 +9,11 @@ names the field that is wrong.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from vault.core.formats import fields as strictjson
+from vault.core.formats import fields
+from vault.core.formats.fields import Fields, JsonPath
 from vault.core.secret import SecretKind
 from vault.errors import InvalidInput
 
@@ -145,80 +145,72 @@ def _without_none(fields: dict[str, Any], optional: str) -> dict[str, Any]:
 
 def to_json(manifest: Manifest) -> str:
     """Canonical text: the spec's field order, two-space indent, trailing newline."""
-    return json.dumps(to_document(manifest), indent=2, ensure_ascii=False) + "\n"
+    return fields.pretty(to_document(manifest))
 
 
 def from_json(text: str) -> Manifest:
-    """Parse a manifest; raises `InvalidInput` naming the first bad field."""
-    root = _Object(strictjson.load_object(text, "a manifest"), "manifest")
-    if root.get("format", str) != FORMAT:
-        raise InvalidInput(
-            f"unknown manifest format {root.get('format', str)!r}",
-            f"this coldvault reads {FORMAT}",
-        )
-    ceremony = root.object("ceremony")
-    secret = root.object("secret")
-    scheme = root.object("scheme")
-    policy = root.object("policy")
-    kind = secret.get("kind", str)
+    """Parse a manifest; raises `InvalidInput` naming the first bad field.
+
+    Fields this version does not know are ignored, so that a newer coldvault's
+    optional additions do not lock out an older reader; every field it uses is checked.
+    """
+    root = Fields(fields.load_object(text, "a manifest"), LOCATOR)
+    version = root.string("format")
+    if version != FORMAT:
+        raise InvalidInput(f"unknown manifest format {version!r}", f"this coldvault reads {FORMAT}")
+    ceremony, secret, scheme = root.object("ceremony"), root.object("secret"), root.object("scheme")
+    kind = secret.string("kind")
     if kind not in {k.value for k in SecretKind}:
         raise InvalidInput(f"manifest.secret.kind {kind!r} is neither bip39-entropy nor master-secret")
     manifest = Manifest(
-        ceremony=Ceremony(ceremony.get("id", str), ceremony.get("name", str), ceremony.time("created")),
-        secret=SecretInfo(
-            SecretKind(kind),
-            secret.get("bits", int),
-            secret.hex("secret_fingerprint", 32),
-            secret.hex("wallet_fingerprint", 8),
-        ),
+        ceremony=Ceremony(ceremony.string("id"), ceremony.string("name"), ceremony.time("created")),
+        secret=SecretInfo(SecretKind(kind), secret.integer("bits"), secret.hex("secret_fingerprint", 32), secret.hex("wallet_fingerprint", 8)),
         scheme=SchemeInfo(
-            identifier=scheme.get("identifier", int),
-            extendable=scheme.get("extendable", bool),
-            iteration_exponent=scheme.get("iteration_exponent", int),
-            group_threshold=scheme.get("group_threshold", int),
-            passphrase_protected=scheme.get("passphrase_protected", bool),
-            groups=tuple(
-                GroupInfo(
-                    g.get("index", int),
-                    g.get("name", str, optional=True),
-                    g.get("member_threshold", int),
-                    g.get("member_count", int),
-                )
-                for g in scheme.objects("groups")
-            ),
+            identifier=scheme.integer("identifier"),
+            extendable=scheme.boolean("extendable"),
+            iteration_exponent=scheme.integer("iteration_exponent"),
+            group_threshold=scheme.integer("group_threshold"),
+            passphrase_protected=scheme.boolean("passphrase_protected"),
+            groups=tuple(_group(group) for group in scheme.objects("groups")),
         ),
-        shares=tuple(
-            ShareEntry(
-                s.get("group_index", int),
-                s.get("member_index", int),
-                s.get("custodian", str, optional=True),
-                s.hex("share_fingerprint", 32),
-                s.get("file", str),
-                s.get("wrapping", str, optional=True),
-                s.time("issued", absent=True),
-            )
-            for s in root.objects("shares")
-        ),
-        policy=Policy(policy.get("drill_interval_days", int)),
-        revision=_revision(root),
-        supersedes=_supersedes(root),
+        shares=tuple(_share(share) for share in root.objects("shares")),
+        policy=Policy(root.object("policy").integer("drill_interval_days")),
+        revision=_revision(root.object("revision", absent=True)),
+        supersedes=_supersedes(root.object("supersedes", absent=True)),
     )
     _check_values(manifest)
     return manifest
 
 
-def _revision(root: "_Object") -> Revision | None:
-    revision = root.optional_object("revision")
+LOCATOR = JsonPath("manifest", FORMAT)
+
+
+def _group(group: Fields) -> GroupInfo:
+    return GroupInfo(group.integer("index"), group.string("name", null=True), group.integer("member_threshold"), group.integer("member_count"))
+
+
+def _share(share: Fields) -> ShareEntry:
+    return ShareEntry(
+        group_index=share.integer("group_index"),
+        member_index=share.integer("member_index"),
+        custodian=share.string("custodian", null=True),
+        share_fingerprint=share.hex("share_fingerprint", 32),
+        file=share.string("file"),
+        wrapping=share.string("wrapping", null=True),
+        issued=share.time("issued", absent=True),
+    )
+
+
+def _revision(revision: Fields | None) -> Revision | None:
     if revision is None:
         return None
-    return Revision(revision.get("number", int), revision.time("created"), revision.hex("predecessor_sha256", 64))
+    return Revision(revision.integer("number"), revision.time("created"), revision.hex("predecessor_sha256", 64))
 
 
-def _supersedes(root: "_Object") -> Supersedes | None:
-    supersedes = root.optional_object("supersedes")
+def _supersedes(supersedes: Fields | None) -> Supersedes | None:
     if supersedes is None:
         return None
-    return Supersedes(supersedes.get("ceremony_id", str), supersedes.hex("manifest_sha256", 64))
+    return Supersedes(supersedes.string("ceremony_id"), supersedes.hex("manifest_sha256", 64))
 
 
 def _check_values(manifest: Manifest) -> None:
@@ -242,54 +234,3 @@ def _check_values(manifest: Manifest) -> None:
     for holds, field_path, expected in rules:
         if not holds:
             raise InvalidInput(f"manifest.{field_path} is out of range: it must be {expected}")
-
-
-class _Object:
-    """A JSON object with a path, so that every error names the field."""
-
-    def __init__(self, value: Any, path: str) -> None:
-        if not isinstance(value, dict):
-            raise InvalidInput(f"{path} is not a JSON object")
-        self.value = value
-        self.path = path
-
-    def get(self, key: str, kind: type, optional: bool = False, absent: bool = False) -> Any:
-        """The value at `key`: `optional` allows null, `absent` allows the key to be left out."""
-        if key not in self.value:
-            if absent:
-                return None
-            raise InvalidInput(f"{self.path}.{key} is missing")
-        item = self.value[key]
-        if item is None and optional:
-            return None
-        # bool is a subclass of int in Python; JSON true is not a number.
-        if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
-            raise InvalidInput(f"{self.path}.{key} should be {_TYPE_NAMES[kind]}")
-        return item
-
-    def hex(self, key: str, digits: int) -> str:
-        item = self.get(key, str)
-        if len(item) != digits or any(c not in "0123456789abcdef" for c in item):
-            raise InvalidInput(f"{self.path}.{key} should be {digits} lower-case hex digits")
-        return item
-
-    def time(self, key: str, absent: bool = False) -> Any:
-        """A UTC time to the second, as coldvault writes it: "2026-11-21T17:55:10Z"."""
-        item = self.get(key, str, absent=absent)
-        if item is not None and not strictjson.is_utc_time(item):
-            raise InvalidInput(f'{self.path}.{key} should be a UTC time like "2026-11-21T17:55:10Z"')
-        return item
-
-    def object(self, key: str) -> "_Object":
-        return _Object(self.get(key, dict), f"{self.path}.{key}")
-
-    def optional_object(self, key: str) -> "_Object | None":
-        """The object at `key`, or None when the key is left out (a field newer than format 1's first)."""
-        value = self.get(key, dict, absent=True)
-        return None if value is None else _Object(value, f"{self.path}.{key}")
-
-    def objects(self, key: str) -> list["_Object"]:
-        return [_Object(item, f"{self.path}.{key}[{i}]") for i, item in enumerate(self.get(key, list))]
-
-
-_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "an object", list: "a list"}

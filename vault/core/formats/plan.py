@@ -4,40 +4,63 @@ A plan is checked completely before any secret exists, so a mistake costs nothin
 Every error names the plan file and the TOML line it is about ("plan.toml line 14:
 group "Officers": threshold 4 is above its 3 custodians"). Pure: the caller reads
 the file; checks that need the outside world (key files, tokens) live in
-`vault.flows.ceremony`, which uses `Plan.where` for the same kind of message.
+`vault.flows.packets` and `vault.flows.ceremony`, which use `Plan.where` for the same
+kind of message. Which fields a delivery needs is its recipient kind's
+(`vault.core.recipients`). Read through the one strict reader (`fields`), with the
+plan's own way of naming a field: its line.
 The format is specified in docs/plan.md.
 """
 
 from __future__ import annotations
 
 import difflib
+import enum
 import json
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vault.core.formats import envelope as ev
+from vault.core.formats.fields import Fields, Key
 from vault.core.formats.manifest import DEFAULT_DRILL_INTERVAL_DAYS, MAX_DRILL_INTERVAL_DAYS
+from vault.core.recipients import registry
 from vault.core.scheme import ITERATION_EXPONENT_MAX, MAX_GROUP_COUNT, MAX_MEMBER_COUNT, Scheme, check_group, make_scheme
-from vault.core.secret import BIP39_WORD_COUNTS, GENERATE_BITS_CHOICES, MAX_SECRET_LENGTH_BYTES
+from vault.core.secret import BIP39_WORD_COUNTS, GENERATE_BITS_CHOICES, MAX_SECRET_LENGTH_BYTES, SecretKind
 from vault.errors import InvalidInput
 
 FORMAT = "coldvault-plan/1"
 PAPER = "paper"
-DELIVERIES = (PAPER, *ev.KINDS)
-SOURCE_GENERATE = "generate"
-SOURCE_BIP39 = "bip39"
-SOURCE_MASTER_SECRET = "master-secret"
-SOURCE_BITS = {
-    SOURCE_GENERATE: GENERATE_BITS_CHOICES,
-    SOURCE_BIP39: tuple(count * 32 // 3 for count in BIP39_WORD_COUNTS),
-    SOURCE_MASTER_SECRET: tuple(range(128, MAX_SECRET_LENGTH_BYTES * 8 + 1, 16)),
-}
-SOURCE_FLAGS = {SOURCE_GENERATE: "--generate", SOURCE_BIP39: "--bip39-file", SOURCE_MASTER_SECRET: "--secret-file"}
-"""The `ceremony run` flag that brings each source's secret (or none: a hidden prompt)."""
+DELIVERY_KEYS = ("token", "key", "public_key", "oaep_hash")
+"""Every key a delivery may have; which ones each kind needs and allows is the kind's (vault.core.recipients)."""
 MAX_NAME_LENGTH = 64
+
+
+class SecretSource(enum.StrEnum):
+    """Where a ceremony's secret comes from: `[secret] source`."""
+
+    GENERATE = "generate"
+    BIP39 = "bip39"
+    MASTER_SECRET = "master-secret"
+
+    @property
+    def kind(self) -> SecretKind:
+        """The kind of secret it gives: a BIP-39 mnemonic's entropy, or a master secret."""
+        return SecretKind.BIP39_ENTROPY if self is SecretSource.BIP39 else SecretKind.MASTER_SECRET
+
+    @property
+    def flag(self) -> str:
+        """The `ceremony run` flag that brings its secret (or none: a hidden prompt)."""
+        return {SecretSource.GENERATE: "--generate", SecretSource.BIP39: "--bip39-file", SecretSource.MASTER_SECRET: "--secret-file"}[self]
+
+    @property
+    def strengths(self) -> tuple[int, ...]:
+        """The bits a plan may ask of it."""
+        if self is SecretSource.GENERATE:
+            return GENERATE_BITS_CHOICES
+        if self is SecretSource.BIP39:
+            return tuple(count * 32 // 3 for count in BIP39_WORD_COUNTS)
+        return tuple(range(128, MAX_SECRET_LENGTH_BYTES * 8 + 1, 16))
 
 
 @dataclass(frozen=True)
@@ -88,7 +111,7 @@ class Plan:
     name: str
     operator: str
     witnesses: tuple[str, ...]
-    secret_source: str
+    secret_source: SecretSource
     secret_bits: int
     group_threshold: int
     passphrase: bool
@@ -194,154 +217,162 @@ class _Lines:
         return 1
 
 
-class _Reader:
+class _PlanLocator:
+    """Names a plan's fields by their TOML line, and tables as the plan writes them ("[group.custodian]")."""
+
     def __init__(self, source_name: str, lines: _Lines) -> None:
         self.source_name = source_name
         self.lines = lines
 
-    def fail(self, path: tuple[Any, ...], message: str, *hints: str) -> InvalidInput:
+    def subject(self, path: tuple[Key, ...]) -> str:
+        return str(path[-1]) if path and isinstance(path[-1], str) else _table_name(path)
+
+    def missing(self, path: tuple[Key, ...]) -> str:
+        return f'{_table_name(path[:-1])} needs "{path[-1]}"'
+
+    def unknown(self, path: tuple[Key, ...], allowed: Sequence[str]) -> tuple[str, str]:
+        close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
+        hint = f'did you mean "{close[0]}"?' if close else f"allowed here: {', '.join(allowed)}"
+        return f"unknown key {_quoted(str(path[-1]))} in {_table_name(path[:-1])}", hint
+
+    def error(self, path: tuple[Key, ...], message: str, *hints: str) -> InvalidInput:
         return InvalidInput(f"{self.source_name} line {self.lines.of(path)}: {message}", *hints)
 
-    def table(self, document: dict[str, Any], path: tuple[Any, ...], allowed: tuple[str, ...]) -> dict[str, Any]:
-        for key in document:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                raise self.fail(
-                    path + (key,),
-                    f"unknown key {_quoted(key)} in {_table_name(path)}",
-                    f'did you mean "{close[0]}"?' if close else f"allowed here: {', '.join(allowed)}",
-                )
-        return document
 
-    def value(self, document: dict[str, Any], path: tuple[Any, ...], key: str, kind: type, default: Any = ...) -> Any:
-        if key not in document:
-            if default is ...:
-                raise self.fail(path, f'{_table_name(path)} needs "{key}"')
-            return default
-        item = document[key]
-        if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
-            raise self.fail(path + (key,), f"{key} should be {_TYPE_NAMES[kind]}")
-        return item
+class _Table(Fields):
+    """A TOML table: the shared reader, with TOML's word for an object."""
 
-    def name(self, document: dict[str, Any], path: tuple[Any, ...], key: str = "name") -> str:
-        text = self.value(document, path, key, str)
+    TYPE_NAMES = {**Fields.TYPE_NAMES, dict: "a table"}
+
+
+class _Reader:
+    def __init__(self, source_name: str, lines: _Lines) -> None:
+        self.source_name = source_name
+        self.lines = lines
+        self.locator = _PlanLocator(source_name, lines)
+
+    def fail(self, path: tuple[Key, ...], message: str, *hints: str) -> InvalidInput:
+        return self.locator.error(path, message, *hints)
+
+    def name(self, table: Fields, key: str = "name") -> str:
+        text = table.string(key)
         if not text.strip() or len(text) > MAX_NAME_LENGTH or not text.isprintable():
-            raise self.fail(path + (key,), f"{key} must be 1 to {MAX_NAME_LENGTH} printable characters on one line")
-        return text.strip()
+            raise table.fail(key, f"must be 1 to {MAX_NAME_LENGTH} printable characters on one line")
+        return str(text.strip())
 
     def plan(self, document: dict[str, Any]) -> Plan:
-        self.table(document, (), ("format", "ceremony", "secret", "slip39", "policy", "signing", "group"))
-        if self.value(document, (), "format", str) != FORMAT:
-            raise self.fail(("format",), f'format is {_quoted(document["format"])}; this coldvault reads "{FORMAT}"')
-        ceremony = self.table(self.value(document, (), "ceremony", dict), ("ceremony",), ("name", "operator", "witnesses"))
-        source, bits = self.secret(self.value(document, (), "secret", dict))
-        slip39 = self.table(
-            self.value(document, (), "slip39", dict, {}), ("slip39",),
-            ("group_threshold", "passphrase", "iteration_exponent", "extendable"),
-        )
-        policy = self.table(self.value(document, (), "policy", dict, {}), ("policy",), ("drill_interval_days",))
-        groups = self.groups(self.value(document, (), "group", list))
+        root = _Table(document, self.locator).only(("format", "ceremony", "secret", "slip39", "policy", "signing", "group"))
+        if root.string("format") != FORMAT:
+            raise root.fail("format", f'is {_quoted(document["format"])}; this coldvault reads "{FORMAT}"')
+        ceremony = root.object("ceremony").only(("name", "operator", "witnesses"))
+        source, bits = self.secret(root.object("secret"))
+        slip39 = root.object("slip39", empty=True).only(("group_threshold", "passphrase", "iteration_exponent", "extendable"))
+        policy = root.object("policy", empty=True).only(("drill_interval_days",))
+        groups = self.groups(root)
         plan = Plan(
             source_name=self.source_name,
-            name=self.name(ceremony, ("ceremony",)),
-            operator=self.name(ceremony, ("ceremony",), "operator"),
+            name=self.name(ceremony),
+            operator=self.name(ceremony, "operator"),
             witnesses=self.witnesses(ceremony),
             secret_source=source,
             secret_bits=bits,
-            group_threshold=self.value(slip39, ("slip39",), "group_threshold", int, 1 if len(groups) == 1 else ...),
-            passphrase=self.value(slip39, ("slip39",), "passphrase", bool, False),
-            iteration_exponent=self.value(slip39, ("slip39",), "iteration_exponent", int, 1),
-            extendable=self.value(slip39, ("slip39",), "extendable", bool, True),
-            drill_interval_days=self.value(policy, ("policy",), "drill_interval_days", int, DEFAULT_DRILL_INTERVAL_DAYS),
+            group_threshold=slip39.integer("group_threshold", default=1) if len(groups) == 1 else slip39.integer("group_threshold"),
+            passphrase=slip39.boolean("passphrase", default=False),
+            iteration_exponent=slip39.integer("iteration_exponent", default=1),
+            extendable=slip39.boolean("extendable", default=True),
+            drill_interval_days=policy.integer("drill_interval_days", default=DEFAULT_DRILL_INTERVAL_DAYS),
             groups=groups,
-            signing=self.signing(document.get("signing")),
+            signing=self.signing(root.object("signing", absent=True)),
         )
         self.check(plan)
         return plan
 
-    def witnesses(self, ceremony: dict[str, Any]) -> tuple[str, ...]:
-        names = self.value(ceremony, ("ceremony",), "witnesses", list, [])
-        path = ("ceremony", "witnesses")
+    def witnesses(self, ceremony: Fields) -> tuple[str, ...]:
+        names = ceremony.get("witnesses", list, default=[])
         if not all(isinstance(name, str) for name in names):
-            raise self.fail(path, "witnesses should be a list of names")
-        witnesses = tuple(self.name({"witness": name}, path, "witness") for name in names)
+            raise ceremony.fail("witnesses", "should be a list of names")
+        path = (*ceremony.path, "witnesses")
+        witnesses = tuple(self.name(_Table({"witness": name}, self.locator, path), "witness") for name in names)
         if len({name.casefold() for name in witnesses}) < len(witnesses):
             raise self.fail(path, "a witness is named twice")
         return witnesses
 
-    def secret(self, secret: dict[str, Any]) -> tuple[str, int]:
-        path = ("secret",)
-        self.table(secret, path, ("source", "bits"))
-        source = self.value(secret, path, "source", str)
-        if source not in SOURCE_BITS:
-            raise self.fail(path + ("source",), f"secret source {_quoted(source)} is unknown", f"use one of: {', '.join(SOURCE_BITS)}")
-        bits = self.value(secret, path, "bits", int)
-        if bits not in SOURCE_BITS[source]:
-            choices = SOURCE_BITS[source]
+    def secret(self, secret: Fields) -> tuple[SecretSource, int]:
+        secret.only(("source", "bits"))
+        name = secret.string("source")
+        if name not in tuple(SecretSource):
+            raise self.fail((*secret.path, "source"), f"secret source {_quoted(name)} is unknown", f"use one of: {', '.join(SecretSource)}")
+        source = SecretSource(name)
+        bits = secret.integer("bits")
+        if bits not in source.strengths:
+            choices = source.strengths
             raise self.fail(
-                path + ("bits",), f"{bits} bits is not a strength for source {source}",
+                (*secret.path, "bits"), f"{bits} bits is not a strength for source {source}",
                 f"use {', '.join(map(str, choices))}" if len(choices) < 10 else f"use {choices[0]} to {choices[-1]} in steps of 16",
             )
         return source, bits
 
-    def groups(self, documents: list[Any]) -> tuple[Group, ...]:
+    def groups(self, root: Fields) -> tuple[Group, ...]:
+        documents = root.get("group", list)
         if not documents:
             raise self.fail(("group",), "the plan has no [[group]]")
         if len(documents) > MAX_GROUP_COUNT:
             raise self.fail(("group", MAX_GROUP_COUNT), f"{len(documents)} groups; SLIP-39 allows at most {MAX_GROUP_COUNT}")
-        return tuple(self.group(document, ("group", index)) for index, document in enumerate(documents))
+        if not all(isinstance(document, dict) for document in documents):
+            raise self.fail(("group",), "each group should be a [[group]] table")
+        return tuple(self.group(_Table(document, self.locator, ("group", index))) for index, document in enumerate(documents))
 
-    def group(self, document: Any, path: tuple[Any, ...]) -> Group:
-        if not isinstance(document, dict):
-            raise self.fail(path, "each group should be a [[group]] table")
-        self.table(document, path, ("name", "threshold", "custodian"))
-        custodians = self.value(document, path, "custodian", list)
+    def group(self, group: Fields) -> Group:
+        group.only(("name", "threshold", "custodian"))
+        custodians = group.get("custodian", list)
         if not all(isinstance(item, dict) for item in custodians):
-            raise self.fail(path + ("custodian",), "each custodian should be a [[group.custodian]] table")
+            raise self.fail((*group.path, "custodian"), "each custodian should be a [[group.custodian]] table")
         return Group(
-            name=self.name(document, path),
-            threshold=self.value(document, path, "threshold", int),
-            custodians=tuple(self.custodian(item, path + ("custodian", index)) for index, item in enumerate(custodians)),
-            line=self.lines.of(path),
+            name=self.name(group),
+            threshold=group.integer("threshold"),
+            custodians=tuple(self.custodian(_Table(item, self.locator, (*group.path, "custodian", index)))
+                             for index, item in enumerate(custodians)),
+            line=self.lines.of(group.path),
         )
 
-    def custodian(self, document: dict[str, Any], path: tuple[Any, ...]) -> Custodian:
-        self.table(document, path, ("name", "delivery", "token", "key", "public_key", "oaep_hash"))
-        name = self.name(document, path)
-        kind = self.value(document, path, "delivery", str)
-        if kind not in DELIVERIES:
-            raise self.fail(path + ("delivery",), f'custodian "{name}": delivery {_quoted(kind)} is unknown', f"use one of: {', '.join(DELIVERIES)}")
-        fields = {key: self.value(document, path, key, str, None) for key in ("token", "key", "public_key", "oaep_hash")}
-        delivery = Delivery(kind, **fields)
-        self.delivery(name, delivery, path)
+    def custodian(self, custodian: Fields) -> Custodian:
+        custodian.only(("name", "delivery", *DELIVERY_KEYS))
+        name = self.name(custodian)
+        kind = custodian.string("delivery")
+        deliveries = (PAPER, *registry.names())
+        if kind not in deliveries:
+            raise self.fail((*custodian.path, "delivery"), f'custodian "{name}": delivery {_quoted(kind)} is unknown',
+                            f"use one of: {', '.join(deliveries)}")
+        delivery = Delivery(kind, **{key: custodian.string(key, absent=True) for key in DELIVERY_KEYS})
+        self.delivery(name, delivery, custodian)
         if not folder_name(name):
-            raise self.fail(path + ("name",), f'custodian "{name}": the name needs at least one letter or digit a-z, 0-9')
-        return Custodian(name, folder_name(name), delivery, self.lines.of(path))
+            raise self.fail((*custodian.path, "name"), f'custodian "{name}": the name needs at least one letter or digit a-z, 0-9')
+        return Custodian(name, folder_name(name), delivery, self.lines.of(custodian.path))
 
-    def delivery(self, name: str, delivery: Delivery, path: tuple[Any, ...]) -> None:
-        """Which keys each delivery needs, and which it must not have."""
-        needed = {PAPER: (), ev.KIND_TOKEN_AES: ("token", "key"), ev.KIND_ECDH_P256: ("public_key",), ev.KIND_RSA_OAEP: ("public_key",)}
-        allowed = {
-            PAPER: (), ev.KIND_TOKEN_AES: ("token", "key"),
-            ev.KIND_ECDH_P256: ("public_key", "token"), ev.KIND_RSA_OAEP: ("public_key", "token", "oaep_hash"),
-        }
-        for key in needed[delivery.kind]:
+    def delivery(self, name: str, delivery: Delivery, custodian: Fields) -> None:
+        """Which keys each delivery needs, which it may have, and their values: as its recipient kind declares."""
+        if delivery.kind == PAPER:
+            needs: tuple[str, ...] = ()
+            allows: tuple[str, ...] = ()
+            choices: Mapping[str, tuple[str, ...]] = {}
+        else:
+            kind = registry.by_name(delivery.kind)
+            needs, allows, choices = kind.plan_needs, kind.plan_allows, kind.plan_choices
+        for key in needs:
             if getattr(delivery, key) is None:
-                raise self.fail(path, f'custodian "{name}": delivery {delivery.kind} needs "{key}"')
-        for key in ("token", "key", "public_key", "oaep_hash"):
-            if getattr(delivery, key) is not None and key not in allowed[delivery.kind]:
-                raise self.fail(path + (key,), f'custodian "{name}": "{key}" does not apply to delivery {delivery.kind}')
-        if delivery.oaep_hash is not None and delivery.oaep_hash not in ev.OAEP_HASHES:
-            raise self.fail(path + ("oaep_hash",), f'custodian "{name}": oaep_hash must be one of {", ".join(ev.OAEP_HASHES)}')
+                raise self.fail(custodian.path, f'custodian "{name}": delivery {delivery.kind} needs "{key}"')
+        for key in DELIVERY_KEYS:
+            value = getattr(delivery, key)
+            if value is not None and key not in allows:
+                raise self.fail((*custodian.path, key), f'custodian "{name}": "{key}" does not apply to delivery {delivery.kind}')
+            if value is not None and key in choices and value not in choices[key]:
+                raise self.fail((*custodian.path, key), f'custodian "{name}": {key} must be one of {", ".join(choices[key])}')
 
-    def signing(self, document: Any) -> Signing | None:
-        if document is None:
+    def signing(self, signing: Fields | None) -> Signing | None:
+        if signing is None:
             return None
-        path = ("signing",)
-        if not isinstance(document, dict):
-            raise self.fail(path, "signing should be a table: [signing] with token and key")
-        self.table(document, path, ("token", "key"))
-        return Signing(self.value(document, path, "token", str), self.value(document, path, "key", str), self.lines.of(path))
+        signing.only(("token", "key"))
+        return Signing(signing.string("token"), signing.string("key"), self.lines.of(signing.path))
 
     def check(self, plan: Plan) -> None:
         """Rules across fields: thresholds, sizes, duplicates."""
@@ -393,5 +424,3 @@ def _table_name(path: tuple[Any, ...]) -> str:
     names = [str(part) for part in path if isinstance(part, str)]
     return f"[{'.'.join(names)}]" if names else "the plan's top level"
 
-
-_TYPE_NAMES = {str: "a string in quotes", int: "a whole number", bool: "true or false", dict: "a table", list: "a list"}

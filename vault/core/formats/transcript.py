@@ -15,15 +15,16 @@ recorded in an event. The drill log (`drills.jsonl`) has the same format.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from vault.core.formats import fields as strictjson
+from vault.core.formats import fields
+from vault.core.formats.fields import Fields, JsonPath
 from vault.errors import CheckFailed, InvalidInput
 
 FORMAT = "coldvault-transcript/1"
@@ -52,7 +53,6 @@ SIGNATURE_LENGTH_BYTES = 64
 """r || s, 32 bytes each, big-endian: what PKCS#11's CKM_ECDSA returns for P-256."""
 
 _EVENT_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -138,17 +138,11 @@ def append(chain: Chain, event: str, data: dict[str, Any], now: datetime) -> Cha
         raise ValueError(problem)
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    time = now.astimezone(timezone.utc).strftime(strictjson.UTC_TIME_FORMAT)
-    if not strictjson.is_utc_time(time):  # a year before 1000 is not four digits
+    time = now.astimezone(timezone.utc).strftime(fields.UTC_TIME_FORMAT)
+    if not fields.is_utc_time(time):  # a year before 1000 is not four digits
         raise ValueError(f"cannot write the time {time!r}")
-    unhashed = {
-        "seq": len(chain.events),
-        "time": time,
-        "event": event,
-        "data": json.loads(_dumps(data)),
-        "prev": head(chain),
-    }
-    return Chain((*chain.events, Event(**unhashed, hash=line_hash(unhashed))))
+    line = Event(len(chain.events), time, event, json.loads(fields.canonical(data)), head(chain), hash="")
+    return Chain((*chain.events, dataclasses.replace(line, hash=line_hash(_unhashed(line)))))
 
 
 def head(chain: Chain) -> str:
@@ -167,8 +161,8 @@ def to_line(event: Event) -> str:
 
 
 def canonical_line(document: dict[str, Any]) -> str:
-    """Members in the document's order (the format's), nested keys sorted, no white space, ASCII."""
-    return "{" + ",".join(f"{_dumps(key)}:{_dumps(value)}" for key, value in document.items()) + "}"
+    """Members in the document's order (the format's), each value canonical (nested keys sorted, no white space, ASCII)."""
+    return "{" + ",".join(f"{fields.canonical(key)}:{fields.canonical(value)}" for key, value in document.items()) + "}"
 
 
 def line_hash(unhashed: dict[str, Any]) -> str:
@@ -183,10 +177,6 @@ def signing_data(signer: Signer) -> dict[str, Any]:
 
 def _document(event: Event) -> dict[str, Any]:
     return {name: getattr(event, name) for name in MEMBERS}
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 # ---------------------------------------------------------------- reading
@@ -227,44 +217,41 @@ def _parse_line(line: str, number: int, previous: Event | None, name: str) -> Ev
         column = next(i for i, c in enumerate(line) if not c.isascii()) + 1
         raise failed(f"has a non-ASCII byte at column {column}: transcripts are ASCII")
     try:
-        document = strictjson.load_object(line, "a transcript line")
+        document = fields.load_object(line, "a transcript line")
     except InvalidInput as error:
         raise failed(error.message) from None
-    problem = _shape_problem(document)
-    if problem:
-        raise failed(problem)
+    event = _read_event(Fields(document, JsonPath("", FORMAT, f"{name} line {number}: ", CheckFailed)))
     if canonical_line(document) != line:
         raise failed("is not in canonical form (white space, key order or escaping differs): the line was edited")
-    unhashed = {key: document[key] for key in MEMBERS[:-1]}
-    if line_hash(unhashed) != document["hash"]:
+    if line_hash(_unhashed(event)) != event.hash:
         raise failed("hash does not match its content: the line was changed after it was written")
-    if previous is None and document["prev"] != GENESIS:
+    if previous is None and event.prev != GENESIS:
         raise failed("prev is not 64 zeros, as the first line's must be: lines were removed from the start")
-    if previous is not None and document["prev"] != previous.hash:
+    if previous is not None and event.prev != previous.hash:
         raise failed(f"prev is not line {number - 1}'s hash: a line was removed, inserted or reordered")
-    if document["seq"] != number - 1:
-        raise failed(f"seq is {document['seq']}, expected {number - 1}")
-    return Event(**document)
+    if event.seq != number - 1:
+        raise failed(f"seq is {event.seq}, expected {number - 1}")
+    return event
 
 
-def _shape_problem(document: dict[str, Any]) -> str | None:
-    missing = [key for key in MEMBERS if key not in document]
-    if missing:
-        return f"{missing[0]} is missing"
-    unknown = [key for key in document if key not in MEMBERS]
-    if unknown:
-        return f"{json.dumps(unknown[0])} is not a member of {FORMAT}"
-    if tuple(document) != MEMBERS:
-        return f"members are not in the order {', '.join(MEMBERS)}"
-    seq = document["seq"]
-    if not _is_integer(seq) or not 0 <= seq <= MAX_INTEGER:
-        return "seq should be a whole number from 0"
-    if not strictjson.is_utc_time(document["time"]):
-        return 'time should be UTC to the second, like "2026-11-21T17:55:10Z"'
-    for key in ("prev", "hash"):
-        if not _is_hex64(document[key]):
-            return f"{key} should be 64 lower-case hex digits"
-    return _event_name_problem(document["event"]) or _data_problem(document["data"])
+def _read_event(line: Fields) -> Event:
+    """One line's members, each checked: the format's members, in its order, of its types."""
+    line.only(MEMBERS)
+    for member in MEMBERS:
+        line.get(member, object)  # every member is there
+    if tuple(line.value) != MEMBERS:
+        raise line.fail(None, f"members are not in the order {', '.join(MEMBERS)}")
+    seq, time, prev, hash_ = line.integer("seq", 0, MAX_INTEGER), line.time("time"), line.hex("prev", 64), line.hex("hash", 64)
+    name, data = line.value["event"], line.value["data"]
+    problem = _event_name_problem(name) or _data_problem(data)
+    if problem:
+        raise line.fail(None, problem)
+    return Event(seq, time, name, data, prev, hash_)
+
+
+def _unhashed(event: Event) -> dict[str, Any]:
+    """The line's members without `hash`: what `hash` is computed over."""
+    return {"seq": event.seq, "time": event.time, "event": event.event, "data": event.data, "prev": event.prev}
 
 
 def _event_name_problem(name: Any) -> str | None:
@@ -294,18 +281,10 @@ def _value_problem(value: Any, path: str, depth: int) -> str | None:
     elif isinstance(value, dict):
         if not all(isinstance(key, str) for key in value):
             return f"{path} has a key that is not a string"
-        items = ((f"{path}.{strictjson.key_in_message(key)}", item) for key, item in value.items())
+        items = ((f"{path}.{fields.key_in_message(key)}", item) for key, item in value.items())
     else:
         return f"{path} is a {type(value).__name__}, not a JSON value"
     return next((p for p in (_value_problem(item, sub, depth + 1) for sub, item in items) if p), None)
-
-
-def _is_integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_hex64(value: Any) -> bool:
-    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
 # ---------------------------------------------------------------- anchors
@@ -323,7 +302,7 @@ def check_manifest(events: tuple[Event, ...], manifest: bytes, name: str = "tran
             continue
         recorded = event.data["manifest_sha256"]
         where = f"{name} line {event.seq + 1}"
-        if not _is_hex64(recorded):
+        if not fields.is_hex(recorded, 64):
             raise CheckFailed(f"{where}: data.manifest_sha256 should be 64 lower-case hex digits")
         if recorded != actual:
             raise CheckFailed(
@@ -352,7 +331,7 @@ def check_head(events: tuple[Event, ...], written_down: str, name: str = "transc
 def read_head(typed: str) -> str:
     """A head hash as a person typed it: either case, surrounding spaces ignored."""
     head_hash = typed.strip().lower()
-    if not _is_hex64(head_hash):
+    if not fields.is_hex(head_hash, 64):
         raise InvalidInput(f"the head hash should be 64 hex digits; got {len(head_hash)} characters")
     return head_hash
 
@@ -397,7 +376,7 @@ def signature_digest(head_hash: str) -> bytes:
     SHA-256 of the domain string and the hash's 64 ASCII hex digits, so a raw ECDSA
     signature over it is an ordinary ECDSA-SHA256 signature over that message.
     """
-    if not _is_hex64(head_hash):
+    if not fields.is_hex(head_hash, 64):
         raise ValueError("a line hash is 64 lower-case hex digits")
     return hashlib.sha256(SIGNATURE_DOMAIN + head_hash.encode("ascii")).digest()
 
@@ -426,58 +405,41 @@ def signature_to_json(signature: Signature) -> str:
         "seq": signature.seq,
         "hash": signature.hash,
         "algorithm": SIGNATURE_ALGORITHM,
-        "public_key": strictjson.b64(signature.public_key),
+        "public_key": fields.b64(signature.public_key),
         "public_key_sha256": signature.public_key_sha256,
         "token_label": signature.token_label,
         "key_label": signature.key_label,
-        "signature": strictjson.b64(signature.signature),
+        "signature": fields.b64(signature.signature),
     }
-    return json.dumps(document, indent=2, ensure_ascii=True) + "\n"
+    return fields.pretty(document, ascii_only=True)
 
 
 def signature_from_json(text: str, name: str = "transcript.sig.json") -> Signature:
     """Parse a signature file, refusing anything the format does not specify exactly."""
-
-    def failed(what: str) -> CheckFailed:
-        return CheckFailed(f"{name}: {what}")
-
     try:
-        document = strictjson.load_object(text, "a transcript signature")
+        document = fields.load_object(text, "a transcript signature")
     except InvalidInput as error:
-        raise failed(error.message) from None
+        raise CheckFailed(f"{name}: {error.message}") from None
+    signature = Fields(document, JsonPath("", SIGNATURE_FORMAT, f"{name}: ", CheckFailed))
     if document.get("format") != SIGNATURE_FORMAT:
-        raise failed(f"unknown format {document.get('format')!r}; this coldvault reads {SIGNATURE_FORMAT}")
-    missing = [key for key in SIGNATURE_MEMBERS if key not in document]
-    unknown = [key for key in document if key not in SIGNATURE_MEMBERS]
-    if missing:
-        raise failed(f"{missing[0]} is missing")
-    if unknown:
-        raise failed(f"{json.dumps(unknown[0])} is not a member of {SIGNATURE_FORMAT}")
-    if not _is_integer(document["seq"]) or not 0 <= document["seq"] <= MAX_INTEGER:
-        raise failed("seq should be a whole number from 0")
-    for key in ("hash", "public_key_sha256"):
-        if not _is_hex64(document[key]):
-            raise failed(f"{key} should be 64 lower-case hex digits")
-    if document["algorithm"] != SIGNATURE_ALGORITHM:
-        raise failed(f"algorithm should be {SIGNATURE_ALGORITHM}")
-    for key in ("token_label", "key_label"):
-        if document[key] is not None and (not isinstance(document[key], str) or not document[key]):
-            raise failed(f"{key} should be a non-empty string or null")
-    public_key = _base64(document["public_key"], "public_key", failed)
-    raw = _base64(document["signature"], "signature", failed)
-    if hashlib.sha256(public_key).hexdigest() != document["public_key_sha256"]:
-        raise failed("public_key_sha256 is not the SHA-256 of public_key")
-    if len(raw) != SIGNATURE_LENGTH_BYTES:
-        raise failed(f"signature has {len(raw)} bytes; an ECDSA P-256 signature (r || s) has {SIGNATURE_LENGTH_BYTES}")
-    return Signature(
-        seq=document["seq"],
-        hash=document["hash"],
-        public_key=public_key,
-        public_key_sha256=document["public_key_sha256"],
-        token_label=document["token_label"],
-        key_label=document["key_label"],
-        signature=raw,
+        raise signature.fail(None, f"unknown format {document.get('format')!r}; this coldvault reads {SIGNATURE_FORMAT}")
+    signature.only(SIGNATURE_MEMBERS)
+    read = Signature(
+        seq=signature.integer("seq", 0, MAX_INTEGER),
+        hash=signature.hex("hash", 64),
+        public_key=signature.base64("public_key"),
+        public_key_sha256=signature.hex("public_key_sha256", 64),
+        token_label=signature.string("token_label", null=True, nonempty=True),
+        key_label=signature.string("key_label", null=True, nonempty=True),
+        signature=signature.base64("signature"),
     )
+    if signature.get("algorithm", object) != SIGNATURE_ALGORITHM:
+        raise signature.fail("algorithm", f"should be {SIGNATURE_ALGORITHM}")
+    if hashlib.sha256(read.public_key).hexdigest() != read.public_key_sha256:
+        raise signature.fail("public_key_sha256", "is not the SHA-256 of public_key")
+    if len(read.signature) != SIGNATURE_LENGTH_BYTES:
+        raise signature.fail("signature", f"has {len(read.signature)} bytes; an ECDSA P-256 signature (r || s) has {SIGNATURE_LENGTH_BYTES}")
+    return read
 
 
 def declared_signer(events: tuple[Event, ...], name: str = "transcript.jsonl") -> Signer | None:
@@ -488,7 +450,7 @@ def declared_signer(events: tuple[Event, ...], name: str = "transcript.jsonl") -
     if (
         not isinstance(signing, dict)
         or tuple(sorted(signing)) != tuple(sorted(SIGNING_MEMBERS))
-        or not _is_hex64(signing["public_key_sha256"])
+        or not fields.is_hex(signing["public_key_sha256"], 64)
         or not all(signing[key] is None or (isinstance(signing[key], str) and signing[key]) for key in SIGNING_MEMBERS[1:])
     ):
         raise CheckFailed(
@@ -566,10 +528,3 @@ def _verify_ecdsa(signature: Signature, signature_name: str) -> None:
         raise CheckFailed(
             f"{signature_name}: the signature does not verify: the file was altered, or it was made by another key"
         ) from None
-
-
-def _base64(value: Any, key: str, failed: Callable[[str], CheckFailed]) -> bytes:
-    try:
-        return strictjson.base64_field(value, key)
-    except InvalidInput as error:
-        raise failed(error.message) from None

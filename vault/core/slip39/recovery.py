@@ -15,6 +15,7 @@ group failed.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import cast
 
 from vault.core.scheme import describe_group
 from vault.core.slip39 import polynomial
@@ -43,7 +44,7 @@ class GroupProgress:
 
     def describe(self, group_count: int) -> str:
         label = describe_group(self.index, group_count)
-        if not self.members:
+        if not self.members or self.threshold is None:  # a share brings its group's threshold
             needs = f" ({self.threshold} needed)" if self.threshold else ""
             return f"{label}: no shares yet{needs}"
         have = ", ".join(str(member + 1) for member in self.members)
@@ -203,4 +204,4 @@ def recover_encrypted(share_set: ShareSet) -> EncryptedMasterSecret:
 def recover(share_set: ShareSet, passphrase: bytes) -> bytes:
     """The master secret. A wrong passphrase gives a different secret without error
     (that is SLIP-39's design); callers compare fingerprints to catch it."""
-    return recover_encrypted(share_set).decrypt(passphrase)
+    return cast(bytes, recover_encrypted(share_set).decrypt(passphrase))  # the reference publishes no types

@@ -22,6 +22,7 @@ code, with one documented exception (the last point):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TypeAlias, cast
 
 import shamir_mnemonic
 from shamir_mnemonic import constants as _constants
@@ -53,9 +54,10 @@ WORDLIST: tuple[str, ...] = tuple(_wordlist.WORDLIST)
 """SLIP-39's 1024 words, in order: a word's position is its 10-bit value."""
 WORD_INDEX_MAP: Mapping[str, int] = _wordlist.WORD_INDEX_MAP
 
-ReferenceShare = shamir_mnemonic.Share
-EncryptedMasterSecret = shamir_mnemonic.EncryptedMasterSecret
-MnemonicError = shamir_mnemonic.MnemonicError
+# The reference publishes no type information: to mypy these are Any.
+ReferenceShare: TypeAlias = shamir_mnemonic.Share
+EncryptedMasterSecret: TypeAlias = shamir_mnemonic.EncryptedMasterSecret
+MnemonicError: TypeAlias = shamir_mnemonic.MnemonicError
 split_ems = shamir_mnemonic.split_ems
 
 
@@ -161,7 +163,7 @@ def interpolate(points: Sequence[tuple[int, bytes]], x: int) -> bytes:
     Delegated to the reference's private `_interpolate` (see the module docstring);
     it raises `MnemonicError` if two points share an x or their lengths differ.
     """
-    return _shamir._interpolate([_shamir.RawShare(x=px, data=py) for px, py in points], x)
+    return cast(bytes, _shamir._interpolate([_shamir.RawShare(x=px, data=py) for px, py in points], x))
 
 
 def create_digest(random_part: bytes, shared_secret: bytes) -> bytes:
@@ -169,4 +171,4 @@ def create_digest(random_part: bytes, shared_secret: bytes) -> bytes:
 
     Delegated to the reference's private `_create_digest` (see the module docstring).
     """
-    return _shamir._create_digest(random_part, shared_secret)
+    return cast(bytes, _shamir._create_digest(random_part, shared_secret))

@@ -37,9 +37,9 @@ from vault.core.slip39.reference import (
     rs1024_verify_checksum,
     split_ems,
 )
+from vault.core.wordlists import SLIP39_WORDS
 from vault.errors import InvalidInput, ShareError
 
-SLIP39_WORDS: tuple[str, ...] = WORDLIST
 SHARE_WORDS_128_BIT = MIN_MNEMONIC_LENGTH_WORDS
 SHARE_WORDS_256_BIT = 33
 SHARE_WORDS_MAX = METADATA_LENGTH_WORDS + -(-MAX_SECRET_LENGTH_BYTES * 8 // RADIX_BITS)

@@ -1,1 +1,1 @@
-"""TODO"""
+"""What people read, as text: custodian READMEs and the runbook (`packets`), the readiness report (`report`)."""

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
-from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from vault.core.delivery import Packet
 from vault.core.formats.manifest import Manifest, ShareEntry
+from vault.core.formats.plan import Plan
 from vault.core.scheme import describe_group, describe_member
 from vault.core.secret import KIND_NOTES, SecretKind
 
-if TYPE_CHECKING:
-    from vault.core.formats.plan import Plan
-    from vault.flows.ceremony import Packet
-
 RUNBOOK_TEMPLATE = "ceremony-runbook.md"
+"""The runbook's template, in vault/templates/ (read by the caller: this module reads no files)."""
 
 
 def secret_lines(record: dict[str, Any]) -> list[str]:
@@ -41,28 +39,28 @@ def holding(manifest: Manifest, entry: ShareEntry) -> str:
     return f"{where}, {describe_member(entry.member_index, group.member_count, group.member_threshold)}"
 
 
-def delivery_text(made: "Packet") -> str:
+def delivery_text(made: Packet) -> str:
     if made.envelope is None:
         return "paper: printed card (card.pdf) and share file (share.txt)"
     recipient = made.envelope.recipient
     token = f' on token "{recipient.token_label}"' if recipient.token_label else ""
     key = f' key "{recipient.key_label}"' if recipient.key_label else ""
     proven = "opened again here with its token" if made.proven else "NOT PROVEN here: the custodian's token was not in the room"
-    return f"sealed ({recipient.kind}){token}{key}; {proven}"
+    return f"sealed ({made.envelope.kind}){token}{key}; {proven}"
 
 
-def packet_lines(manifest: Manifest, packets: Sequence["Packet"]) -> list[str]:
+def packet_lines(manifest: Manifest, packets: Sequence[Packet]) -> list[str]:
     return [
-        f"{made.recipient.custodian.name}: {holding(manifest, _entry(manifest, made))}; "
+        f"{made.holder.name}: {holding(manifest, _entry(manifest, made))}; "
         f"share fingerprint {made.share.fingerprint}; {delivery_text(made)}"
         for made in packets
     ]
 
 
-def custodian_readme(manifest: Manifest, made: "Packet") -> str:
+def custodian_readme(manifest: Manifest, made: Packet) -> str:
     """What a custodian reads first: what they hold, how to check it alone, what never to do."""
     entry = _entry(manifest, made)
-    name = made.recipient.custodian.name
+    name = made.holder.name
     file = made.file.rsplit("/", 1)[1]
     scheme = manifest.scheme
     needs = f"{scheme.group_threshold} of the {len(scheme.groups)} groups are needed to recover." if len(scheme.groups) > 1 else ""
@@ -108,17 +106,19 @@ It must say your share is listed in the manifest, name you, and show the fingerp
 """
 
 
-def runbook(plan: Plan, manifest: Manifest, packets: Sequence["Packet"], head: str, superseded: Manifest | None = None) -> str:
-    """The ceremony's printable record, from the runbook template, with this ceremony's facts.
+def runbook(
+    template_text: str, plan: Plan, manifest: Manifest, packets: Sequence[Packet], head: str, superseded: Manifest | None = None
+) -> str:
+    """The ceremony's printable record, from the runbook template (`RUNBOOK_TEMPLATE`'s text), with this ceremony's facts.
 
     A rotation's record also lists the old vault's shares, with a line for each one's destruction.
     """
-    template = string.Template(resources.files("vault.templates").joinpath(RUNBOOK_TEMPLATE).read_text(encoding="utf-8"))
+    template = string.Template(template_text)
     secret = manifest.secret
     scheme = manifest.scheme
     rows = "\n".join(
-        f"| {holding(manifest, _entry(manifest, made))} | {_cell(made.recipient.custodian.name)} | "
-        f"{'paper' if made.envelope is None else made.envelope.recipient.kind} | `{made.share.fingerprint}` | "
+        f"| {holding(manifest, _entry(manifest, made))} | {_cell(made.holder.name)} | "
+        f"{'paper' if made.envelope is None else made.envelope.kind} | `{made.share.fingerprint}` | "
         f"{'yes' if made.proven else 'NOT PROVEN'} | |"
         for made in packets
     )
@@ -168,7 +168,7 @@ move the funds to a new seed (see docs/extend-and-rotate.md).
 """
 
 
-def _entry(manifest: Manifest, made: "Packet") -> ShareEntry:
+def _entry(manifest: Manifest, made: Packet) -> ShareEntry:
     entry = manifest.share_by_fingerprint(made.share.fingerprint)
     assert entry is not None
     return entry

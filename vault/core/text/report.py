@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 from vault.core import drill as dr
+from vault.core.formats.drills import DrillKind
 from vault.core.formats.manifest import Manifest, ShareEntry
 from vault.core.formats.transcript import Event
 from vault.core.scheme import describe_group
@@ -68,7 +69,7 @@ def _weak_points(ready: dr.Readiness) -> str:
     return "<section><h2>Weak points</h2>" + (f"<ul>{items}</ul>" if items else "<p>none</p>") + "</section>"
 
 
-def _table(manifest: Manifest, ready: dr.Readiness, drills: Sequence[Event]) -> str:
+def _table(manifest: Manifest, ready: dr.Readiness, drills: Sequence[dr.Drill]) -> str:
     """Per group, then per custodian: the facts the verdict is computed from."""
     count = len(manifest.scheme.groups)
     rows = []
@@ -84,7 +85,7 @@ def _table(manifest: Manifest, ready: dr.Readiness, drills: Sequence[Event]) -> 
             f"first check. A check counts through its due date; the day after, the share is OVERDUE until it is checked again.</p></section>")
 
 
-def _share_row(manifest: Manifest, share: dr.ShareReadiness, drills: Sequence[Event]) -> str:
+def _share_row(manifest: Manifest, share: dr.ShareReadiness, drills: Sequence[dr.Drill]) -> str:
     """One custodian; "(ceremony)" when no drill has checked the share since it was made."""
     entry = share.entry
     group = manifest.group(entry.group_index)
@@ -100,7 +101,7 @@ def _share_row(manifest: Manifest, share: dr.ShareReadiness, drills: Sequence[Ev
             f"<td>{share.due or '-'}</td><td>{status}</td></tr>")
 
 
-def _timeline(manifest: Manifest, ready: dr.Readiness, drills: Sequence[Event]) -> str:
+def _timeline(manifest: Manifest, ready: dr.Readiness, drills: Sequence[dr.Drill]) -> str:
     """One lane per custodian, from the ceremony to the as-of date: checks as shapes, currency as line style."""
     made = date.fromisoformat(manifest.ceremony.created[:10])
     start, days = min(made, ready.as_of), max((ready.as_of - made).days, MIN_SPAN_DAYS)
@@ -124,7 +125,7 @@ def _timeline(manifest: Manifest, ready: dr.Readiness, drills: Sequence[Event]) 
     return f"<section><h2>Timeline of checks per custodian</h2>{svg}</section>"
 
 
-def _lane(share: dr.ShareReadiness, drills: Sequence[Event], made: date, ready: dr.Readiness, x: Callable[[date], float], y: int) -> str:
+def _lane(share: dr.ShareReadiness, drills: Sequence[dr.Drill], made: date, ready: dr.Readiness, x: Callable[[date], float], y: int) -> str:
     """A custodian's lane from the day its share was made: solid while a check counts, dashed while overdue; then the marks."""
     checks = _checks(share.entry, drills)
     made_marks = [made] if made <= ready.as_of else []
@@ -165,17 +166,16 @@ def _legend(y: int) -> str:
                    f'<text x="32" y="{y}" font-size="14">{words}</text></g>' for i, (shape, words) in enumerate(items))
 
 
-def _drill_list(drills: Sequence[Event], logged: int) -> str:
+def _drill_list(drills: Sequence[dr.Drill], logged: int) -> str:
     """Every drill of this vault up to the as-of date, newest first: what the auditor checks against the log."""
     rows = []
-    for event in sorted(drills, key=lambda e: (e.time, e.seq), reverse=True):
-        data = event.data
-        kind = "partial" if data.get("kind") == dr.KIND_SHARES else _e(data.get("kind"))
-        result = "passed" if data.get("result") == dr.PASSED else "<strong>FAILED</strong>"
-        reasons = data.get("reasons") or [data.get("quorum", {}).get("reason", "")]
-        checked = [f"{_names([s.get('custodian') or s.get('source')])}: {_e(s.get('result'))}" for s in data.get("shares", [])]
-        cells = [f"{_e(event.time[:10])} {_e(event.time[11:16])} UTC<br><span class=\"mono id\">{_e(data.get('drill_id', ''))}</span>",
-                 kind, _names([data.get("operator")]), _names(data.get("witnesses") or []), result,
+    for event, record in sorted(drills, key=lambda drill: (drill[0].time, drill[0].seq), reverse=True):
+        kind = "partial" if record.kind is DrillKind.SHARES else _e(record.kind)
+        result = "passed" if record.passed else "<strong>FAILED</strong>"
+        reasons = record.reasons or (record.quorum.reason,)
+        checked = [f"{_names([check.custodian or check.source])}: {_e(check.result)}" for check in record.shares]
+        cells = [f"{_e(event.time[:10])} {_e(event.time[11:16])} UTC<br><span class=\"mono id\">{_e(record.drill_id)}</span>",
+                 kind, _names([record.operator]), _names(record.witnesses), result,
                  "; ".join(checked) or "-", "<br>".join(_e(r) for r in reasons)]
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("Date", "Kind", "Operator", "Witnesses", "Result", "Shares checked", "Reasons"))
@@ -192,7 +192,7 @@ def _names(names: Sequence[object]) -> str:
     return ", ".join(f"<bdi>{_e(name)}</bdi>" for name in names if name) or "-"
 
 
-def _checks(entry: ShareEntry, drills: Sequence[Event]) -> list[tuple[date, bool]]:
+def _checks(entry: ShareEntry, drills: Sequence[dr.Drill]) -> list[tuple[date, bool]]:
     """(day, passed) for every check of this share, oldest first (same-day checks keep log order)."""
     return sorted(dr.share_checks(entry, drills), key=lambda check: check[0])
 

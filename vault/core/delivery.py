@@ -1,0 +1,50 @@
+"""A custodian's packet: who holds a share, how it reaches them, and whether that was proven.
+
+Pure data shared by the ceremony, `extend` and the words of packets and runbooks
+(`vault.core.text.packets`): the flows make these, the text describes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vault.core.formats.envelope import Envelope
+from vault.core.recipients.base import Target
+from vault.core.slip39.share import Share
+
+CUSTODIANS_DIR = "custodians"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A custodian and how their share reaches them, resolved before any secret exists."""
+
+    group_index: int
+    member_index: int
+    name: str
+    folder: str
+    """The custodian's folder under `custodians/`, unique in the vault."""
+    target: Target | None
+    """Whom the share is sealed to; None for paper."""
+
+    @property
+    def proving_token(self) -> str | None:
+        """The token that opens this custodian's envelope, when it is in the room."""
+        return self.target.token_label if self.target is not None else None
+
+
+@dataclass(frozen=True)
+class Packet:
+    """What one custodian takes away."""
+
+    holder: Holder
+    share: Share
+    file: str
+    """The share file or envelope, relative to the ceremony directory."""
+    envelope: Envelope | None
+    proven: bool
+    """For paper: always. For an envelope: opened again with its token here."""
+
+    @property
+    def folder(self) -> str:
+        return f"{CUSTODIANS_DIR}/{self.holder.folder}"

@@ -1,0 +1,286 @@
+"""Keys on a token and the mechanisms coldvault uses them with; no key ever leaves the token.
+
+`find` returns a `TokenKey`: the token's side of a recipient kind (the `Key` of
+`vault.core.recipients.base`), with AES-GCM (CKM_AES_GCM), ECDH (CKM_ECDH1_DERIVE)
+and RSA-OAEP (CKM_RSA_PKCS_OAEP). What a token refuses to decrypt becomes
+`EnvelopeDoesNotOpen`; what it cannot do at all, a `TokenError` that says so.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+from vault.core.recipients.base import EnvelopeDoesNotOpen, KeyPairQuery, KeyQuery, PublicKey, SecretKeyQuery, public_key_sha256
+from vault.edges.tokens.errors import NoMatchingKey, translate
+from vault.errors import TokenError, WriteRefused
+
+AES_KEY_BITS = 256
+RSA_KEY_BITS = 3072
+EC_CURVE = "secp256r1"
+KEY_ID_LENGTH_BYTES = 8
+GCM_TAG_BITS = 128
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    object_class: str
+    """"secret", "private" or "public"."""
+    key_type: str
+    label: str
+    id: str
+    extractable: bool | None
+    sensitive: bool | None
+
+
+# ---------------------------------------------------------------- the keys a recipient needs
+
+
+class TokenKey:
+    """A key found on a token for a recipient: a secret key, or a private key with its public key."""
+
+    def __init__(self, token_label: str, handle: Any, public: PublicKey | None = None, label: str | None = None) -> None:
+        self.token_label = token_label
+        self.handle = handle
+        """The python-pkcs11 key object (benchmarks/envelopes.py times raw operations with it)."""
+        self._public = public
+        self.label = label if label is not None else handle.label
+
+    @property
+    def key_id(self) -> str | None:
+        """CKA_ID in hex (reading it talks to the token: a token pulled out fails here)."""
+        import pkcs11
+
+        try:
+            return (self.handle.id or b"").hex() or None
+        except pkcs11.PKCS11Error as error:
+            raise translate(error, f'on token "{self.token_label}"') from None
+
+    def public_key(self) -> PublicKey:
+        assert self._public is not None
+        return self._public
+
+    def aead(self) -> _TokenAead:
+        return _TokenAead(self.handle, self.token_label)
+
+    def ecdh_shared_x(self, peer_point: bytes) -> bytes:
+        """CKM_ECDH1_DERIVE: the shared secret's x-coordinate.
+
+        The derived object is a session object whose value must be readable, since the key
+        derivation and AES-GCM run on the host; it is destroyed as soon as it is read.
+        """
+        import pkcs11
+        from pkcs11 import KDF, Attribute, KeyType
+
+        try:
+            derived = self.handle.derive_key(
+                KeyType.GENERIC_SECRET, 256, mechanism_param=(KDF.NULL, None, peer_point),
+                template={Attribute.SENSITIVE: False, Attribute.EXTRACTABLE: True, Attribute.TOKEN: False},
+            )
+            try:
+                return bytes(derived[Attribute.VALUE])
+            finally:
+                derived.destroy()  # a readable copy of the shared secret must not outlive this call
+        except pkcs11.PKCS11Error:
+            raise EnvelopeDoesNotOpen() from None
+
+    def rsa_oaep_decrypt(self, data: bytes, hash_name: str) -> bytes:
+        """CKM_RSA_PKCS_OAEP with `hash_name` for OAEP and MGF1 alike; never raw RSA."""
+        import pkcs11
+        from pkcs11 import MGF, Mechanism
+
+        digest, mgf = {"sha256": (Mechanism.SHA256, MGF.SHA256), "sha1": (Mechanism.SHA_1, MGF.SHA1)}[hash_name]
+        try:
+            return bytes(self.handle.decrypt(data, mechanism=Mechanism.RSA_PKCS_OAEP, mechanism_param=(digest, mgf, None)))
+        except (pkcs11.MechanismInvalid, pkcs11.MechanismParamInvalid, pkcs11.ArgumentsBad):
+            raise TokenError(
+                f"this token cannot do RSA-OAEP with {hash_name.upper()}",
+                "seal to it with --oaep-hash sha1 (SoftHSM2 2.6 supports no other)",
+            ) from None
+        except pkcs11.PKCS11Error:
+            raise EnvelopeDoesNotOpen() from None
+
+
+class _TokenAead:
+    """AES-GCM on the token (CKM_AES_GCM, 128-bit tag): the key never leaves it."""
+
+    def __init__(self, handle: Any, token_label: str) -> None:
+        self.handle = handle
+        self._token_label = token_label
+
+    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes) -> bytes:
+        import pkcs11
+
+        try:
+            return self._run(self.handle.encrypt, nonce, data, associated_data)
+        except pkcs11.PKCS11Error as error:
+            raise translate(error, f'sealing on token "{self._token_label}"') from None
+
+    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes) -> bytes:
+        import pkcs11
+
+        try:
+            return self._run(self.handle.decrypt, nonce, data, associated_data)
+        except pkcs11.PKCS11Error:
+            raise EnvelopeDoesNotOpen() from None
+
+    @staticmethod
+    def _run(operation: Any, nonce: bytes, data: bytes, associated_data: bytes) -> bytes:
+        from pkcs11 import Mechanism
+        from pkcs11.mechanisms import GCMParams
+
+        return bytes(operation(data, mechanism=Mechanism.AES_GCM, mechanism_param=GCMParams(nonce, associated_data, GCM_TAG_BITS)))
+
+
+def find(live: Any, token_label: str, query: KeyQuery) -> TokenKey:
+    """The key `query` asks for on the token of session `live`; raises `NoMatchingKey` when there is none."""
+    if isinstance(query, SecretKeyQuery):
+        return TokenKey(token_label, _secret_key(live, query.label, query.key_id))
+    return _key_pair(live, token_label, query)
+
+
+def _secret_key(live: Any, label: str, key_id: str | None) -> Any:
+    import pkcs11
+    from pkcs11 import Attribute, ObjectClass
+
+    template: dict[Any, Any] = {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: label}
+    if key_id:
+        template[Attribute.ID] = bytes.fromhex(key_id)
+    keys = list(live.get_objects(template))
+    if not keys:
+        pairs = [c for c in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY) if list(live.get_objects({Attribute.CLASS: c, Attribute.LABEL: label}))]
+        if pairs:
+            raise TokenError(f'the key "{label}" is not an AES key', "seal with --key naming an AES key, or use --recipient-pubkey")
+        raise NoMatchingKey(f'no AES key labelled "{label}" on this token', "`coldvault token list` shows the keys")
+    if len(keys) > 1:
+        raise TokenError(f'several keys are labelled "{label}"', "give keys distinct labels")
+    if keys[0].key_type != pkcs11.KeyType.AES:
+        raise TokenError(f'the key "{label}" is not an AES key', "seal with --key naming an AES key, or use --recipient-pubkey")
+    return keys[0]
+
+
+def _key_pair(live: Any, token_label: str, query: KeyPairQuery) -> TokenKey:
+    """The private key whose public key hashes to the query's SPKI SHA-256, with that public key and its label."""
+    from pkcs11 import Attribute, KeyType, ObjectClass
+
+    # Materialised first: PKCS#11 allows one object search at a time per session.
+    for candidate in list(live.get_objects({Attribute.CLASS: ObjectClass.PUBLIC_KEY})):
+        if candidate.key_type not in (KeyType.EC, KeyType.RSA):
+            continue
+        public = _to_cryptography(candidate)
+        if public_key_sha256(public) != query.public_key_sha256:
+            continue
+        template = {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.KEY_TYPE: candidate.key_type}
+        if candidate.id:
+            template[Attribute.ID] = candidate.id
+        else:
+            template[Attribute.LABEL] = candidate.label
+        privates = list(live.get_objects(template))
+        if len(privates) == 1:
+            return TokenKey(token_label, privates[0], public, candidate.label or "")
+    raise NoMatchingKey("no key on this token matches the envelope's recipient", "the envelope is sealed to another token or key")
+
+
+# ---------------------------------------------------------------- listing, making and exporting keys
+
+
+def list_keys(live: Any) -> list[KeyInfo]:
+    from pkcs11 import Attribute, ObjectClass
+
+    classes = {ObjectClass.SECRET_KEY: "secret", ObjectClass.PRIVATE_KEY: "private", ObjectClass.PUBLIC_KEY: "public"}
+    keys = []
+    for object_class, name in classes.items():
+        for key in list(live.get_objects({Attribute.CLASS: object_class, Attribute.TOKEN: True})):
+            keys.append(KeyInfo(
+                object_class=name,
+                key_type=_key_type_name(key),
+                label=key.label or "",
+                id=(key.id or b"").hex(),
+                extractable=None if name == "public" else bool(key[Attribute.EXTRACTABLE]),
+                sensitive=None if name == "public" else bool(key[Attribute.SENSITIVE]),
+            ))
+    return keys
+
+
+def _key_type_name(key: Any) -> str:
+    from pkcs11 import KeyType
+
+    names = {KeyType.AES: "aes", KeyType.EC: "ec", KeyType.RSA: "rsa"}
+    return names.get(key.key_type, str(key.key_type).split(".")[-1].lower())
+
+
+def generate_key(live: Any, key_type: str, label: str) -> str:
+    """Create a key (pair) that can never leave the token; returns its CKA_ID (hex)."""
+    from pkcs11 import Attribute, KeyType
+    from pkcs11.util.ec import encode_named_curve_parameters
+
+    if any(key.label == label for key in list_keys(live)):
+        raise WriteRefused(f'the token already has a key labelled "{label}"', "choose another --label")
+    key_id = secrets.token_bytes(KEY_ID_LENGTH_BYTES)
+    private = {Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.PRIVATE: True}
+    if key_type == "aes":
+        live.generate_key(KeyType.AES, AES_KEY_BITS, label=label, id=key_id, store=True,
+                          template={**private, Attribute.ENCRYPT: True, Attribute.DECRYPT: True,
+                                    Attribute.WRAP: False, Attribute.UNWRAP: False})
+    elif key_type == "ec":
+        parameters = live.create_domain_parameters(
+            KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters(EC_CURVE)}, local=True
+        )
+        parameters.generate_keypair(store=True, label=label, id=key_id,
+                                    private_template={**private, Attribute.DERIVE: True},
+                                    public_template={Attribute.PRIVATE: False})
+    elif key_type == "rsa":
+        live.generate_keypair(KeyType.RSA, RSA_KEY_BITS, store=True, label=label, id=key_id,
+                              private_template={**private, Attribute.DECRYPT: True, Attribute.SIGN: False},
+                              public_template={Attribute.PRIVATE: False})
+    else:
+        raise ValueError(f"key type {key_type!r}")
+    return key_id.hex()
+
+
+def public_key(live: Any, label: str) -> PublicKey:
+    """The `cryptography` public key of the key pair labelled `label`."""
+    import pkcs11
+    from pkcs11 import ObjectClass
+
+    try:
+        key = live.get_key(object_class=ObjectClass.PUBLIC_KEY, label=label)
+    except pkcs11.NoSuchKey:
+        raise TokenError(f'no public key labelled "{label}" on this token', "`coldvault token list` shows the keys") from None
+    except pkcs11.MultipleObjectsReturned:
+        raise TokenError(f'several public keys are labelled "{label}"', "give keys distinct labels") from None
+    return _to_cryptography(key)
+
+
+def ecdsa_sign(live: Any, label: str, digest: bytes) -> tuple[bytes, PublicKey]:
+    """Sign a SHA-256 digest with the EC P-256 private key labelled `label` (CKM_ECDSA).
+
+    Returns the raw signature r||s (64 bytes, as PKCS#11 gives it) and the key's public
+    key, so the caller can check the signature before relying on it.
+    """
+    import pkcs11
+    from pkcs11 import KeyType, Mechanism, ObjectClass
+
+    try:
+        private = live.get_key(object_class=ObjectClass.PRIVATE_KEY, key_type=KeyType.EC, label=label)
+    except pkcs11.NoSuchKey:
+        raise NoMatchingKey(f'no EC private key labelled "{label}" on this token', "create one with `coldvault token keygen --type ec`") from None
+    except pkcs11.MultipleObjectsReturned:
+        raise TokenError(f'several EC private keys are labelled "{label}"', "give keys distinct labels") from None
+    public = public_key(live, label)
+    return bytes(private.sign(digest, mechanism=Mechanism.ECDSA)), public
+
+
+def _to_cryptography(key: Any) -> PublicKey:
+    from pkcs11 import KeyType
+    from pkcs11.util.ec import encode_ec_public_key
+    from pkcs11.util.rsa import encode_rsa_public_key
+
+    if key.key_type == KeyType.EC:
+        return load_der_public_key(encode_ec_public_key(key))  # type: ignore[return-value]
+    if key.key_type == KeyType.RSA:
+        return load_der_public_key(encode_rsa_public_key(key))  # type: ignore[return-value]
+    raise TokenError(f'the key "{key.label}" is neither EC nor RSA', "seal to an EC P-256 or RSA key")

@@ -1,0 +1,70 @@
+"""`coldvault wrap` and `unwrap`: seal one share to a token or a custodian's public key, and open it again.
+
+Sealing goes through `vault.flows.packets.seal`, as in a ceremony: the delivery is
+resolved first, and an envelope whose token is here is opened again before it is
+written. Unwrapping opens with the token the envelope names, or those given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vault.core.formats import envelope as ev
+from vault.core.formats import sharefile
+from vault.core.slip39.share import Share
+from vault.edges import fsio, sources
+from vault.errors import InvalidInput, VaultError
+from vault.flows import packets
+from vault.flows.packets import Sealing
+from vault.flows.tokens import TokenOptions, opener
+from vault.flows.vaults import read_manifest
+
+
+@dataclass(frozen=True)
+class Wrapped:
+    envelope: ev.Envelope
+    proven: bool
+    """Opened again with its token here, giving this share back."""
+
+
+def wrap(share_path: Path, out: Path, sealing: Sealing, manifest_path: Path | None, custodian: str | None,
+         tokens: TokenOptions) -> Wrapped:
+    """Seal the share in `share_path` to an AES key on a token, or to a public key; write the envelope to `out`."""
+    packets.check_seal_flags(sealing, required=True)
+    plain = sources.read_share_file(share_path)
+    fsio.check_new_file(out)
+    ceremony_id, custodian = _header_names(plain, manifest_path, custodian)
+    with opener(TokenOptions(tokens.module, tokens.pin_files, (sealing.token,) if sealing.token else ())) as found:
+        target = packets.target_from_flags(sealing, found)
+        assert target is not None
+        sealed, proven = packets.seal(plain, target, found, ceremony_id=ceremony_id, custodian=custodian)
+    fsio.write_new_file(out, ev.to_json(sealed).encode("utf-8"))
+    return Wrapped(sealed, proven)
+
+
+def _header_names(plain: Share, manifest_path: Path | None, custodian: str | None) -> tuple[str | None, str | None]:
+    """The ceremony id and custodian for the envelope's header, from --manifest and --custodian."""
+    if manifest_path is None:
+        return None, custodian
+    manifest = read_manifest(manifest_path).manifest
+    entry = manifest.share_by_fingerprint(plain.fingerprint)
+    if entry is None:
+        raise InvalidInput(f"{manifest_path}: this share is not listed in the manifest", "wrap a share of this vault")
+    return manifest.ceremony.id, custodian or entry.custodian
+
+
+def unwrap(envelope_path: Path, out: Path | None, tokens: TokenOptions) -> Share:
+    """Open the envelope with its token; with `out`, write the share there (mode 0600)."""
+    sealed = sources.read_envelope(envelope_path)
+    if out is not None:
+        fsio.check_new_file(out)
+    with opener(tokens) as found:
+        try:
+            plain = found.open(sealed)
+        except VaultError as error:
+            raise error.with_context(str(envelope_path)) from None
+    if out is not None:
+        text = sharefile.render(plain, ceremony_id=sealed.ceremony_id, custodian=sealed.custodian)
+        fsio.write_new_file(out, text.encode("ascii"))
+    return plain

@@ -1,0 +1,222 @@
+"""Custodians' packets: each delivery resolved before any secret exists, then one `seal` for all.
+
+The ceremony, `extend` and `wrap` share this module. A delivery (a plan's custodian,
+or `wrap`'s and `extend`'s flags) is resolved first: the public key file loaded and
+matched to its recipient kind, the token's key found (`resolve`, `target_from_flags`).
+Once shares exist, `seal` seals each to its target and, where the token is in the
+room, opens it again: a share is never sealed to a key that cannot open it. Then the
+packet's files are assembled (`packet_files`) and, once staged, read back
+(`read_back`) before anything is published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vault.core.backup import MANIFEST_FILE, render_share_file
+from vault.core.delivery import CUSTODIANS_DIR, Holder, Packet
+from vault.core.formats import envelope as ev
+from vault.core.formats import manifest as mf
+from vault.core.formats import sharefile
+from vault.core.formats.plan import PAPER, Delivery
+from vault.core.outputs import OutputFile
+from vault.core.recipients import registry
+from vault.core.recipients.base import KeyPairQuery, RecipientKind, SecretKeyQuery, Target, public_key_sha256
+from vault.core.slip39.share import Share
+from vault.core.text import packets as words
+from vault.edges import card, fsio
+from vault.edges.tokens.errors import NoMatchingKey
+from vault.edges.tokens.opener import Opener
+from vault.errors import CheckFailed, InvalidInput, VaultError
+
+PAPER_FILE = "share.txt"
+CARD_FILE = "card.pdf"
+ENVELOPE_FILE = "share.envelope.json"
+
+
+# ---------------------------------------------------------------- before any secret exists
+
+
+@dataclass(frozen=True)
+class Sealing:
+    """`wrap`'s sealing flags, for the new share: an AES key on a token, or a public key (optionally proven on a token)."""
+
+    token: str | None = None
+    key: str | None = None
+    recipient_pubkey: Path | None = None
+    oaep_hash: str = "sha256"
+
+    @property
+    def given(self) -> bool:
+        return self.key is not None or self.recipient_pubkey is not None
+
+
+def resolve(delivery: Delivery, key_dir: Path, opener: Opener) -> Target | None:
+    """A delivery, checked: None for paper; else its target, the token's key found or the public key file loaded."""
+    if delivery.kind == PAPER:
+        return None
+    kind = registry.by_name(delivery.kind)
+    if kind.seals_to == "token-key":
+        assert delivery.token is not None and delivery.key is not None
+        return token_key_target(kind, delivery.token, delivery.key, opener)
+    assert delivery.public_key is not None
+    path = key_dir / delivery.public_key
+    return public_key_target(path, delivery.token, delivery.oaep_hash, opener, expected=kind, shown=f"public_key {path}")
+
+
+def check_seal_flags(sealing: Sealing, required: bool) -> None:
+    """--token with --key, or --recipient-pubkey (optionally with --token); nothing else makes sense."""
+    token, key, recipient_pubkey = sealing.token, sealing.key, sealing.recipient_pubkey
+    if key is not None and recipient_pubkey is not None:
+        raise InvalidInput("give --token with --key (AES on the token), or --recipient-pubkey PEM, not both")
+    if key is not None and token is None:
+        raise InvalidInput("--key needs --token (the token that holds the key)")
+    if key is None and recipient_pubkey is None and (required or token is not None):
+        raise InvalidInput("give --token with --key (AES on the token), or --recipient-pubkey PEM")
+
+
+def target_from_flags(sealing: Sealing, opener: Opener) -> Target | None:
+    """`wrap`'s and `extend`'s sealing flags: an AES key on --token, or --recipient-pubkey (optionally proven on --token)."""
+    if sealing.key is not None:
+        assert sealing.token is not None
+        return token_key_target(registry.token_key_kind(), sealing.token, sealing.key, opener)
+    if sealing.recipient_pubkey is None:
+        return None
+    return public_key_target(sealing.recipient_pubkey, sealing.token, sealing.oaep_hash, opener)
+
+
+def token_key_target(kind: RecipientKind, token: str, key: str, opener: Opener) -> Target:
+    """A key on a token that seals itself: found now, so that a missing one costs nothing."""
+    try:
+        found = opener.key(token, SecretKeyQuery(key))
+    except VaultError as error:
+        raise error.with_context(f'token "{token}"') from None
+    return Target(kind.name, key=found, token_label=token, key_label=key)
+
+
+def public_key_target(
+    path: Path, token: str | None, oaep_hash: str | None, opener: Opener,
+    expected: RecipientKind | None = None, shown: str | None = None,
+) -> Target:
+    """A custodian's public key file; with `token`, that token must hold its private key (to prove it opens).
+
+    `expected` is the kind a plan asked for; `shown` is how errors name the file (a plan's "public_key keys/a.pem").
+    """
+    shown = shown or str(path)
+    try:
+        public, kind = registry.load_public_key(fsio.read_bytes(path))
+    except VaultError as error:
+        raise error.with_context(shown) from None
+    if expected is not None and kind is not expected:
+        raise InvalidInput(f"{shown} is not a key for {expected.name}", "ecdh-p256 takes an EC P-256 key; rsa-oaep an RSA key")
+    key_label = None
+    if token is not None:
+        try:
+            key_label = opener.key(token, KeyPairQuery(public_key_sha256(public))).label
+        except NoMatchingKey:
+            raise InvalidInput(
+                f"none of the tokens given ({token}) holds the private key of that public key",
+                "sealing to it would make an envelope those tokens cannot open",
+            ) from None
+    return Target(kind.name, public_key=public, token_label=token, key_label=key_label, oaep_hash=oaep_hash)
+
+
+# ---------------------------------------------------------------- sealing
+
+
+def seal(
+    share: Share,
+    target: Target,
+    opener: Opener,
+    *,
+    ceremony_id: str | None = None,
+    custodian: str | None = None,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> tuple[ev.Envelope, bool]:
+    """`share` sealed to `target`, and whether it was proven: opened again with its token, when that is here."""
+    sealed = ev.seal(share, target, ceremony_id=ceremony_id, custodian=custodian, random_bytes=random_bytes)
+    if target.token_label is None:
+        return sealed, False
+    if opener.open(sealed) != share:
+        raise CheckFailed("the sealed envelope opened to a different share; nothing was written")
+    return sealed, True
+
+
+def deliver(
+    holder: Holder, share: Share, ceremony_id: str, opener: Opener, random_bytes: Callable[[int], bytes] = secrets.token_bytes
+) -> Packet:
+    """The custodian's packet: the share on paper, or sealed (and opened again where the token is here)."""
+    folder = f"{CUSTODIANS_DIR}/{holder.folder}"
+    if holder.target is None:
+        return Packet(holder, share, f"{folder}/{PAPER_FILE}", None, True)
+    try:
+        sealed, proven = seal(share, holder.target, opener, ceremony_id=ceremony_id, custodian=holder.name, random_bytes=random_bytes)
+    except VaultError as error:
+        raise error.with_context(f'sealing the share of "{holder.name}"') from None
+    return Packet(holder, share, f"{folder}/{ENVELOPE_FILE}", sealed, proven)
+
+
+# ---------------------------------------------------------------- files
+
+
+def packet_files(manifest: mf.Manifest, manifest_text: str, packets: Sequence[Packet]) -> list[OutputFile]:
+    """manifest.json, and per custodian: the share (card and text, or envelope), a manifest copy, a README."""
+    files = [OutputFile(MANIFEST_FILE, manifest_text, secret=False)]
+    for made in packets:
+        group = manifest.scheme.groups[made.share.group_index]
+        if made.envelope is None:
+            files.append(OutputFile(made.file, render_share_file(made.share, manifest.ceremony, group, made.holder.name), secret=True))
+            files.append(OutputFile(f"{made.folder}/{CARD_FILE}", card.render_card(
+                made.share, ceremony_name=manifest.ceremony.name, ceremony_id=manifest.ceremony.id, custodian=made.holder.name,
+                group_name=group.name, member_count=group.member_count,
+            ), secret=True))
+        else:
+            files.append(OutputFile(made.file, ev.to_json(made.envelope), secret=False))
+        files.append(OutputFile(f"{made.folder}/{MANIFEST_FILE}", manifest_text, secret=False))
+        files.append(OutputFile(f"{made.folder}/README.md", words.custodian_readme(manifest, made), secret=False))
+    return files
+
+
+def write(out: Path, files: Sequence[OutputFile], manifest: mf.Manifest, made: Sequence[Packet],
+          staged: Callable[[], None] = lambda: None) -> None:
+    """Write `files` to the new directory `out` at once, after reading the manifest and every packet back from staging.
+
+    `staged` is called once everything is staged, before it is read back (tests stop a ceremony there).
+    """
+
+    def check(staging: Path) -> None:
+        staged()
+        read_back(staging, manifest, made)
+
+    fsio.write_directory(out, files, before_rename=check)
+
+
+def read_back(staging: Path, manifest: mf.Manifest, packets: Sequence[Packet]) -> None:
+    """What is on disk is what was proven: the manifest, each share file and envelope."""
+    if mf.from_json(fsio.read_text(staging / MANIFEST_FILE)) != manifest:
+        raise CheckFailed("manifest.json reads back differently; nothing was published")
+    for made in packets:
+        text = fsio.read_text(staging / made.file)
+        matches = sharefile.parse(text) == made.share if made.envelope is None else ev.from_json(text) == made.envelope
+        if not matches:
+            raise CheckFailed(f"{made.file} reads back differently; nothing was published")
+
+
+def packet_record(made: Packet) -> dict[str, Any]:
+    """A packet as the transcript records it: who, which share (by fingerprint), how delivered."""
+    record: dict[str, Any] = {"custodian": made.holder.name, "share_fingerprint": made.share.fingerprint, "file": made.file}
+    if made.envelope is None:
+        return {**record, "delivery": PAPER}
+    members, _ = registry.of(made.envelope.recipient).write(made.envelope.recipient)
+    return {
+        **record,
+        "delivery": made.envelope.kind,
+        "recipient": {k: v for k, v in members.items() if v is not None and k != "kind"},
+        "envelope_sha256": hashlib.sha256(ev.to_json(made.envelope).encode("utf-8")).hexdigest(),
+        "proven_opens": made.proven,
+    }

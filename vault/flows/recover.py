@@ -1,0 +1,154 @@
+"""`coldvault recover`: combine a quorum of shares; fingerprints by default, the secret only when asked.
+
+Shares come from files and envelopes, then (with --interactive) word by word, each
+checked against the manifest the moment it is complete. What is missing is said
+before the passphrase is asked for. The secret is compared with the manifest by
+fingerprint; it is written (--out, mode 0600) or shown (--reveal) only on request.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vault.core import verification
+from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
+from vault.core.formats import manifest as mf
+from vault.core.secret import Secret, SecretKind, to_bip39
+from vault.core.slip39 import recovery
+from vault.edges import entry, fsio, sources, terminal
+from vault.errors import InvalidInput, VaultError
+from vault.flows.tokens import TokenOptions, opener
+from vault.flows.vaults import read_manifest
+
+
+class OutputFormat(str, enum.Enum):
+    BIP39 = "bip39"
+    HEX = "hex"
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """What a secret of one kind would be known by: enough to prove, nothing to steal."""
+
+    kind: SecretKind
+    bits: int
+    secret_fingerprint: str
+    wallet_fingerprint: str
+
+
+@dataclass(frozen=True)
+class Recovered:
+    shares_used: tuple[str, ...]
+    """The fingerprints of the shares the recovery used."""
+    found: Fingerprints | None
+    """The secret's fingerprints, when its kind is known (from the manifest or --format)."""
+    candidates: tuple[Fingerprints, ...]
+    """Without a kind: the fingerprints of each kind the value can be."""
+    matches_manifest: bool | None
+    """True: checked against the manifest (a mismatch raises); None: no manifest given."""
+    out: Path | None = None
+    revealed: str | None = field(default=None, repr=False)
+    """The secret's text, only when --reveal asked for it."""
+
+
+def recover(
+    share_paths: Sequence[Path],
+    interactive: bool,
+    manifest_path: Path | None,
+    passphrase_file: Path | None,
+    passphrase_prompt: bool,
+    output_format: OutputFormat | None,
+    out: Path | None,
+    reveal: bool,
+    tokens: TokenOptions,
+) -> Recovered:
+    """Recover the secret from a quorum of shares; write or reveal it only when asked."""
+    if not share_paths and not interactive:
+        raise InvalidInput("no shares given", "give share files, or --interactive to type them")
+    manifest = read_manifest(manifest_path).manifest if manifest_path else None
+    kind = _kind(manifest, output_format)
+    if kind is SecretKind.MASTER_SECRET and output_format is OutputFormat.BIP39:
+        raise InvalidInput("the manifest says this vault holds a SLIP-39 master secret, which has no BIP-39 words", "use --format hex")
+    if kind is None and (reveal or out is not None):
+        raise InvalidInput(
+            "without --manifest, say which kind of secret to output",
+            "add --manifest, or --format hex (a master secret) or --format bip39 (BIP-39 entropy)",
+        )
+    if out is not None:
+        fsio.check_new_file(out)
+    share_set = _collect(share_paths, interactive, manifest, manifest_path, tokens)
+    share_set.quorum()  # says what is missing before asking for a passphrase
+    passphrase = sources.read_passphrase(passphrase_file, passphrase_prompt, confirm=False)
+    if manifest is not None and manifest.scheme.passphrase_protected and not passphrase:
+        raise InvalidInput("the manifest says this vault has a passphrase, and none was given", "give --passphrase-file or --passphrase-prompt")
+    value = recovery.recover(share_set, passphrase)
+    for unused in share_set.unused():
+        terminal.info(f"note: {unused.source} was not needed, so this recovery did not check it")
+    used = tuple(share.fingerprint for shares in share_set.quorum().values() for share in shares)
+    if kind is None:
+        return Recovered(used, None, _candidates(value), None)
+    secret = Secret(kind, value)
+    if manifest is not None:
+        verification.check_secret(secret, manifest, passphrase_given=bool(passphrase))
+    recovered = Recovered(used, _fingerprints(secret), (), True if manifest is not None else None)
+    return _output(secret, recovered, output_format, out, reveal)
+
+
+def _collect(
+    share_paths: Sequence[Path], interactive: bool, manifest: mf.Manifest | None, manifest_path: Path | None, tokens: TokenOptions
+) -> recovery.ShareSet:
+    """The shares given as files and envelopes, then typed; each checked against the manifest, if any."""
+    thresholds = tuple(group.member_threshold for group in manifest.scheme.groups) if manifest else ()
+    with opener(tokens) as found:
+        share_set = sources.collect_shares(list(share_paths), terminal.info, thresholds, found)
+    if interactive:
+        check = (lambda share: verification.check_share(share, manifest)) if manifest else None
+        share_set = entry.enter_shares(share_set, terminal.read_line, terminal.info, check)
+    if manifest is not None:
+        for item in share_set.entries:
+            try:
+                listed = verification.check_share(item.share, manifest)
+            except VaultError as error:
+                raise error.with_context(item.source) from None
+            if listed is None:
+                terminal.info(f"note: {item.source} is not listed in {manifest_path}; only the recovered secret can prove it")
+    return share_set
+
+
+def _output(secret: Secret, recovered: Recovered, output_format: OutputFormat | None, out: Path | None, reveal: bool) -> Recovered:
+    """Write or reveal the secret, only when asked."""
+    if not reveal and out is None:
+        return recovered
+    chosen = output_format or (OutputFormat.BIP39 if secret.kind is SecretKind.BIP39_ENTROPY else OutputFormat.HEX)
+    text = to_bip39(secret) if chosen is OutputFormat.BIP39 else secret.value.hex()
+    if out is not None:
+        fsio.write_new_file(out, (text + "\n").encode("ascii"))
+    return Recovered(recovered.shares_used, recovered.found, (), recovered.matches_manifest, out, text if reveal else None)
+
+
+def _kind(manifest: mf.Manifest | None, output_format: OutputFormat | None) -> SecretKind | None:
+    if manifest is not None:
+        return manifest.secret.kind
+    if output_format is OutputFormat.BIP39:
+        return SecretKind.BIP39_ENTROPY
+    if output_format is OutputFormat.HEX:
+        return SecretKind.MASTER_SECRET
+    return None
+
+
+def _fingerprints(secret: Secret) -> Fingerprints:
+    return Fingerprints(secret.kind, secret.bits, secret_fingerprint(secret), wallet_fingerprint(secret))
+
+
+def _candidates(value: bytes) -> tuple[Fingerprints, ...]:
+    """Without a manifest the kind is unknown: fingerprints for each kind the value can be."""
+    candidates = []
+    for kind in SecretKind:
+        try:
+            candidates.append(_fingerprints(Secret(kind, value)))
+        except InvalidInput:
+            continue  # not a BIP-39 entropy length
+    return tuple(candidates)
