@@ -56,6 +56,7 @@ from typing import Any
 
 from vault.core.backup import SplitOptions, make_backup
 from vault.core.formats import envelope as ev
+from vault.core.formats.plan import Delivery
 from vault.core.recipients import ecdh_p256, registry, rsa_oaep
 from vault.core.recipients.base import (
     DATA_KEY_LENGTH_BYTES,
@@ -379,7 +380,8 @@ def run(module_path: Path, pins: dict[str, Path], count: int, repeat: int) -> No
 
 def seal_on_token(opener: Opener, share: Share) -> ev.Envelope:
     """A share sealed with the token's AES key "aes", as every command seals (and proves) it."""
-    target = packets.token_key_target(registry.token_key_kind(), TOKEN, "aes", opener)
+    target = packets.resolve(Delivery(registry.token_key_kind().name, token=TOKEN, key="aes"), Path("."), opener)
+    assert target is not None
     return packets.seal(share, target, opener)[0]
 
 

@@ -83,7 +83,7 @@ def test_a_long_share_file_with_a_bad_checksum_is_refused_at_once() -> None:
 def test_drill_status_on_a_hand_written_drill_record_is_an_error_not_a_crash() -> None:
     """A drill log's chain proves nobody changed it since it was hashed, not that `drill run` wrote it:
     anyone can write a well-chained line. `coldvault drill status` on this one exited 70 (AttributeError)
-    before vault/drill.py checked the shape of the records it reads."""
+    before drill records were read strictly (vault/core/formats/drills.py)."""
     from vault.core import drill
     from vault.core.formats import manifest, transcript
     from vault.errors import VaultError

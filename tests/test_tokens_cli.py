@@ -373,6 +373,27 @@ def test_ecdh_round_trip_not_proven_without_the_token_and_proven_with_it(store, 
     assert unwrap_words(cli, store, tmp_path / "e2.envelope.json") == share_words(store.share(2))
 
 
+def test_a_key_pair_without_a_label_is_named_by_its_public_key_and_opens(store, softhsm, cli, tmp_path):
+    """pkcs11-tool makes key pairs with no label at all; the envelope then names no key label (null), never ""
+    (which its own reader refuses), and opens by the public key's hash alone."""
+    require_tools()
+    init_token(softhsm, "bare", "pin-bare-6666")
+    (tmp_path / "bare.pin").write_text("pin-bare-6666\n")
+    pkcs11_tool(softhsm, "bare", "--keypairgen", "--key-type", "EC:prime256v1", "--id", "0a0b", pin="pin-bare-6666")
+    tool(softhsm, "pkcs11-tool", "--module", softhsm["COLDVAULT_PKCS11_MODULE"], "--token-label", "bare",
+         "--read-object", "--type", "pubkey", "--id", "0a0b", "-o", tmp_path / "bare.der")
+    pin = ("--pin-file", "bare=bare.pin")
+    sealed = cli("wrap", store.share(2), "--out", "bare.envelope.json", "--recipient-pubkey", "bare.der", "--token", "bare", *pin,
+                 "--json", env=softhsm)
+    assert_ok(sealed)
+    assert sealed.json()["opened_with_token"] is True
+    recipient = json.loads((tmp_path / "bare.envelope.json").read_text())["recipient"]
+    assert recipient["token_label"] == "bare" and recipient["key_label"] is None
+    opened = cli("unwrap", "bare.envelope.json", "--out", "bare.txt", *pin, env=softhsm)
+    assert_ok(opened)
+    assert share_words(tmp_path / "bare.txt") == share_words(store.share(2))
+
+
 def test_rsa_oaep_sha1_round_trip(store, cli, tmp_path):
     plain = cli("wrap", store.share(3), "--out", "r.envelope.json", "--recipient-pubkey", store.root / "rsa.pem",
                 "--oaep-hash", "sha1", env=store.env)

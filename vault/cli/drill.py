@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -68,8 +68,7 @@ def run(
 def status(manifest: ManifestOption, as_of: AsOfOption = None, log: LogOption = None, as_json: JsonFlag = False) -> None:
     """Per custodian: when their share was last verified and whether that is overdue; per group
     and overall: recoverable from recently verified shares alone? Exit 1 when not (for cron)."""
-    found = flow.status(manifest, _day(as_of), log)
-    ready = found.readiness
+    ready = flow.status(manifest, as_of.date() if as_of else None, log)
     emit(as_json, _status_payload(ready), _status_lines(ready))
     if not ready.recoverable:
         raise CheckFailed(f"as of {ready.as_of} the vault is NOT recoverable from recently verified shares", *ready.weakest[:3])
@@ -84,12 +83,8 @@ def report(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a self-contained readiness report (HTML, no network assets; prints in black and white)."""
-    ready = flow.report(manifest, out, _day(as_of), log)
+    ready = flow.report(manifest, out, as_of.date() if as_of else None, log)
     emit(as_json, {"out": str(out), "recoverable": ready.recoverable}, [f"wrote {out}: {'recoverable' if ready.recoverable else 'NOT recoverable'} as of {ready.as_of}"])
-
-
-def _day(as_of: datetime | None) -> date:
-    return as_of.date() if as_of is not None else datetime.now(timezone.utc).date()
 
 
 def _run_lines(record: DrillRecord, log_path: Path, head: str) -> list[str]:

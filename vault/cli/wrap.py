@@ -20,7 +20,6 @@ from vault.cli.options import (
     tokens,
 )
 from vault.cli.output import emit
-from vault.core.recipients import registry
 from vault.flows import envelopes
 from vault.flows.packets import Sealing
 
@@ -46,10 +45,9 @@ def wrap(
         share, out, Sealing(token, key, recipient_pubkey, oaep_hash.value), manifest, custodian, tokens(module, pin_file),
     )
     recipient = wrapped.envelope.recipient
-    members, _ = registry.of(recipient).write(recipient)
     payload = {
         "out": str(out),
-        "recipient": {k: v for k, v in members.items() if v is not None},
+        "recipient": {k: v for k, v in wrapped.recipient.items() if v is not None},
         "share_fingerprint": wrapped.envelope.share_fingerprint,
         "opened_with_token": wrapped.proven,
     }

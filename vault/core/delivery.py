@@ -28,9 +28,9 @@ class Holder:
     """Whom the share is sealed to; None for paper."""
 
     @property
-    def proving_token(self) -> str | None:
-        """The token that opens this custodian's envelope, when it is in the room."""
-        return self.target.token_label if self.target is not None else None
+    def path(self) -> str:
+        """The custodian's folder, relative to the vault's directory."""
+        return f"{CUSTODIANS_DIR}/{self.folder}"
 
 
 @dataclass(frozen=True)
@@ -47,4 +47,4 @@ class Packet:
 
     @property
     def folder(self) -> str:
-        return f"{CUSTODIANS_DIR}/{self.holder.folder}"
+        return self.holder.path

@@ -165,7 +165,7 @@ def drills_of(manifest: Manifest, events: Sequence[Event], as_of: date) -> list[
     A chain proves nobody changed a line since it was hashed, not that `drill run`
     wrote it: a hand-written record is refused naming its line, never trusted.
     """
-    return [(event, record) for event, record in records_of(list(events), manifest.ceremony.id) if day_of(event) <= as_of]
+    return records_of([event for event in events if day_of(event) <= as_of], manifest.ceremony.id)
 
 
 def share_checks(entry: ShareEntry, drills: Sequence[Drill]) -> list[tuple[date, bool]]:

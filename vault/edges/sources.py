@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from vault.core import secret
-from vault.core.formats import envelope, manifest, sharefile
-from vault.core.formats.manifest import Manifest
+from vault.core.formats import envelope, sharefile
 from vault.core.proof import Given
 from vault.core.secret import Secret, SecretBytes
 from vault.core.slip39.recovery import Entry, ShareSet
@@ -112,10 +111,6 @@ def pin_source(pin_files: Mapping[str, Path]) -> PinSource:
         return terminal.hidden(f'PIN for token "{token.label}" (not shown): ')
 
     return pin
-
-
-def read_manifest(path: Path) -> Manifest:
-    return _parse_file(path, manifest.from_json)
 
 
 def read_envelope(path: Path) -> envelope.Envelope:

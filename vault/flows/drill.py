@@ -29,6 +29,12 @@ from vault.errors import InvalidInput, TokenError
 from vault.flows.tokens import TokenOptions, opener
 from vault.flows.vaults import read_manifest
 
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
 
 @dataclass(frozen=True)
 class Drilled:
@@ -48,7 +54,7 @@ def run(
     witnesses: Sequence[str],
     log: Path | None,
     tokens: TokenOptions,
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    clock: Clock = _now,
 ) -> Drilled:
     """Check the shares brought; with a quorum, prove the secret's fingerprint; append the verdict to the drill log."""
     read = read_manifest(manifest_path)
@@ -70,24 +76,18 @@ def run(
     return Drilled(judged, log_path, transcript.head(chain))
 
 
-@dataclass(frozen=True)
-class Status:
-    manifest: mf.Manifest
-    readiness: dr.Readiness
-
-
-def status(manifest_path: Path, as_of: date, log: Path | None) -> Status:
-    """Readiness per share, group and vault as of a day, from the drill log."""
+def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = _now) -> dr.Readiness:
+    """Readiness per share, group and vault as of a day (default: today, UTC), from the drill log."""
     manifest = read_manifest(manifest_path).manifest
-    return Status(manifest, dr.readiness(manifest, read_log(log_of(manifest_path, log)), as_of))
+    return dr.readiness(manifest, read_log(log_of(manifest_path, log)), as_of or clock().date())
 
 
-def report(manifest_path: Path, out: Path, as_of: date, log: Path | None) -> dr.Readiness:
+def report(manifest_path: Path, out: Path, as_of: date | None, log: Path | None, clock: Clock = _now) -> dr.Readiness:
     """Write the self-contained readiness report to the new file `out`; the readiness it shows."""
     manifest = read_manifest(manifest_path).manifest
     fsio.check_new_file(out)
     events = read_log(log_of(manifest_path, log))
-    ready = dr.readiness(manifest, events, as_of)
+    ready = dr.readiness(manifest, events, as_of or clock().date())
     fsio.write_new_file(out, rp.render(manifest, ready, events).encode("utf-8"), fsio.PUBLIC_FILE_MODE)
     return ready
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from vault.core.formats import envelope as ev
 from vault.core.formats import sharefile
+from vault.core.recipients import registry
 from vault.core.slip39.share import Share
 from vault.edges import fsio, sources
 from vault.errors import InvalidInput, VaultError
@@ -26,6 +27,8 @@ class Wrapped:
     envelope: ev.Envelope
     proven: bool
     """Opened again with its token here, giving this share back."""
+    recipient: dict[str, object]
+    """The envelope's recipient object, as written."""
 
 
 def wrap(share_path: Path, out: Path, sealing: Sealing, manifest_path: Path | None, custodian: str | None,
@@ -36,11 +39,12 @@ def wrap(share_path: Path, out: Path, sealing: Sealing, manifest_path: Path | No
     fsio.check_new_file(out)
     ceremony_id, custodian = _header_names(plain, manifest_path, custodian)
     with opener(TokenOptions(tokens.module, tokens.pin_files, (sealing.token,) if sealing.token else ())) as found:
-        target = packets.target_from_flags(sealing, found)
+        target = packets.resolve(packets.delivery_from_flags(sealing), Path("."), found, name_key=True)
         assert target is not None
         sealed, proven = packets.seal(plain, target, found, ceremony_id=ceremony_id, custodian=custodian)
     fsio.write_new_file(out, ev.to_json(sealed).encode("utf-8"))
-    return Wrapped(sealed, proven)
+    members, _ = registry.of(sealed.recipient).write(sealed.recipient)
+    return Wrapped(sealed, proven, members)
 
 
 def _header_names(plain: Share, manifest_path: Path | None, custodian: str | None) -> tuple[str | None, str | None]:

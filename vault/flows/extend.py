@@ -43,7 +43,6 @@ class Extended:
     head: str
     new_transcript: bool
     """No transcript was found beside the manifest: the extension started one."""
-    replaces: str | None
 
 
 def extend(
@@ -70,14 +69,15 @@ def extend(
     if sealing.given and len(newcomers) > 1:
         raise InvalidInput("the sealing flags name one recipient: extend one sealed custodian at a time", "or leave them out: every new share on paper")
     vault = read_vault(manifest_path)
-    check_output(out)
-    manifest = vault.manifest
-    group = ext.choose_group(manifest, group_number)
-    ext.check_newcomers(manifest, newcomers, folder_name)
-    _check_replaces(manifest, replaces)
-    indices = ext.new_member_indices(manifest, group, len(newcomers))
     with opener(TokenOptions(tokens.module, tokens.pin_files, (sealing.token,) if sealing.token else ())) as room:
-        target = packets.target_from_flags(sealing, room)
+        delivery = packets.delivery_from_flags(sealing)
+        check_output(out)
+        manifest = vault.manifest
+        group = ext.choose_group(manifest, group_number)
+        ext.check_newcomers(manifest, newcomers, folder_name)
+        _check_replaces(manifest, replaces)
+        indices = ext.new_member_indices(manifest, group, len(newcomers))
+        target = packets.resolve(delivery, Path("."), room)
         holders = [Holder(group.index, index, name, folder_name(name), target) for index, name in zip(indices, newcomers, strict=True)]
         given = [(str(path), sources.read_share_file(path, room)) for path in basis]
         shares = ext.derive(ext.check_basis(given, manifest, group), indices)
@@ -89,7 +89,7 @@ def extend(
     chain = transcript.append(transcript.Chain(vault.events), EVENT_EXTEND, record, clock())
     files = packets.packet_files(revised, revised_text, made) + carried_over(vault, chain)
     packets.write(out, files, revised, made)
-    return Extended(out, revised, made, transcript.head(chain), not vault.events, replaces)
+    return Extended(out, revised, made, transcript.head(chain), not vault.events)
 
 
 def share_record(manifest: mf.Manifest, share: Share) -> dict[str, Any]:

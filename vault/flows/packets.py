@@ -2,7 +2,8 @@
 
 The ceremony, `extend` and `wrap` share this module. A delivery (a plan's custodian,
 or `wrap`'s and `extend`'s flags) is resolved first: the public key file loaded and
-matched to its recipient kind, the token's key found (`resolve`, `target_from_flags`).
+matched to its recipient kind, the token's key found (`resolve`; flags become a
+delivery first, `delivery_from_flags`).
 Once shares exist, `seal` seals each to its target and, where the token is in the
 room, opens it again: a share is never sealed to a key that cannot open it. Then the
 packet's files are assembled (`packet_files`) and, once staged, read back
@@ -19,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from vault.core.backup import MANIFEST_FILE, render_share_file
-from vault.core.delivery import CUSTODIANS_DIR, Holder, Packet
+from vault.core.delivery import Holder, Packet
 from vault.core.formats import envelope as ev
 from vault.core.formats import manifest as mf
 from vault.core.formats import sharefile
 from vault.core.formats.plan import PAPER, Delivery
 from vault.core.outputs import OutputFile
 from vault.core.recipients import registry
-from vault.core.recipients.base import KeyPairQuery, RecipientKind, SecretKeyQuery, Target, public_key_sha256
+from vault.core.recipients.base import KeyPairQuery, PublicKey, RecipientKind, SecretKeyQuery, Target, public_key_sha256
 from vault.core.slip39.share import Share
 from vault.core.text import packets as words
 from vault.edges import card, fsio
@@ -56,19 +57,6 @@ class Sealing:
         return self.key is not None or self.recipient_pubkey is not None
 
 
-def resolve(delivery: Delivery, key_dir: Path, opener: Opener) -> Target | None:
-    """A delivery, checked: None for paper; else its target, the token's key found or the public key file loaded."""
-    if delivery.kind == PAPER:
-        return None
-    kind = registry.by_name(delivery.kind)
-    if kind.seals_to == "token-key":
-        assert delivery.token is not None and delivery.key is not None
-        return token_key_target(kind, delivery.token, delivery.key, opener)
-    assert delivery.public_key is not None
-    path = key_dir / delivery.public_key
-    return public_key_target(path, delivery.token, delivery.oaep_hash, opener, expected=kind, shown=f"public_key {path}")
-
-
 def check_seal_flags(sealing: Sealing, required: bool) -> None:
     """--token with --key, or --recipient-pubkey (optionally with --token); nothing else makes sense."""
     token, key, recipient_pubkey = sealing.token, sealing.key, sealing.recipient_pubkey
@@ -80,50 +68,64 @@ def check_seal_flags(sealing: Sealing, required: bool) -> None:
         raise InvalidInput("give --token with --key (AES on the token), or --recipient-pubkey PEM")
 
 
-def target_from_flags(sealing: Sealing, opener: Opener) -> Target | None:
-    """`wrap`'s and `extend`'s sealing flags: an AES key on --token, or --recipient-pubkey (optionally proven on --token)."""
-    if sealing.key is not None:
-        assert sealing.token is not None
-        return token_key_target(registry.token_key_kind(), sealing.token, sealing.key, opener)
-    if sealing.recipient_pubkey is None:
-        return None
-    return public_key_target(sealing.recipient_pubkey, sealing.token, sealing.oaep_hash, opener)
+def delivery_from_flags(sealing: Sealing) -> Delivery:
+    """The delivery `wrap`'s and `extend`'s flags ask for, as a plan would say it; no token is touched.
 
-
-def token_key_target(kind: RecipientKind, token: str, key: str, opener: Opener) -> Target:
-    """A key on a token that seals itself: found now, so that a missing one costs nothing."""
-    try:
-        found = opener.key(token, SecretKeyQuery(key))
-    except VaultError as error:
-        raise error.with_context(f'token "{token}"') from None
-    return Target(kind.name, key=found, token_label=token, key_label=key)
-
-
-def public_key_target(
-    path: Path, token: str | None, oaep_hash: str | None, opener: Opener,
-    expected: RecipientKind | None = None, shown: str | None = None,
-) -> Target:
-    """A custodian's public key file; with `token`, that token must hold its private key (to prove it opens).
-
-    `expected` is the kind a plan asked for; `shown` is how errors name the file (a plan's "public_key keys/a.pem").
+    --key names a key on the token that seals itself; --recipient-pubkey a public key
+    file, read now for its kind (an error names the file).
     """
-    shown = shown or str(path)
+    if sealing.key is not None:
+        return Delivery(registry.token_key_kind().name, token=sealing.token, key=sealing.key)
+    if sealing.recipient_pubkey is None:
+        return Delivery(PAPER)
+    _, kind = _load_public_key(sealing.recipient_pubkey, str(sealing.recipient_pubkey))
+    return Delivery(kind.name, token=sealing.token, public_key=str(sealing.recipient_pubkey), oaep_hash=sealing.oaep_hash)
+
+
+def resolve(delivery: Delivery, key_dir: Path, opener: Opener, name_key: bool = False) -> Target | None:
+    """A delivery, checked before any secret exists: None for paper; else its target, with the
+    token's key found, or the public key file loaded (and its private key found on the token named).
+
+    With `name_key`, the label of the key found on the token is recorded in the envelope
+    (`wrap`); a ceremony's envelopes name only what its plan says.
+    """
+    if delivery.kind == PAPER:
+        return None
+    kind = registry.by_name(delivery.kind)
+    if kind.seals_to == "token-key":
+        assert delivery.token is not None and delivery.key is not None
+        try:
+            found = opener.key(delivery.token, SecretKeyQuery(delivery.key))
+        except VaultError as error:
+            raise error.with_context(f'token "{delivery.token}"') from None
+        return Target(kind.name, key=found, token_label=delivery.token, key_label=delivery.key)
+    assert delivery.public_key is not None
+    path = key_dir / delivery.public_key
+    public, found_kind = _load_public_key(path, f"public_key {path}")
+    if found_kind is not kind:
+        takes = "; ".join(f"{k.name} takes an {k.public_key_name} key" for k in registry.KINDS if k.public_key_name)
+        raise InvalidInput(f"public_key {path} is not a key for {kind.name}", takes)
+    key_label = _key_pair_on(delivery.token, public, opener) if delivery.token is not None else None
+    return Target(kind.name, public_key=public, token_label=delivery.token, key_label=key_label if name_key else None,
+                  oaep_hash=delivery.oaep_hash)
+
+
+def _load_public_key(path: Path, shown: str) -> tuple[PublicKey, RecipientKind]:
     try:
-        public, kind = registry.load_public_key(fsio.read_bytes(path))
+        return registry.load_public_key(fsio.read_bytes(path))
     except VaultError as error:
         raise error.with_context(shown) from None
-    if expected is not None and kind is not expected:
-        raise InvalidInput(f"{shown} is not a key for {expected.name}", "ecdh-p256 takes an EC P-256 key; rsa-oaep an RSA key")
-    key_label = None
-    if token is not None:
-        try:
-            key_label = opener.key(token, KeyPairQuery(public_key_sha256(public))).label
-        except NoMatchingKey:
-            raise InvalidInput(
-                f"none of the tokens given ({token}) holds the private key of that public key",
-                "sealing to it would make an envelope those tokens cannot open",
-            ) from None
-    return Target(kind.name, public_key=public, token_label=token, key_label=key_label, oaep_hash=oaep_hash)
+
+
+def _key_pair_on(token: str, public: PublicKey, opener: Opener) -> str | None:
+    """The label of the key pair of `public` on `token`: it must be there, to prove the envelope opens."""
+    try:
+        return opener.key(token, KeyPairQuery(public_key_sha256(public))).label
+    except NoMatchingKey:
+        raise InvalidInput(
+            f"none of the tokens given ({token}) holds the private key of that public key",
+            "sealing to it would make an envelope those tokens cannot open",
+        ) from None
 
 
 # ---------------------------------------------------------------- sealing
@@ -151,14 +153,13 @@ def deliver(
     holder: Holder, share: Share, ceremony_id: str, opener: Opener, random_bytes: Callable[[int], bytes] = secrets.token_bytes
 ) -> Packet:
     """The custodian's packet: the share on paper, or sealed (and opened again where the token is here)."""
-    folder = f"{CUSTODIANS_DIR}/{holder.folder}"
     if holder.target is None:
-        return Packet(holder, share, f"{folder}/{PAPER_FILE}", None, True)
+        return Packet(holder, share, f"{holder.path}/{PAPER_FILE}", None, True)
     try:
         sealed, proven = seal(share, holder.target, opener, ceremony_id=ceremony_id, custodian=holder.name, random_bytes=random_bytes)
     except VaultError as error:
         raise error.with_context(f'sealing the share of "{holder.name}"') from None
-    return Packet(holder, share, f"{folder}/{ENVELOPE_FILE}", sealed, proven)
+    return Packet(holder, share, f"{holder.path}/{ENVELOPE_FILE}", sealed, proven)
 
 
 # ---------------------------------------------------------------- files

@@ -108,14 +108,19 @@ def _collect(
         check = (lambda share: verification.check_share(share, manifest)) if manifest else None
         share_set = entry.enter_shares(share_set, terminal.read_line, terminal.info, check)
     if manifest is not None:
-        for item in share_set.entries:
-            try:
-                listed = verification.check_share(item.share, manifest)
-            except VaultError as error:
-                raise error.with_context(item.source) from None
-            if listed is None:
-                terminal.info(f"note: {item.source} is not listed in {manifest_path}; only the recovered secret can prove it")
+        check_against(share_set, manifest, manifest_path)
     return share_set
+
+
+def check_against(share_set: recovery.ShareSet, manifest: mf.Manifest, manifest_path: Path | None) -> None:
+    """Every share is of the manifest's vault (an error names the share); one it does not list is noted."""
+    for item in share_set.entries:
+        try:
+            listed = verification.check_share(item.share, manifest)
+        except VaultError as error:
+            raise error.with_context(item.source) from None
+        if listed is None:
+            terminal.info(f"note: {item.source} is not listed in {manifest_path}; only the recovered secret can prove it")
 
 
 def _output(secret: Secret, recovered: Recovered, output_format: OutputFormat | None, out: Path | None, reveal: bool) -> Recovered:

@@ -22,9 +22,10 @@ from vault.core.slip39 import recovery
 from vault.edges import fsio, sources, terminal
 from vault.edges.guide import TerminalGuide
 from vault.edges.tokens.opener import Opener
-from vault.errors import InvalidInput, VaultError
+from vault.errors import InvalidInput
 from vault.flows import ceremony
 from vault.flows.extend import share_record
+from vault.flows.recover import check_against
 from vault.flows.tokens import TokenOptions, opener
 from vault.flows.vaults import read_vault
 
@@ -61,7 +62,7 @@ def rotate(
     room = TerminalGuide(plan.operator, plan.witnesses, scripted=scripted)
     with opener(tokens) as found:
         ceremony.check_output(out)
-        share_set = _old_quorum(old_shares, old, found)
+        share_set = _old_quorum(old_shares, old, manifest_path, found)
         if old.scheme.passphrase_protected and not old_passphrase:
             raise InvalidInput(
                 "the vault being rotated has a passphrase, and none was given",
@@ -106,15 +107,10 @@ def _old_passphrase(protected: bool, passphrases: Passphrases) -> bytes:
     return sources.read_passphrase(passphrases.old_file, prompt, confirm=False)
 
 
-def _old_quorum(paths: Sequence[Path], old: mf.Manifest, found: Opener) -> recovery.ShareSet:
-    """The old shares, read as `recover` reads them, each of the old vault, forming a quorum;
-    raises naming the share, or what is missing."""
+def _old_quorum(paths: Sequence[Path], old: mf.Manifest, manifest_path: Path, found: Opener) -> recovery.ShareSet:
+    """The old shares, read and checked as `recover` does, forming a quorum; raises naming the share, or what is missing."""
     thresholds = tuple(g.member_threshold for g in old.scheme.groups)
     share_set = sources.collect_shares(list(paths), terminal.info, thresholds, found)
-    for entry in share_set.entries:
-        try:
-            verification.check_share(entry.share, old)
-        except VaultError as error:
-            raise error.with_context(entry.source) from None
+    check_against(share_set, old, manifest_path)
     share_set.quorum()
     return share_set

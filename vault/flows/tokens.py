@@ -7,8 +7,10 @@ asked for, hidden, when a token needs one.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -19,8 +21,6 @@ from vault.edges.tokens.discovery import Module, TokenInfo, module_path
 from vault.edges.tokens.keys import KeyInfo
 from vault.edges.tokens.opener import Opener
 from vault.edges.tokens.sessions import session
-
-KEY_TYPES = ("aes", "ec", "rsa")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,12 @@ class TokenOptions:
 def opener(options: TokenOptions) -> Opener:
     """The command's tokens; the module is loaded only when an envelope or a delivery needs it."""
     return Opener(options.module, sources.pin_source(sources.parse_pin_files(list(options.pin_files))), list(options.labels))
+
+
+def _session(options: TokenOptions, token: str, write: bool = False) -> AbstractContextManager[Any]:
+    """One logged-in session on `token`: PKCS#11 failures inside it become `TokenError`s naming it."""
+    module = Module(module_path(options.module))
+    return session(module, token, sources.pin_source(sources.parse_pin_files(list(options.pin_files))), write)
 
 
 @dataclass(frozen=True)
@@ -61,14 +67,14 @@ def list_tokens(options: TokenOptions) -> tuple[Path, tuple[TokenListing, ...]]:
 
 def keygen(options: TokenOptions, token: str, label: str, key_type: str) -> str:
     """Create a key that never leaves token `token`; its CKA_ID in hex."""
-    with opener(options) as tokens:
-        return keys.generate_key(tokens.session(token, write=True), key_type, label)
+    with _session(options, token, write=True) as live:
+        return keys.generate_key(live, key_type, label)
 
 
 def export_public_key(options: TokenOptions, token: str, label: str, out: Path) -> str:
     """Write the public key of key pair `label` to `out` (PEM); its SHA-256 (how envelopes name it)."""
     fsio.check_new_file(out)
-    with opener(options) as tokens:
-        public = keys.public_key(tokens.session(token), label)
+    with _session(options, token) as live:
+        public = keys.public_key(live, label)
     fsio.write_new_file(out, public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo), mode=fsio.PUBLIC_FILE_MODE)
     return public_key_sha256(public)

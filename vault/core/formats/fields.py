@@ -6,8 +6,11 @@ person one value and use another; nesting too deep for the parser and numbers to
 long to convert are invalid input, not crashes), then a `Fields` reads it one field
 at a time, each getter checking the field's type and encoding. A field that is
 missing, of the wrong type, non-canonical or unknown is refused with one wording in
-every format, naming the field through a `Locator`: its JSON path
-("manifest.shares[1].member_index"), or for a plan, its TOML line.
+every format ("<field> is missing", "<field> should be <what>", "<field> is not a
+field of <format>"), naming the field through a `Locator`: its JSON path
+("manifest.shares[1].member_index"), or for a plan, its TOML line. What is not one
+field's type or encoding (a transcript's chain, a manifest's ranges) each format
+checks itself.
 
 `canonical` is the one canonical JSON encoding (keys sorted, no white space, ASCII
 only, no NaN): what envelopes authenticate and transcripts hash.
@@ -19,7 +22,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar, cast
@@ -217,7 +220,7 @@ class Fields:
         return f"should be {expected}{' or null' if null else ''}"
 
     def string(self, key: str, *, null: bool = False, absent: bool = False, nonempty: bool = False) -> Any:
-        expected = "a non-empty string" if nonempty else "a string"
+        expected = f"a non-empty {self.TYPE_NAMES[str].removeprefix('a ')}" if nonempty else self.TYPE_NAMES[str]
         item = self.get(key, str, null=null, absent=absent, expected=expected)
         if nonempty and item == "":
             raise self.fail(key, self._should_be(expected, null))
@@ -235,16 +238,18 @@ class Fields:
         return self.get(key, bool, **options)
 
     def choice(self, key: str, choices: Sequence[str], **options: Any) -> Any:
-        item = self.get(key, str, **options)
+        expected = f"one of {', '.join(choices)}"
+        item = self.get(key, str, expected=expected, **options)
         if item is not None and item not in choices:
-            raise self.fail(key, f"should be one of {', '.join(choices)}")
+            raise self.fail(key, self._should_be(expected, False))
         return item
 
     def hex(self, key: str, digits: int | None = None, **options: Any) -> Any:
         """Lower-case hex: exactly `digits` of them, or any even number when None."""
-        item = self.get(key, str, **options)
+        expected = f"{f'{digits} ' if digits else ''}lower-case hex digits"
+        item = self.get(key, str, expected=expected, **options)
         if item is not None and not is_hex(item, digits):
-            raise self.fail(key, f"should be {f'{digits} ' if digits else ''}lower-case hex digits")
+            raise self.fail(key, self._should_be(expected, False))
         return item
 
     def base64(self, key: str) -> bytes:
@@ -262,9 +267,10 @@ class Fields:
 
     def time(self, key: str, **options: Any) -> Any:
         """A UTC time to the second, as coldvault writes it."""
-        item = self.get(key, str, **options)
+        expected = f'UTC to the second, like "{UTC_TIME_EXAMPLE}"'
+        item = self.get(key, str, expected=expected, **options)
         if item is not None and not is_utc_time(item):
-            raise self.fail(key, f'should be UTC to the second, like "{UTC_TIME_EXAMPLE}"')
+            raise self.fail(key, self._should_be(expected, False))
         return item
 
     # -- nested
@@ -291,8 +297,3 @@ class Fields:
         if items is not None and not all(isinstance(item, str) for item in items):
             raise self.fail(key, "should be a list of strings")
         return items
-
-
-def read(text: str, what: str, locator: Locator, parse: Callable[[Fields], T]) -> T:
-    """`parse` the JSON object in `text` through a `Fields` at its root."""
-    return parse(Fields(load_object(text, what), locator))

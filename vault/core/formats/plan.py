@@ -242,7 +242,7 @@ class _PlanLocator:
 class _Table(Fields):
     """A TOML table: the shared reader, with TOML's word for an object."""
 
-    TYPE_NAMES = {**Fields.TYPE_NAMES, dict: "a table"}
+    TYPE_NAMES = {**Fields.TYPE_NAMES, str: "a string in quotes", dict: "a table"}
 
 
 class _Reader:
@@ -282,7 +282,7 @@ class _Reader:
             extendable=slip39.boolean("extendable", default=True),
             drill_interval_days=policy.integer("drill_interval_days", default=DEFAULT_DRILL_INTERVAL_DAYS),
             groups=groups,
-            signing=self.signing(root.object("signing", absent=True)),
+            signing=self.signing(root),
         )
         self.check(plan)
         return plan
@@ -368,7 +368,10 @@ class _Reader:
             if value is not None and key in choices and value not in choices[key]:
                 raise self.fail((*custodian.path, key), f'custodian "{name}": {key} must be one of {", ".join(choices[key])}')
 
-    def signing(self, signing: Fields | None) -> Signing | None:
+    def signing(self, root: Fields) -> Signing | None:
+        if "signing" in root.value and not isinstance(root.value["signing"], dict):
+            raise root.fail("signing", "should be a table: [signing] with token and key")
+        signing = root.object("signing", absent=True)
         if signing is None:
             return None
         signing.only(("token", "key"))

@@ -156,8 +156,6 @@ class RecipientKind(ABC):
     """The type of public key this kind seals to, for kinds that seal to public keys..."""
     public_key_name: ClassVar[str | None] = None
     """...and its name for people ("EC P-256")."""
-    description: ClassVar[str]
-    """What it is, for a person choosing one."""
 
     def check_public_key(self, public_key: PublicKey) -> None:
         """Refuse a key of this kind's type that it still cannot use (another curve, too few bits)."""

@@ -52,7 +52,6 @@ class EcdhP256(PublicKeyKind):
     plan_allows = ("public_key", "token")
     public_key_name = "EC P-256"
     public_key_type = ec.EllipticCurvePublicKey
-    description = "the custodian's EC P-256 key pair: seal to its public key, open with the token (ECDH)"
 
     def check_public_key(self, public_key: PublicKey) -> None:
         assert isinstance(public_key, ec.EllipticCurvePublicKey)

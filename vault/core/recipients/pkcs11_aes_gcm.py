@@ -29,7 +29,6 @@ class TokenAes(RecipientKind):
     seals_to = "token-key"
     plan_needs = ("token", "key")
     plan_allows = ("token", "key")
-    description = "an AES-256 key on the custodian's token: the token encrypts and decrypts"
 
     def seal(self, target: Target, random_bytes: object) -> tuple[Recipient, Aead]:
         assert target.key is not None and target.token_label is not None and target.key_label is not None

@@ -52,7 +52,6 @@ class RsaOaep(PublicKeyKind):
     plan_choices = {"oaep_hash": OAEP_HASHES}
     public_key_name = "RSA"
     public_key_type = rsa.RSAPublicKey
-    description = "the custodian's RSA key pair: seal to its public key, open with the token (RSA-OAEP)"
 
     def check_public_key(self, public_key: PublicKey) -> None:
         if public_key.key_size < MIN_RSA_KEY_BITS:

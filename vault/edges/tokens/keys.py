@@ -47,7 +47,7 @@ class TokenKey:
         self.handle = handle
         """The python-pkcs11 key object (benchmarks/envelopes.py times raw operations with it)."""
         self._public = public
-        self.label = label if label is not None else handle.label
+        self.label = (label if label is not None else handle.label) or None  # an unlabelled key has no label, not ""
 
     @property
     def key_id(self) -> str | None:
@@ -180,7 +180,7 @@ def _key_pair(live: Any, token_label: str, query: KeyPairQuery) -> TokenKey:
             template[Attribute.LABEL] = candidate.label
         privates = list(live.get_objects(template))
         if len(privates) == 1:
-            return TokenKey(token_label, privates[0], public, candidate.label or "")
+            return TokenKey(token_label, privates[0], public, candidate.label or None)
     raise NoMatchingKey("no key on this token matches the envelope's recipient", "the envelope is sealed to another token or key")
 
 
@@ -271,7 +271,10 @@ def ecdsa_sign(live: Any, label: str, digest: bytes) -> tuple[bytes, PublicKey]:
     except pkcs11.MultipleObjectsReturned:
         raise TokenError(f'several EC private keys are labelled "{label}"', "give keys distinct labels") from None
     public = public_key(live, label)
-    return bytes(private.sign(digest, mechanism=Mechanism.ECDSA)), public
+    try:
+        return bytes(private.sign(digest, mechanism=Mechanism.ECDSA)), public
+    except pkcs11.PKCS11Error as error:
+        raise translate(error, f'signing with the key "{label}"') from None
 
 
 def _to_cryptography(key: Any) -> PublicKey:
