@@ -147,16 +147,6 @@ def rs1024_verify_checksum(cs: bytes, data: Sequence[int]) -> bool:
     return rs1024_polymod(list(cs) + list(data)) == 1
 
 
-def rs1024_create_checksum(cs: bytes, data: Sequence[int]) -> list[int]:
-    """The three checksum words that make `data` (a mnemonic's other word values) valid under `cs`.
-
-    SLIP-0039, "Checksum", with `cs` as bytes as in `rs1024_verify_checksum`.
-    """
-    values = list(cs) + list(data)
-    polymod = rs1024_polymod(values + [0, 0, 0]) ^ 1
-    return [(polymod >> 10 * (2 - i)) & 1023 for i in range(3)]
-
-
 def interpolate(points: Sequence[tuple[int, bytes]], x: int) -> bytes:
     """The value at `x` of the polynomial through `points` over GF(256), one per byte.
 
