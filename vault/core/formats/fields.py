@@ -35,7 +35,7 @@ UTC_TIME_EXAMPLE = "2026-11-21T17:55:10Z"
 _UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _LOWER_HEX = frozenset("0123456789abcdef")
 
-Key = str | int
+Step = str | int
 """A step in a field's path: an object's key, or a list's index."""
 T = TypeVar("T")
 
@@ -115,19 +115,19 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 class Locator(Protocol):
     """How errors name a field: a format's way of pointing into its file."""
 
-    def subject(self, path: tuple[Key, ...]) -> str:
+    def subject(self, path: tuple[Step, ...]) -> str:
         """The field as a message's subject ("manifest.scheme.identifier", "threshold")."""
         ...
 
-    def missing(self, path: tuple[Key, ...]) -> str:
+    def missing(self, path: tuple[Step, ...]) -> str:
         """The message for a required field that is not there."""
         ...
 
-    def unknown(self, path: tuple[Key, ...], allowed: Sequence[str]) -> tuple[str, str]:
+    def unknown(self, path: tuple[Step, ...], allowed: Sequence[str]) -> tuple[str, str]:
         """The message and hint for a field the format does not have."""
         ...
 
-    def error(self, path: tuple[Key, ...], message: str, *hints: str) -> VaultError:
+    def error(self, path: tuple[Step, ...], message: str, *hints: str) -> VaultError:
         """The error to raise, with where it is (a line, a file) in front of `message`."""
         ...
 
@@ -146,19 +146,19 @@ class JsonPath:
     prefix: str = ""
     error_type: type[VaultError] = InvalidInput
 
-    def subject(self, path: tuple[Key, ...]) -> str:
+    def subject(self, path: tuple[Step, ...]) -> str:
         text = self.root
         for step in path:
             text += f"[{step}]" if isinstance(step, int) else f"{'.' if text else ''}{key_in_message(step)}"
         return text
 
-    def missing(self, path: tuple[Key, ...]) -> str:
+    def missing(self, path: tuple[Step, ...]) -> str:
         return f"{self.subject(path)} is missing"
 
-    def unknown(self, path: tuple[Key, ...], allowed: Sequence[str]) -> tuple[str, str]:
+    def unknown(self, path: tuple[Step, ...], allowed: Sequence[str]) -> tuple[str, str]:
         return f"{self.subject(path)} is not a field of {self.format}", "readers refuse unknown fields"
 
-    def error(self, path: tuple[Key, ...], message: str, *hints: str) -> VaultError:
+    def error(self, path: tuple[Step, ...], message: str, *hints: str) -> VaultError:
         return self.error_type(self.prefix + message, *hints)
 
 
@@ -177,14 +177,14 @@ class Fields:
 
     TYPE_NAMES: ClassVar[dict[type, str]] = {str: "a string", int: "a whole number", bool: "true or false", dict: "an object", list: "a list"}
 
-    def __init__(self, value: dict[str, Any], locator: Locator, path: tuple[Key, ...] = ()) -> None:
+    def __init__(self, value: dict[str, Any], locator: Locator, path: tuple[Step, ...] = ()) -> None:
         self.value = value
         self.locator = locator
         self.path = path
 
     # -- failing
 
-    def fail(self, key: Key | None, predicate: str, *hints: str) -> VaultError:
+    def fail(self, key: Step | None, predicate: str, *hints: str) -> VaultError:
         """"<field> <predicate>" as the error to raise; key None means this object itself."""
         path = self.path if key is None else (*self.path, key)
         subject = self.locator.subject(path)

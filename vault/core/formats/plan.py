@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vault.core.formats.fields import Fields, Key
+from vault.core.formats.fields import Fields, Step
 from vault.core.formats.manifest import DEFAULT_DRILL_INTERVAL_DAYS, MAX_DRILL_INTERVAL_DAYS
 from vault.core.recipients import registry
 from vault.core.scheme import ITERATION_EXPONENT_MAX, MAX_GROUP_COUNT, MAX_MEMBER_COUNT, Scheme, check_group, make_scheme
@@ -224,18 +224,18 @@ class _PlanLocator:
         self.source_name = source_name
         self.lines = lines
 
-    def subject(self, path: tuple[Key, ...]) -> str:
+    def subject(self, path: tuple[Step, ...]) -> str:
         return str(path[-1]) if path and isinstance(path[-1], str) else _table_name(path)
 
-    def missing(self, path: tuple[Key, ...]) -> str:
+    def missing(self, path: tuple[Step, ...]) -> str:
         return f'{_table_name(path[:-1])} needs "{path[-1]}"'
 
-    def unknown(self, path: tuple[Key, ...], allowed: Sequence[str]) -> tuple[str, str]:
+    def unknown(self, path: tuple[Step, ...], allowed: Sequence[str]) -> tuple[str, str]:
         close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
         hint = f'did you mean "{close[0]}"?' if close else f"allowed here: {', '.join(allowed)}"
         return f"unknown key {_quoted(str(path[-1]))} in {_table_name(path[:-1])}", hint
 
-    def error(self, path: tuple[Key, ...], message: str, *hints: str) -> InvalidInput:
+    def error(self, path: tuple[Step, ...], message: str, *hints: str) -> InvalidInput:
         return InvalidInput(f"{self.source_name} line {self.lines.of(path)}: {message}", *hints)
 
 
@@ -251,7 +251,7 @@ class _Reader:
         self.lines = lines
         self.locator = _PlanLocator(source_name, lines)
 
-    def fail(self, path: tuple[Key, ...], message: str, *hints: str) -> InvalidInput:
+    def fail(self, path: tuple[Step, ...], message: str, *hints: str) -> InvalidInput:
         return self.locator.error(path, message, *hints)
 
     def name(self, table: Fields, key: str = "name") -> str:
