@@ -406,7 +406,7 @@ MANIFEST_MISTAKES = {
     # id: (the manifest's text -> the bad text, what the error must say)
     "a-field-missing": (json_edit("scheme.identifier"), "manifest.scheme.identifier is missing"),
     "a-number-as-text": (json_edit("scheme.group_threshold", "1"), "manifest.scheme.group_threshold should be a whole number"),
-    "a-newer-format": (json_edit("format", "coldvault-manifest/2"), "unknown manifest format"),
+    "a-newer-format": (json_edit("format", "coldvault-manifest/3"), "unknown manifest format"),
     "a-key-given-twice": (lambda t: t.replace('"format":', '"format": "coldvault-manifest/1", "format":', 1), 'appears twice'),
     "nested-a-hundred-thousand-deep": (lambda t: "[" * 100_000 + "]" * 100_000, "nested too deeply"),
     "truncated": (lambda t: t[: len(t) // 2], "not JSON"),

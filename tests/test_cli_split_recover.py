@@ -185,7 +185,7 @@ def test_two_level_manifest_fields_files_and_modes(cli, tmp_path):
     manifest = two_level(cli, tmp_path, "v", "--generate", "256")
     vault = tmp_path / "v"
 
-    assert manifest["format"] == "coldvault-manifest/1"
+    assert manifest["format"] == "coldvault-manifest/2"
     assert {"id", "name", "created"} <= manifest["ceremony"].keys()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", manifest["ceremony"]["created"])
     assert manifest["ceremony"]["id"]

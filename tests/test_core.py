@@ -572,7 +572,9 @@ def test_manifest_round_trips(backup):
     assert mf.from_json(text) == backup.manifest
     assert mf.to_json(mf.from_json(text)) == text
     document = json.loads(text)
-    assert document["format"] == "coldvault-manifest/1"
+    assert document["format"] == "coldvault-manifest/2"
+    assert document["attestation"]["algorithm"] == "ed25519-hkdf-sha256"
+    assert all(s["proven"] is True and len(s["attestation_public_key"]) == 44 for s in document["shares"])
     assert document["ceremony"]["created"] == "2024-05-17T12:30:45Z"
     assert document["secret"] == {
         "kind": "master-secret",
@@ -614,7 +616,7 @@ def _delete(path):
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
-        (_set(["format"], "coldvault-manifest/2"), "format"),
+        (_set(["format"], "coldvault-manifest/3"), "format"),
         (_delete(["format"]), "manifest.format is missing"),
         (_delete(["scheme", "identifier"]), "manifest.scheme.identifier is missing"),
         (_delete(["secret"]), "manifest.secret is missing"),

@@ -210,3 +210,26 @@ def test_the_new_packets_hold_no_secret_outside_paper(rotated: Ceremony, extende
                 assert not any(item in text for item in forbidden), path
                 if path.name in ("share.txt", "card.pdf"):
                     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_envelope_not_proven_when_made_counts_only_once_a_drill_opens_it(demo: Ceremony) -> None:
+    """Sealed to Kurt's public key without his token in the room: the share is listed as not proven, readiness
+    says it was never verified (a weak point, not a check), until a drill opens it on his token."""
+    ok(demo.cli("extend", "--manifest", "vault/manifest.json", "--group", "2", DAVE, PAPER["erin"], PAPER["frank"],
+                "--custodian", "Lena", "--recipient-pubkey", "kurt.pem", "--out", "v-unproven", *demo.kit.pin_args()))
+    manifest = json.loads((demo.work / "v-unproven" / "manifest.json").read_text())
+    assert next(s for s in manifest["shares"] if s["custodian"] == "Lena")["proven"] is False
+
+    def lena() -> tuple[dict, list[str]]:
+        status = demo.cli("drill", "status", "--manifest", "v-unproven/manifest.json", "--json")
+        payload = json.loads(status.stdout)
+        return next(s for s in payload["shares"] if s["custodian"] == "Lena"), payload["weakest"]
+
+    share, weakest = lena()
+    assert (share["state"], share["current"], share["last_verified"]) == ("never-verified", False, None)
+    assert any("Lena never verified: its envelope was not opened when it was made" in s for s in weakest), weakest
+    ok(demo.cli("drill", "run", "--manifest", "v-unproven/manifest.json", "--partial", "v-unproven/custodians/lena/share.envelope.json",
+                "--token", "kurt", *demo.kit.pin_args(["kurt"])))
+    share, weakest = lena()
+    assert (share["state"], share["current"]) == ("current", True)
+    assert not any("Lena" in s for s in weakest)

@@ -22,8 +22,9 @@ import shamir_mnemonic
 from conftest import Run, run_cli
 
 from vault.core import drill as dr
+from vault.core import evidence
 from vault.core.backup import Holding, SplitOptions, describe, make_shares, new_ceremony
-from vault.core.formats import transcript
+from vault.core.formats import drills, transcript
 from vault.core.formats.drills import EVENT_DRILL
 from vault.core.scheme import make_scheme
 from vault.core.secret import Secret, SecretKind
@@ -194,7 +195,16 @@ def test_a_token_that_fails_is_recorded_as_that_share_failing(vault: Path, softh
     carol = next(s for s in data["shares"] if s["custodian"] == "Carol")
     assert carol["result"] == "failed" and "wrong PIN" in carol["reason"]
     status = run_cli(vault, "drill", "status", "--manifest", "vault/manifest.json", "--json").json()
-    assert not next(s for s in status["shares"] if s["custodian"] == "Carol")["current"]
+    carol = next(s for s in status["shares"] if s["custodian"] == "Carol")
+    assert not carol["current"] and carol["state"] == "failed" and "wrong PIN" in carol["failed"]["reason"]
+    assert carol["due"] is not None  # within its interval: FAILED, not OVERDUE, all the same
+    # the group (2 of 3) is still ready with Alice and Bob, and the failure is still a weak point, in words and in the report
+    assert status["recoverable"] and any("Carol FAILED a check on" in s and "wrong PIN" in s for s in status["weakest"])
+    text = run_cli(vault, "drill", "status", "--manifest", "vault/manifest.json").stdout
+    assert "Carol: last verified" in text and "FAILED on" in text and "OVERDUE" not in text
+    assert run_cli(vault, "drill", "report", "--manifest", "vault/manifest.json", "--out", "r.html").returncode == 0
+    page = (vault / "r.html").read_text()
+    assert "<strong>FAILED</strong> a check on" in page and "<p>none</p>" not in page
 
 
 # ---------------------------------------------------------------- readiness in-process
@@ -209,7 +219,13 @@ def _manifest(interval: int = 30):
     shares = make_shares(SECRET, scheme, b"", options)
     names = ["Ada", "Ben", "Cy", "Dee", "Eve", "Fay", "Gus", "Hal"]
     holdings = [Holding(name, f"custodians/{name.lower()}/share.txt") for name in names]
-    return describe(new_ceremony("test", CREATED), SECRET, scheme, False, options, shares, holdings)
+    manifest = describe(new_ceremony("test", CREATED), SECRET, scheme, False, options, shares, holdings)
+    VAULT_SHARES[manifest.ceremony.id] = shares
+    return manifest
+
+
+VAULT_SHARES: dict[str, tuple] = {}
+"""Each test vault's shares, by ceremony id: drills sign their checks with keys derived from them."""
 
 
 def _checks(manifest, *checks: tuple[date, list[str], str]) -> tuple[transcript.Event, ...]:
@@ -223,7 +239,11 @@ def _checks(manifest, *checks: tuple[date, list[str], str]) -> tuple[transcript.
                 "operator": None, "witnesses": [], "shares": shares,
                 "quorum": {"result": "not-attempted", "reason": "a partial drill", "qualifying_subsets": 0},
                 "result": result, "reasons": [] if result == "passed" else ["a share failed"]}
-        chain = transcript.append(chain, EVENT_DRILL, data, datetime.combine(day, datetime.min.time(), timezone.utc))
+        when = datetime.combine(day, datetime.min.time(), timezone.utc)
+        unsigned = transcript.append(chain, EVENT_DRILL, data, when).events[-1]
+        record = drills.from_event(unsigned)
+        keys = evidence.signing_keys(record, manifest, VAULT_SHARES[manifest.ceremony.id], None)
+        chain = transcript.append(chain, EVENT_DRILL, drills.to_data(evidence.sign(record, unsigned, keys)), when)
     return chain.events
 
 
@@ -271,5 +291,5 @@ def test_a_failed_check_after_a_pass_makes_the_share_not_current() -> None:
     ready = dr.readiness(manifest, events, date(2026, 3, 10))
     assert not ready.recoverable  # Board needs 2 and only Cy's share stands
     board = next(s for s in ready.weakest if "Board" in s)
-    assert "Ada failed a check on 2026-03-05" in board and "only 1 verified" in board
+    assert "Ada FAILED a check on 2026-03-05 (checked)" in board and "only 1 verified" in board
     assert dr.readiness(manifest, events, date(2026, 3, 4)).recoverable  # before the failures

@@ -122,6 +122,9 @@ def test_split_and_recover_with_secret_file_and_passphrase_leak_nothing(cli, tmp
     runs["inspect"] = cli("inspect", "vault/shares/group2-share2.txt")
     runs["inspect --json"] = cli("inspect", "vault/shares/group2-share2.txt", "--json")
     runs["wrong passphrase"] = cli("recover", *quorum, "--manifest", "vault/manifest.json")
+    runs["quorum drill"] = cli("drill", "run", "--manifest", "vault/manifest.json", *quorum, "--passphrase-file", "pass.txt", "--json")
+    runs["partial drill"] = cli("drill", "run", "--manifest", "vault/manifest.json", "--partial", quorum[0])
+    runs["drill status"] = cli("drill", "status", "--manifest", "vault/manifest.json", "--json")
     for name, run in runs.items():
         if name != "wrong passphrase":
             assert_ok(run)
@@ -134,6 +137,7 @@ def test_split_and_recover_with_secret_file_and_passphrase_leak_nothing(cli, tmp
     secrets.add_text("passphrase", PASSPHRASE)
     for share in shares:
         secrets.add_words(f"share {share.relative_to(tmp_path)}", share_words(share))
+    _add_attestation_keys(secrets, tmp_path / "vault", shares)
 
     assert_clean(runs, secrets)
     inputs = {tmp_path / "secret.hex", tmp_path / "pass.txt"}
@@ -143,6 +147,24 @@ def test_split_and_recover_with_secret_file_and_passphrase_leak_nothing(cli, tmp
     assert secrets.found((tmp_path / "secret.hex").read_text())
     assert secrets.found((tmp_path / "pass.txt").read_text())
     assert secrets.found(shares[0].read_text())
+
+
+def _add_attestation_keys(secrets: Secrets, vault: Path, shares: list[Path]) -> None:
+    """The private attestation keys a drill derives (a share's, the vault's) sign checks: they are secrets too."""
+    import base64
+    import json
+
+    from vault.core import attestation
+    from vault.core.secret import Secret, SecretKind
+    from vault.core.slip39.share import parse_share
+
+    ceremony_id = json.loads((vault / "manifest.json").read_text())["ceremony"]["id"]
+    keys = [attestation.share_key(parse_share(" ".join(share_words(share))), ceremony_id) for share in shares]
+    keys.append(attestation.vault_key(Secret(SecretKind.MASTER_SECRET, bytes.fromhex(SECRET_HEX)), ceremony_id))
+    for number, key in enumerate(keys):
+        seed = key._private.private_bytes_raw()
+        secrets.add_hex(f"attestation key {number}", seed.hex())
+        secrets.add_text(f"attestation key {number} (base64)", base64.b64encode(seed).decode())
 
 
 def test_split_and_recover_with_bip39_file_leak_nothing(cli, tmp_path, bip39_vectors):
@@ -165,6 +187,7 @@ def test_split_and_recover_with_bip39_file_leak_nothing(cli, tmp_path, bip39_vec
     secrets.add_words("bip39", phrase.split())
     for share in shares:
         secrets.add_words(f"share {share.relative_to(tmp_path)}", share_words(share))
+    _add_attestation_keys(secrets, tmp_path / "vault", shares)
 
     assert_clean(runs, secrets)
     assert scan_tree(tmp_path, secrets, exclude=set(shares) | {tmp_path / "seed.txt"}) == {}

@@ -21,7 +21,7 @@ from vault.cli.options import (
 )
 from vault.cli.output import emit
 from vault.core import drill as dr
-from vault.core.formats.drills import DrillRecord, to_data
+from vault.core.formats.drills import DrillRecord, Signer, to_data
 from vault.core.scheme import describe_group
 from vault.errors import CheckFailed
 from vault.flows import drill as flow
@@ -70,8 +70,16 @@ def status(manifest: ManifestOption, as_of: AsOfOption = None, log: LogOption = 
     and overall: recoverable from recently verified shares alone? Exit 1 when not (for cron)."""
     ready = flow.status(manifest, as_of.date() if as_of else None, log)
     emit(as_json, _status_payload(ready), _status_lines(ready))
+    _fail_if_tampered(ready)
     if not ready.recoverable:
         raise CheckFailed(f"as of {ready.as_of} the vault is NOT recoverable from recently verified shares", *ready.weakest[:3])
+
+
+def _fail_if_tampered(ready: dr.Readiness) -> None:
+    """Exit 1 when a record of the log does not verify: whatever else is said, the log is not what drills wrote."""
+    if ready.tampered:
+        raise CheckFailed(f"the drill log was tampered with: {len(ready.findings)} record(s) do not verify and were not counted",
+                          *(finding.problem for finding in ready.findings[:3]))
 
 
 @app.command("report")
@@ -84,12 +92,24 @@ def report(
 ) -> None:
     """Write a self-contained readiness report (HTML, no network assets; prints in black and white)."""
     ready = flow.report(manifest, out, as_of.date() if as_of else None, log)
-    emit(as_json, {"out": str(out), "recoverable": ready.recoverable}, [f"wrote {out}: {'recoverable' if ready.recoverable else 'NOT recoverable'} as of {ready.as_of}"])
+    emit(as_json, {"out": str(out), "recoverable": ready.recoverable, "tampered": ready.tampered},
+         [f"wrote {out}: {'recoverable' if ready.recoverable else 'NOT recoverable'} as of {ready.as_of}"])
+    _fail_if_tampered(ready)
+
+
+def _state(share: dr.ShareReadiness) -> str:
+    if share.failed is not None:
+        return f"FAILED on {share.failed.day}" + (f": {share.failed.reason}" if share.failed.reason else "")
+    return {dr.State.CURRENT: "current", dr.State.OVERDUE: "OVERDUE", dr.State.NEVER_VERIFIED: "NEVER VERIFIED"}[share.state]
 
 
 def _run_lines(record: DrillRecord, log_path: Path, head: str) -> list[str]:
     lines = [f"{check.custodian or check.source}: {check.result}: {check.reason}" for check in record.shares]
     lines.append(f"quorum: {record.quorum.result}: {record.quorum.reason}")
+    whose = {check.share_fingerprint: check.custodian or check.source for check in record.shares}
+    signers = ["the vault's key (derived from the recovered secret)" if item.signer is Signer.VAULT
+               else f"{whose.get(item.share_fingerprint, item.share_fingerprint)}'s share key" for item in record.attestations]
+    lines.append(f"attested by {', '.join(signers)}" if signers else "not attested: no check passed, or the manifest has no attestation keys")
     lines.append(f"drill {record.drill_id}: {'PASSED' if record.passed else 'FAILED'}; recorded in {log_path} (head {head})")
     return lines
 
@@ -110,10 +130,16 @@ def _status_payload(ready: dr.Readiness) -> dict[str, Any]:
                 "last_verified": s.last_verified.isoformat() if s.last_verified else None,
                 "due": s.due.isoformat() if s.due else None,
                 "current": s.current,
+                "state": s.state.value,
+                "failed": {"date": s.failed.day.isoformat(), "reason": s.failed.reason} if s.failed else None,
+                "proven_when_made": s.entry.proven,
             }
             for s in ready.shares
         ],
         "last_quorum_drill": ready.last_quorum_drill.isoformat() if ready.last_quorum_drill else None,
+        "attested": not ready.unattested,
+        "tampered": ready.tampered,
+        "findings": [{"line": f.line, "problem": f.problem} for f in ready.findings],
         "weakest": list(ready.weakest),
     }
 
@@ -126,8 +152,8 @@ def _status_lines(ready: dr.Readiness) -> list[str]:
                      f"{'ready' if group.ready else 'NOT READY'}")
         for share in (s for s in ready.shares if s.entry.group_index == group.index):
             when = f"last verified {share.last_verified}, counts until {share.due}" if share.last_verified else "never verified"
-            lines.append(f"  {share.entry.custodian or 'share ' + str(share.entry.member_index + 1)}: {when}: "
-                         f"{'current' if share.current else 'OVERDUE'}")
+            lines.append(f"  {share.entry.custodian or 'share ' + str(share.entry.member_index + 1)}: {when}: {_state(share)}")
+    lines += [f"TAMPERED: {finding.problem} (not counted)" for finding in ready.findings]
     verdict = "RECOVERABLE" if ready.recoverable else "NOT RECOVERABLE"
     lines.append(f"vault: {verdict} from recently verified shares ({sum(g.ready for g in ready.groups)} groups ready, {ready.groups_needed} needed)")
     lines += [f"weak point: {sentence}" for sentence in ready.weakest]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from vault.core import attestation
 from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats import fields as strictjson
 from vault.core.formats import manifest as mf
@@ -50,6 +51,8 @@ class Holding:
     custodian: str | None
     file: str
     wrapping: str | None = None
+    proven: bool = True
+    """False when the share's envelope could not be opened on its token when it was made."""
 
 
 def make_backup(
@@ -120,7 +123,11 @@ def describe(
     shares: tuple[slip39.Share, ...],
     holdings: list[Holding],
 ) -> mf.Manifest:
-    """The public manifest of a split: `holdings[i]` says where `shares[i]` went."""
+    """The public manifest of a split: `holdings[i]` says where `shares[i]` went.
+
+    It lists the attestation keys derived from each share and from the secret (only
+    public keys), so later drill checks can prove they were made with them.
+    """
     return mf.Manifest(
         ceremony=ceremony,
         secret=mf.SecretInfo(secret.kind, secret.bits, secret_fingerprint(secret), wallet_fingerprint(secret)),
@@ -136,10 +143,12 @@ def describe(
             ),
         ),
         shares=tuple(
-            mf.ShareEntry(share.group_index, share.member_index, held.custodian, share.fingerprint, held.file, held.wrapping)
+            mf.ShareEntry(share.group_index, share.member_index, held.custodian, share.fingerprint, held.file, held.wrapping,
+                          attestation_public_key=attestation.share_key(share, ceremony.id).public_key, proven=held.proven)
             for share, held in zip(shares, holdings, strict=True)
         ),
         policy=mf.Policy(options.drill_interval_days),
+        attestation=mf.AttestationKeys(attestation.ALGORITHM, attestation.vault_key(secret, ceremony.id).public_key),
     )
 
 

@@ -9,12 +9,15 @@ after comparing fingerprints, and records hold fingerprints and custodians only.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from vault.core import proof as pf
-from vault.core.formats.drills import DrillKind, DrillRecord, QuorumCheck, Result, ShareCheck, records_of
+from vault.core.evidence import Drill as Drill
+from vault.core.evidence import Finding, examine
+from vault.core.formats.drills import DrillKind, DrillRecord, QuorumCheck, Result, ShareCheck
 from vault.core.formats.manifest import Manifest, ShareEntry
 from vault.core.formats.transcript import Event
 from vault.core.scheme import describe_group
@@ -94,6 +97,26 @@ def _quorum(proof: pf.Proof) -> tuple[Result, str]:
 # ---------------------------------------------------------------- readiness
 
 
+class State(enum.StrEnum):
+    """Where a share stands on the as-of day, as the status, JSON and report say it."""
+
+    CURRENT = "current"
+    FAILED = "failed"
+    """Its latest check failed: not current, whatever the date."""
+    OVERDUE = "overdue"
+    NEVER_VERIFIED = "never-verified"
+    """Not checked since it was made: its envelope could not be opened then, or it is not made yet."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check of one share: the day, whether it passed, and why it failed."""
+
+    day: date
+    passed: bool
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class ShareReadiness:
     entry: ShareEntry
@@ -101,8 +124,16 @@ class ShareReadiness:
     due: date | None
     """The last day the last passed check still counts; None if never verified."""
     current: bool
-    failed: date | None = None
-    """The day of a failed check after the last passed one: the share is not current, whatever its date."""
+    failed: Check | None = None
+    """The first failed check after the last passed one: the share is not current, whatever its date."""
+
+    @property
+    def state(self) -> State:
+        if self.failed is not None:
+            return State.FAILED
+        if self.current:
+            return State.CURRENT
+        return State.OVERDUE if self.due is not None else State.NEVER_VERIFIED
 
 
 @dataclass(frozen=True)
@@ -125,21 +156,37 @@ class Readiness:
     weakest: tuple[str, ...]
     """One sentence per weak point, worst first."""
     last_quorum_drill: date | None
+    drills: tuple[Drill, ...] = ()
+    """The checks that counted: this vault's attested records up to the as-of day."""
+    findings: tuple[Finding, ...] = ()
+    """Records that do not verify (never counted): the log was tampered with."""
+    unattested: bool = False
+    """The manifest lacks attestation keys (an older vault): its checks are not proven to come from the shares."""
+    logged: int = 0
+    """Lines in the drill log, counted or not."""
+
+    @property
+    def tampered(self) -> bool:
+        return bool(self.findings)
 
 
-def readiness(manifest: Manifest, events: Sequence[Event], as_of: date) -> Readiness:
+def readiness(manifest: Manifest, events: Sequence[Event], as_of: date, every_signature: bool = False,
+              log_name: str = "drills.jsonl") -> Readiness:
     """Per share, group and vault: recoverable from shares verified within the drill interval?
 
-    A passed check on day D counts through day D + interval (inclusive), unless the
-    share failed a check since (a lost card, a forgotten PIN: the latest word wins).
-    A share's own result counts, whatever the drill's: a good share brought to a drill
-    that failed for want of a quorum was still verified. Checks after `as_of` are
-    ignored, so a past date shows the vault as it stood then. The ceremony that made
-    the shares counts as every listed share's first check: it proved them all; a share
-    `extend` added counts as checked on the day it was issued.
+    Only checks that verify count (vault.core.evidence): a record whose signatures do
+    not verify is a finding, never a check. A passed check on day D counts through
+    day D + interval (inclusive), unless the share failed a check since (a lost card,
+    a forgotten PIN: the latest word wins). A share's own result counts, whatever the
+    drill's: a good share brought to a drill that failed for want of a quorum was
+    still verified. Checks after `as_of` are ignored, so a past date shows the vault as
+    it stood then. The ceremony that made the shares counts as every listed share's
+    first check (it proved them all), except a share whose envelope it could not open;
+    a share `extend` added counts as checked on the day it was issued.
     """
+    evidence = examine(manifest, events, every_signature, log_name)
     interval = manifest.policy.drill_interval_days
-    drills = drills_of(manifest, events, as_of)
+    drills = tuple(drill for drill in evidence.drills if day_of(drill[0]) <= as_of)
     shares = tuple(_share_readiness(entry, drills, interval, as_of, issued_day(manifest, entry)) for entry in manifest.shares)
     groups = tuple(
         GroupReadiness(g.index, g.name, g.member_threshold, current, current >= g.member_threshold)
@@ -150,28 +197,15 @@ def readiness(manifest: Manifest, events: Sequence[Event], as_of: date) -> Readi
     quorum_days = [day_of(event) for event, record in drills if record.kind is DrillKind.QUORUM and record.passed]
     result = Readiness(
         as_of, interval, shares, groups, manifest.scheme.group_threshold, ready >= manifest.scheme.group_threshold, (),
-        max(quorum_days) if quorum_days else None,
+        max(quorum_days) if quorum_days else None, drills, evidence.findings, evidence.unattested, len(events),
     )
     return dataclasses.replace(result, weakest=tuple(_weakest(result, manifest)))
 
 
-Drill = tuple[Event, DrillRecord]
-"""A drill as the log holds it: its line (for the time and sequence) and its record."""
-
-
-def drills_of(manifest: Manifest, events: Sequence[Event], as_of: date) -> list[Drill]:
-    """The log's drills of this vault up to `as_of`, in log order; each record read strictly.
-
-    A chain proves nobody changed a line since it was hashed, not that `drill run`
-    wrote it: a hand-written record is refused naming its line, never trusted.
-    """
-    return records_of([event for event in events if day_of(event) <= as_of], manifest.ceremony.id)
-
-
-def share_checks(entry: ShareEntry, drills: Sequence[Drill]) -> list[tuple[date, bool]]:
-    """(day, passed) for every check of this share in `drills`, in log order; matched by fingerprint."""
+def share_checks(entry: ShareEntry, drills: Sequence[Drill]) -> list[Check]:
+    """Every check of this share in `drills`, in log order; matched by fingerprint."""
     return [
-        (day_of(event), check.result is Result.PASSED) for event, record in drills
+        Check(day_of(event), check.result is Result.PASSED, check.reason) for event, record in drills
         for check in record.shares if check.share_fingerprint == entry.share_fingerprint
     ]
 
@@ -182,22 +216,23 @@ def issued_day(manifest: Manifest, entry: ShareEntry) -> date:
 
 
 def _share_readiness(entry: ShareEntry, drills: Sequence[Drill], interval: int, as_of: date, issued: date) -> ShareReadiness:
-    checks = [(issued, True)] if issued <= as_of else []  # the ceremony (or extend) proved every share it made
+    checks = [Check(issued, True)] if issued <= as_of and entry.proven else []  # the ceremony (or extend) proved what it opened
     checks += share_checks(entry, drills)
-    last_pass = max((i for i, (_, passed) in enumerate(checks) if passed), default=None)
-    failed = next((day for day, passed in checks[(last_pass or 0):] if not passed), None)
+    last_pass = max((i for i, check in enumerate(checks) if check.passed), default=None)
+    failed = next((check for check in checks[(last_pass or 0):] if not check.passed), None)
     if last_pass is None:
         return ShareReadiness(entry, None, None, False, failed)
-    last = checks[last_pass][0]
+    last = checks[last_pass].day
     due = last + timedelta(days=interval)
     return ShareReadiness(entry, last, due, as_of <= due and failed is None, failed)
 
 
 def _weakest(result: Readiness, manifest: Manifest) -> list[str]:
-    sentences = []
+    sentences = [f"the drill log was tampered with: {finding.problem} (not counted)" for finding in result.findings]
     count = len(result.groups)
     for group in sorted(result.groups, key=lambda g: (g.ready, g.current - g.needed)):
-        lapsed = [_lapsed(s) for s in result.shares if s.entry.group_index == group.index and not s.current]
+        members = [s for s in result.shares if s.entry.group_index == group.index]
+        lapsed = [_lapsed(s) for s in members if not s.current]
         label = describe_group(group.index, count, group.name)
         if not group.ready:
             sentences.append(
@@ -205,24 +240,31 @@ def _weakest(result: Readiness, manifest: Manifest) -> list[str]:
             )
         elif group.current == group.needed and lapsed:
             sentences.append(f"{label}: exactly {group.needed} verified, the minimum; {', '.join(lapsed)}")
+        else:  # a ready group: a failure or an unopened envelope is still worth fixing before it is needed
+            sentences += [f"{label}: {_lapsed(s)}" for s in members if s.state in (State.FAILED, State.NEVER_VERIFIED)]
     ready = sum(1 for g in result.groups if g.ready)
     if not result.recoverable:
         needed = f"{result.groups_needed} group{'s' if result.groups_needed > 1 else ''}"
-        sentences.insert(0, f"the vault needs {needed}; only {ready} can be recovered from recently verified shares")
+        sentences.insert(len(result.findings), f"the vault needs {needed}; only {ready} can be recovered from recently verified shares")
     if manifest.scheme.passphrase_protected and (
         result.last_quorum_drill is None or result.as_of > result.last_quorum_drill + timedelta(days=result.interval_days)
     ):
         when = f"last proven {result.last_quorum_drill}" if result.last_quorum_drill else "never proven in a drill"
         sentences.append(f"the passphrase is {when}: only a quorum drill proves it")
+    if result.unattested:
+        sentences.append("checks are unattested: this vault's manifest has no attestation keys (it was made before "
+                         "coldvault signed drill checks), so a check in the log cannot be proven to come from its share; "
+                         "rotate the vault (`coldvault rotate`) to get attested drills")
     return sentences
 
 
 def _lapsed(share: ShareReadiness) -> str:
     who = share.entry.custodian or f"share {share.entry.member_index + 1}"
     if share.failed is not None:
-        return f"{who} failed a check on {share.failed}"
+        return f"{who} FAILED a check on {share.failed.day}" + (f" ({share.failed.reason})" if share.failed.reason else "")
     if share.due is None:
-        return f"{who} never verified"
+        unopened = "" if share.entry.proven else ": its envelope was not opened when it was made; open it in a drill"
+        return f"{who} never verified{unopened}"
     return f"{who} overdue since {share.due + timedelta(days=1)}"
 
 

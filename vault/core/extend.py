@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from vault.core import attestation
 from vault.core.formats import fields as strictjson
 from vault.core.formats.manifest import GroupInfo, Manifest, Revision, ShareEntry
 from vault.core.scheme import describe_group
@@ -48,6 +49,7 @@ class Newcomer:
     custodian: str
     file: str
     wrapping: str | None = None
+    proven: bool = True
 
 
 def choose_group(manifest: Manifest, number: int) -> GroupInfo:
@@ -135,7 +137,8 @@ def revise(manifest: Manifest, predecessor_sha256: str, shares: Sequence[Share],
     """The next revision of `manifest`: the new shares listed with their custodians, the group's count raised."""
     issued = now.astimezone(timezone.utc).strftime(strictjson.UTC_TIME_FORMAT)
     entries = tuple(
-        ShareEntry(share.group_index, share.member_index, newcomer.custodian, share.fingerprint, newcomer.file, newcomer.wrapping, issued)
+        ShareEntry(share.group_index, share.member_index, newcomer.custodian, share.fingerprint, newcomer.file, newcomer.wrapping, issued,
+                   attestation.share_key(share, manifest.ceremony.id).public_key, newcomer.proven)
         for share, newcomer in zip(shares, newcomers, strict=True)
     )
     grown = {share.group_index: share.member_index + 1 for share in shares}

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vault.core import verification
+from vault.core.attestation import SigningKey, vault_key
 from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats.manifest import Manifest
 from vault.core.secret import Secret
@@ -119,6 +120,15 @@ def prove(given: Sequence[Given], manifest: Manifest, passphrase: bytes | None) 
     `passphrase` None means none was given: fine for checking shares, a failure when a
     quorum is present and the manifest says the vault has one.
     """
+    return prove_attested(given, manifest, passphrase)[0]
+
+
+def prove_attested(given: Sequence[Given], manifest: Manifest, passphrase: bytes | None) -> tuple[Proof, SigningKey | None]:
+    """`prove`, and the vault's attestation key when the secret matched (a drill signs with it).
+
+    The key is derived from the secret before the secret is dropped; it is kept apart
+    from the `Proof`, which is rendered and printed.
+    """
     share_results, accepted = _check_shares(given, manifest)
     group_results, group_points = [], []
     for group in manifest.scheme.groups:
@@ -128,8 +138,8 @@ def prove(given: Sequence[Given], manifest: Manifest, passphrase: bytes | None) 
         share_results = _mark_off_polynomial(share_results, bad_sources)
         if value is not None:
             group_points.append((group.index, value, result.qualifying_subsets))
-    status, detail, subsets = _check_secret(group_points, manifest, passphrase)
-    return Proof(tuple(share_results), tuple(group_results), status, detail, subsets)
+    status, detail, subsets, vault_key = _check_secret(group_points, manifest, passphrase)
+    return Proof(tuple(share_results), tuple(group_results), status, detail, subsets), vault_key
 
 
 def _check_shares(given: Sequence[Given], manifest: Manifest) -> tuple[list[ShareResult], list[tuple[str, Share]]]:
@@ -216,21 +226,21 @@ def _mark_off_polynomial(results: list[ShareResult], bad_sources: list[str]) -> 
 
 def _check_secret(
     group_points: list[tuple[int, bytes, int]], manifest: Manifest, passphrase: bytes | None
-) -> tuple[SecretStatus, str, int]:
+) -> tuple[SecretStatus, str, int, SigningKey | None]:
     scheme = manifest.scheme
     threshold = scheme.group_threshold
     if len(group_points) < threshold:
-        return SecretStatus.UNVERIFIED, f"{len(group_points)} of {threshold} needed groups proven: the secret was not recovered", 0
+        return SecretStatus.UNVERIFIED, f"{len(group_points)} of {threshold} needed groups proven: the secret was not recovered", 0, None
     points = [(index, value) for index, value, _ in group_points]
     if not polynomial.consistent(points, threshold):
         bad = _locate_one_off(points, threshold)
         where = f"group {points[bad][0] + 1} disagrees with the others" if bad is not None else "the groups do not agree"
-        return SecretStatus.GROUPS_INCONSISTENT, where, 0
+        return SecretStatus.GROUPS_INCONSISTENT, where, 0, None
     ciphertext = polynomial.shared_secret(points, threshold)
     if ciphertext is None:
-        return SecretStatus.GROUPS_INCONSISTENT, "the groups agree but fail SLIP-39's digest", 0
+        return SecretStatus.GROUPS_INCONSISTENT, "the groups agree but fail SLIP-39's digest", 0, None
     if passphrase is None and scheme.passphrase_protected:
-        return SecretStatus.NO_PASSPHRASE, "a quorum is present but the vault's passphrase was not given: the secret was not checked", 0
+        return SecretStatus.NO_PASSPHRASE, "a quorum is present but the vault's passphrase was not given: the secret was not checked", 0, None
     passphrase = passphrase or b""
     encrypted = encrypted_master_secret(
         identifier=scheme.identifier, extendable=scheme.extendable, iteration_exponent=scheme.iteration_exponent, ciphertext=ciphertext
@@ -239,10 +249,10 @@ def _check_secret(
     try:
         verification.check_secret(secret, manifest, passphrase_given=bool(passphrase))
     except CheckFailed as failure:
-        return SecretStatus.MISMATCH, "; ".join((failure.message, *failure.hints[:1])), 0
+        return SecretStatus.MISMATCH, "; ".join((failure.message, *failure.hints[:1])), 0, None
     subsets = _elementary_symmetric([count for _, _, count in group_points], threshold)
     detail = f"recovered once: secret fingerprint {secret_fingerprint(secret)}, wallet fingerprint {wallet_fingerprint(secret)}"
-    return SecretStatus.MATCHES, detail, subsets
+    return SecretStatus.MATCHES, detail, subsets, vault_key(secret, manifest.ceremony.id)
 
 
 def _elementary_symmetric(values: list[int], k: int) -> int:

@@ -239,7 +239,7 @@ def check_secret(plan: Plan, secret: Secret) -> None:
 
 def _holding(made: Packet) -> backup.Holding:
     """Where a packet's share went, as the manifest lists it."""
-    return backup.Holding(made.holder.name, made.file, made.envelope.kind if made.envelope else None)
+    return backup.Holding(made.holder.name, made.file, made.envelope.kind if made.envelope else None, made.proven)
 
 
 def _prove(manifest: mf.Manifest, shares: tuple[Share, ...], passphrase: bytes) -> dict[str, Any]:

@@ -17,15 +17,17 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from vault.core import drill as dr
-from vault.core import proof, verification
+from vault.core import evidence, proof, verification
+from vault.core.attestation import SigningKey
 from vault.core.formats import drills, transcript
 from vault.core.formats import manifest as mf
 from vault.core.formats.drills import EVENT_DRILL, DrillKind
 from vault.core.slip39.recovery import ShareSet
+from vault.core.slip39.share import Share
 from vault.core.text import report as rp
 from vault.edges import entry, fsio, sources, terminal
 from vault.edges.tokens.opener import Opener
-from vault.errors import InvalidInput, TokenError
+from vault.errors import CheckFailed, InvalidInput, TokenError
 from vault.flows.tokens import TokenOptions, opener
 from vault.flows.vaults import read_manifest
 
@@ -61,6 +63,7 @@ def run(
     manifest = read.manifest
     log_path = log_of(manifest_path, log)
     events = read_log(log_path)
+    _refuse_tampered(evidence.examine(manifest, events, name=str(log_path)))
     if not share_paths and not interactive:
         raise InvalidInput("no shares given", "give share files or envelopes, or --interactive")
     with opener(tokens) as found:
@@ -68,27 +71,50 @@ def run(
     if interactive:
         given += _typed(manifest)
     passphrase = _passphrase(manifest, partial, passphrase_file, passphrase_prompt)
-    result = proof.prove(given, manifest, passphrase)
+    result, vault_key = proof.prove_attested(given, manifest, passphrase)
     kind = DrillKind.SHARES if partial else DrillKind.QUORUM
     judged = dr.outcome(result, manifest, kind, str(uuid.uuid4()), operator, witnesses, read.sha256)
-    chain = transcript.append(transcript.Chain(events), EVENT_DRILL, drills.to_data(judged.record), clock())
+    signed, chain = _append_attested(judged.record, manifest, events, [g.share for g in given if g.share], vault_key, clock())
     fsio.replace_file(log_path, transcript.to_text(chain).encode("ascii"))
-    return Drilled(judged, log_path, transcript.head(chain))
+    return Drilled(dr.Outcome(signed), log_path, transcript.head(chain))
+
+
+def _append_attested(record: drills.DrillRecord, manifest: mf.Manifest, events: Sequence[transcript.Event], shares: Sequence[Share],
+                     vault_key: SigningKey | None, now: datetime) -> tuple[drills.DrillRecord, transcript.Chain]:
+    """The log with `record` appended, signed by the keys derived from what was brought (docs/attestation.md).
+
+    The signatures cover the line as it is written without them (its time, its place
+    after the previous head), so the line is built once unsigned to be signed, then
+    written with the signatures, at the same time.
+    """
+    keys = evidence.signing_keys(record, manifest, shares, vault_key)
+    unsigned = transcript.append(transcript.Chain(tuple(events)), EVENT_DRILL, drills.to_data(record), now).events[-1]
+    signed = evidence.sign(record, unsigned, keys)
+    return signed, transcript.append(transcript.Chain(tuple(events)), EVENT_DRILL, drills.to_data(signed), now)
+
+
+def _refuse_tampered(found: evidence.Evidence) -> None:
+    """A drill log with a record that does not verify is never appended to (docs/attestation.md)."""
+    if found.tampered:
+        raise CheckFailed(f"the drill log was tampered with: {found.findings[0].problem}",
+                          *(finding.problem for finding in found.findings[1:4]),
+                          "nothing was recorded: keep the log as evidence and find out who changed it")
 
 
 def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = _now) -> dr.Readiness:
     """Readiness per share, group and vault as of a day (default: today, UTC), from the drill log."""
     manifest = read_manifest(manifest_path).manifest
-    return dr.readiness(manifest, read_log(log_of(manifest_path, log)), as_of or clock().date())
+    path = log_of(manifest_path, log)
+    return dr.readiness(manifest, read_log(path), as_of or clock().date(), log_name=str(path))
 
 
 def report(manifest_path: Path, out: Path, as_of: date | None, log: Path | None, clock: Clock = _now) -> dr.Readiness:
     """Write the self-contained readiness report to the new file `out`; the readiness it shows."""
     manifest = read_manifest(manifest_path).manifest
     fsio.check_new_file(out)
-    events = read_log(log_of(manifest_path, log))
-    ready = dr.readiness(manifest, events, as_of or clock().date())
-    fsio.write_new_file(out, rp.render(manifest, ready, events).encode("utf-8"), fsio.PUBLIC_FILE_MODE)
+    path = log_of(manifest_path, log)
+    ready = dr.readiness(manifest, read_log(path), as_of or clock().date(), every_signature=True, log_name=str(path))
+    fsio.write_new_file(out, rp.render(manifest, ready).encode("utf-8"), fsio.PUBLIC_FILE_MODE)
     return ready
 
 

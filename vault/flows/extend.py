@@ -82,7 +82,7 @@ def extend(
         given = [(str(path), sources.read_share_file(path, room)) for path in basis]
         shares = ext.derive(ext.check_basis(given, manifest, group), indices)
         made = tuple(packets.deliver(holder, share, manifest.ceremony.id, room, random_bytes) for holder, share in zip(holders, shares, strict=True))
-    held = [ext.Newcomer(p.holder.name, p.file, p.envelope.kind if p.envelope else None) for p in made]
+    held = [ext.Newcomer(p.holder.name, p.file, p.envelope.kind if p.envelope else None, p.proven) for p in made]
     revised = ext.revise(manifest, vault.manifest_sha256, shares, held, clock())
     revised_text = mf.to_json(revised)
     record = _extend_record(vault, revised, revised_text, group, given, made, replaces, operator, witnesses)

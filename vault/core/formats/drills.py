@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from vault.core.formats.fields import Fields, JsonPath
-from vault.core.formats.transcript import DRILLS_FILE, Event
+from vault.core.formats.transcript import DRILLS_FILE, Event, canonical_line
 from vault.errors import InvalidInput
 
 EVENT_DRILL = "drill"
+ATTESTATION_DOMAIN = b"coldvault-drill-attestation/1\x00"
 FORMAT = "the drill record of coldvault-transcript/1"
 
 
@@ -58,6 +59,24 @@ class QuorumCheck:
     qualifying_subsets: int
 
 
+class Signer(enum.StrEnum):
+    VAULT = "vault"
+    """The vault's key, derived from the secret: a quorum recovered it."""
+    SHARE = "share"
+    """A share's key, derived from the share: its holder brought it."""
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A signature over the record (docs/attestation.md) by the vault's key or one share's key."""
+
+    signer: Signer
+    share_fingerprint: str | None
+    """Which share signed; None for the vault."""
+    signature: str
+    """Base64 of the 64-byte Ed25519 signature."""
+
+
 @dataclass(frozen=True)
 class DrillRecord:
     drill_id: str
@@ -71,15 +90,19 @@ class DrillRecord:
     quorum: QuorumCheck
     result: Result
     reasons: tuple[str, ...]
+    attestations: tuple[Attestation, ...] = ()
+    """Absent from records written before attestation (read as none)."""
 
     @property
     def passed(self) -> bool:
         return self.result is Result.PASSED
 
 
-RECORD_FIELDS = ("drill_id", "kind", "ceremony_id", "manifest_sha256", "operator", "witnesses", "shares", "quorum", "result", "reasons")
+RECORD_FIELDS = ("drill_id", "kind", "ceremony_id", "manifest_sha256", "operator", "witnesses", "shares", "quorum", "result", "reasons",
+                 "attestations")
 SHARE_FIELDS = ("source", "share_fingerprint", "custodian", "group_index", "member_index", "result", "reason")
 QUORUM_FIELDS = ("result", "reason", "qualifying_subsets")
+ATTESTATION_FIELDS = ("signer", "share_fingerprint", "signature")
 
 
 def to_data(record: DrillRecord) -> dict[str, Any]:
@@ -95,6 +118,7 @@ def to_data(record: DrillRecord) -> dict[str, Any]:
         "quorum": {name: _plain(getattr(record.quorum, name)) for name in QUORUM_FIELDS},
         "result": record.result.value,
         "reasons": list(record.reasons),
+        "attestations": [{name: _plain(getattr(a, name)) for name in ATTESTATION_FIELDS} for a in record.attestations],
     }
 
 
@@ -120,7 +144,33 @@ def from_event(event: Event, name: str = DRILLS_FILE) -> DrillRecord:
                            quorum.integer("qualifying_subsets", 0)),
         result=Result(data.choice("result", (Result.PASSED, Result.FAILED))),
         reasons=tuple(data.strings("reasons")),
+        attestations=tuple(_attestation(a) for a in data.objects("attestations")) if "attestations" in data.value else (),
     )
+
+
+def _attestation(attestation: Fields) -> Attestation:
+    attestation.only(ATTESTATION_FIELDS)
+    signer = Signer(attestation.choice("signer", tuple(Signer)))
+    fingerprint = attestation.hex("share_fingerprint", 32, null=True)
+    if (fingerprint is None) != (signer is Signer.VAULT):
+        raise attestation.fail("share_fingerprint", "is given for a share's attestation, and only for one")
+    signature = attestation.base64("signature")
+    if len(signature) != 64:
+        raise attestation.fail("signature", "should be 64 bytes (an Ed25519 signature)")
+    return Attestation(signer, fingerprint, attestation.value["signature"])
+
+
+def signed_message(event: Event) -> bytes:
+    """What every attestation of a drill record signs (docs/attestation.md): the domain, then the
+    record's line without its `hash` and without `data.attestations`, in canonical form.
+
+    It binds the vault and the manifest (in the record), the time, every result and the
+    previous line's hash: the log as the signer saw it, so a record cannot be re-dated,
+    moved to another log or vault, or changed, without its signatures failing.
+    """
+    data = {key: value for key, value in event.data.items() if key != "attestations"}
+    unsigned = {"seq": event.seq, "time": event.time, "event": event.event, "data": data, "prev": event.prev}
+    return ATTESTATION_DOMAIN + canonical_line(unsigned).encode("ascii")
 
 
 def _share_check(check: Fields) -> ShareCheck:

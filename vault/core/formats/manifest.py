@@ -12,12 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vault.core.attestation import ALGORITHM as ATTESTATION_ALGORITHM
+from vault.core.attestation import PUBLIC_KEY_LENGTH_BYTES
 from vault.core.formats import fields
 from vault.core.formats.fields import Fields, JsonPath
 from vault.core.secret import SecretKind
 from vault.errors import InvalidInput
 
-FORMAT = "coldvault-manifest/1"
+FORMAT = "coldvault-manifest/2"
+"""Version 2 adds attestation keys (docs/attestation.md) and whether each share was proven when issued."""
+FORMAT_V1 = "coldvault-manifest/1"
+"""Manifests made before attestation: still read; their drill checks are unattested."""
+FORMATS = (FORMAT_V1, FORMAT)
 DEFAULT_DRILL_INTERVAL_DAYS = 180
 MAX_DRILL_INTERVAL_DAYS = 3660
 """Ten years: a longer interval is a typo, and date arithmetic on it would overflow."""
@@ -68,6 +74,11 @@ class ShareEntry:
     wrapping: str | None
     issued: str | None = None
     """When `extend` made the share (UTC, like `Ceremony.created`); None: at the ceremony."""
+    attestation_public_key: str | None = None
+    """Base64 of the share's Ed25519 attestation key (vault.core.attestation); None in older manifests."""
+    proven: bool = True
+    """False when the share's envelope could not be opened when it was made (its token was not
+    there): it does not count as checked until a drill opens it."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,15 @@ class Supersedes:
 
 
 @dataclass(frozen=True)
+class AttestationKeys:
+    """How the vault's drill checks are attested, and the vault's own key (from the secret)."""
+
+    algorithm: str
+    vault_public_key: str
+    """Base64 of the vault's Ed25519 attestation key."""
+
+
+@dataclass(frozen=True)
 class Manifest:
     ceremony: Ceremony
     secret: SecretInfo
@@ -103,6 +123,8 @@ class Manifest:
     policy: Policy
     revision: Revision | None = None
     supersedes: Supersedes | None = None
+    attestation: AttestationKeys | None = None
+    """None in manifests made before attestation (format 1)."""
 
     @property
     def revision_number(self) -> int:
@@ -119,19 +141,22 @@ def to_document(manifest: Manifest) -> dict[str, Any]:
     """The manifest as JSON-ready data, fields in the spec's order.
 
     The optional fields (`revision`, `supersedes`, `shares[].issued`) are left out when
-    empty, so a ceremony's manifest has exactly the spec's fields.
+    empty, so a ceremony's manifest has exactly the spec's fields. A manifest with
+    attestation keys is format 2; one without (an older vault, revised) stays format 1.
     """
-    document = {
-        "format": FORMAT,
+    document: dict[str, Any] = {
+        "format": FORMAT if manifest.attestation else FORMAT_V1,
         "ceremony": vars(manifest.ceremony),
         "secret": {**vars(manifest.secret), "kind": manifest.secret.kind.value},
         "scheme": {
             **{k: v for k, v in vars(manifest.scheme).items() if k != "groups"},
             "groups": [vars(group) for group in manifest.scheme.groups],
         },
-        "shares": [_without_none(vars(share), "issued") for share in manifest.shares],
+        "shares": [_share_document(share, manifest.attestation is not None) for share in manifest.shares],
         "policy": vars(manifest.policy),
     }
+    if manifest.attestation is not None:
+        document["attestation"] = vars(manifest.attestation)
     if manifest.revision is not None:
         document["revision"] = vars(manifest.revision)
     if manifest.supersedes is not None:
@@ -139,8 +164,11 @@ def to_document(manifest: Manifest) -> dict[str, Any]:
     return document
 
 
-def _without_none(fields: dict[str, Any], optional: str) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if k != optional or v is not None}
+def _share_document(share: ShareEntry, attested: bool) -> dict[str, Any]:
+    """A share's fields; `issued` and the attestation key only when there is one; `proven` always in
+    format 2, and in format 1 only when false (a share `extend` added to an older vault)."""
+    return {key: value for key, value in vars(share).items()
+            if (value is not None or key not in ("issued", "attestation_public_key")) and (key != "proven" or attested or not value)}
 
 
 def to_json(manifest: Manifest) -> str:
@@ -156,8 +184,9 @@ def from_json(text: str) -> Manifest:
     """
     root = Fields(fields.load_object(text, "a manifest"), LOCATOR)
     version = root.string("format")
-    if version != FORMAT:
-        raise InvalidInput(f"unknown manifest format {version!r}", f"this coldvault reads {FORMAT}")
+    if version not in FORMATS:
+        raise InvalidInput(f"unknown manifest format {version!r}", f"this coldvault reads {' and '.join(FORMATS)}")
+    current = version == FORMAT
     ceremony, secret, scheme = root.object("ceremony"), root.object("secret"), root.object("scheme")
     kind = secret.string("kind")
     if kind not in {k.value for k in SecretKind}:
@@ -173,10 +202,11 @@ def from_json(text: str) -> Manifest:
             passphrase_protected=scheme.boolean("passphrase_protected"),
             groups=tuple(_group(group) for group in scheme.objects("groups")),
         ),
-        shares=tuple(_share(share) for share in root.objects("shares")),
+        shares=tuple(_share(share, current) for share in root.objects("shares")),
         policy=Policy(root.object("policy").integer("drill_interval_days")),
         revision=_revision(root.object("revision", absent=True)),
         supersedes=_supersedes(root.object("supersedes", absent=True)),
+        attestation=_attestation(root.object("attestation", absent=not current)),
     )
     _check_values(manifest)
     return manifest
@@ -189,7 +219,12 @@ def _group(group: Fields) -> GroupInfo:
     return GroupInfo(group.integer("index"), group.string("name", null=True), group.integer("member_threshold"), group.integer("member_count"))
 
 
-def _share(share: Fields) -> ShareEntry:
+def _share(share: Fields, current: bool) -> ShareEntry:
+    """Format 2 lists every share's attestation key and whether it was proven; format 1 may list
+    keys of shares added by `extend` after attestation existed."""
+    key = share.base64("attestation_public_key") if current or "attestation_public_key" in share.value else None
+    if key is not None and len(key) != PUBLIC_KEY_LENGTH_BYTES:
+        raise share.fail("attestation_public_key", f"should be {PUBLIC_KEY_LENGTH_BYTES} bytes (an Ed25519 public key)")
     return ShareEntry(
         group_index=share.integer("group_index"),
         member_index=share.integer("member_index"),
@@ -198,7 +233,20 @@ def _share(share: Fields) -> ShareEntry:
         file=share.string("file"),
         wrapping=share.string("wrapping", null=True),
         issued=share.time("issued", absent=True),
+        attestation_public_key=share.value["attestation_public_key"] if key is not None else None,
+        proven=share.boolean("proven") if current else share.boolean("proven", default=True),
     )
+
+
+def _attestation(attestation: Fields | None) -> AttestationKeys | None:
+    if attestation is None:
+        return None
+    algorithm = attestation.string("algorithm")
+    if algorithm != ATTESTATION_ALGORITHM:
+        raise attestation.fail("algorithm", f"is {algorithm!r}; this coldvault attests with {ATTESTATION_ALGORITHM}")
+    if len(attestation.base64("vault_public_key")) != PUBLIC_KEY_LENGTH_BYTES:
+        raise attestation.fail("vault_public_key", f"should be {PUBLIC_KEY_LENGTH_BYTES} bytes (an Ed25519 public key)")
+    return AttestationKeys(algorithm, attestation.value["vault_public_key"])
 
 
 def _revision(revision: Fields | None) -> Revision | None:

@@ -17,7 +17,6 @@ from datetime import date, timedelta
 from vault.core import drill as dr
 from vault.core.formats.drills import DrillKind
 from vault.core.formats.manifest import Manifest, ShareEntry
-from vault.core.formats.transcript import Event
 from vault.core.scheme import describe_group
 
 MIN_SPAN_DAYS = 28
@@ -39,12 +38,12 @@ h2{break-after:avoid}tr,li,.verdict,svg{break-inside:avoid}tr.group th{backgroun
 """
 
 
-def render(manifest: Manifest, readiness: dr.Readiness, events: Sequence[Event]) -> str:
+def render(manifest: Manifest, readiness: dr.Readiness) -> str:
     """The whole page. Deterministic: the only date is `readiness.as_of`, so a report can be re-made and compared."""
-    drills = dr.drills_of(manifest, events, readiness.as_of)
+    drills = readiness.drills
     title = f"{manifest.ceremony.name}: readiness as of {readiness.as_of}"
     body = [_header(manifest, readiness), _weak_points(readiness), _table(manifest, readiness, drills),
-            _timeline(manifest, readiness, drills), _drill_list(drills, len(events))]
+            _timeline(manifest, readiness, drills), _drill_list(drills, readiness.logged)]
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
             f"<style>{STYLE}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
 
@@ -60,7 +59,11 @@ def _header(manifest: Manifest, ready: dr.Readiness) -> str:
             f'<p class="meta"><strong>as of {ready.as_of}</strong>; a check counts for {ready.interval_days} days; '
             f"last quorum drill: {ready.last_quorum_drill or 'never'}</p>\n"
             f'<p class="verdict{"" if ready.recoverable else " bad"}"><strong>{verdict}</strong> from shares verified '
-            f"within {ready.interval_days} days: {groups}.</p></header>")
+            f"within {ready.interval_days} days: {groups}.</p>"
+            + (f'<p class="verdict bad"><strong>TAMPERED</strong>: {len(ready.findings)} drill record(s) do not verify and are not '
+               "counted (see the weak points).</p>" if ready.tampered else "")
+            + ('<p class="meta">Checks are <strong>unattested</strong>: this manifest has no attestation keys.</p>'
+               if ready.unattested else "") + "</header>")
 
 
 def _weak_points(ready: dr.Readiness) -> str:
@@ -95,8 +98,8 @@ def _share_row(manifest: Manifest, share: dr.ShareReadiness, drills: Sequence[dr
     if share.last_verified:
         by_drill = any(day == share.last_verified and passed for day, passed in _checks(entry, drills))
         last = f"{share.last_verified}{'' if by_drill else ' (extended)' if entry.issued else ' (ceremony)'}"
-    status = ("current" if share.current else f"<strong>FAILED</strong> a check on {share.failed}" if share.failed
-              else "<strong>OVERDUE</strong>")
+    status = ("current" if share.current else f"<strong>FAILED</strong> a check on {share.failed.day}: {_e(share.failed.reason)}"
+              if share.failed else "<strong>OVERDUE</strong>" if share.due else "<strong>NEVER VERIFIED</strong>")
     return (f"<tr><td><bdi>{_e(_who(entry))}</bdi></td><td>{where}</td><td>{last}</td>"
             f"<td>{share.due or '-'}</td><td>{status}</td></tr>")
 
@@ -194,7 +197,7 @@ def _names(names: Sequence[object]) -> str:
 
 def _checks(entry: ShareEntry, drills: Sequence[dr.Drill]) -> list[tuple[date, bool]]:
     """(day, passed) for every check of this share, oldest first (same-day checks keep log order)."""
-    return sorted(dr.share_checks(entry, drills), key=lambda check: check[0])
+    return sorted(((check.day, check.passed) for check in dr.share_checks(entry, drills)), key=lambda check: check[0])
 
 
 def _segments(checks: Sequence[tuple[date, bool]], start: date, end: date, interval: int) -> list[tuple[date, date, bool]]:

@@ -1,0 +1,166 @@
+"""Which drill checks count: every record of the drill log weighed against the manifest's attestation keys.
+
+A drill log is public and its chain can be recomputed by anyone, so a record counts
+only when the keys it claims signed it (docs/attestation.md): a share recorded as
+passed must carry the signature of that share's key, a quorum recorded as passed the
+signature of the vault's key, each over the record, its time and the log's previous
+head. A record that fails is named (its line, what is wrong) and never counted, and
+the log is reported as tampered.
+
+Checking every signature costs one Ed25519 verification each (about 0.1 ms here);
+`examine` with `every_signature=False` checks, for each key, only the latest record it
+signed. That suffices: each signature covers the previous line's hash, so the latest
+signature of any key fixes every line before it, and `drill run` (the only honest
+writer) examines the log before it signs. A line changed after a signature breaks
+that signature; a forged record inserted before it would have been refused by the
+run that signed. What no check can catch: a holder of a share can sign that share's
+own check, whenever and however they like; a quorum can sign anything. When a
+latest signature fails, every signature is checked, so the first bad line is named.
+
+Manifests made before attestation (format 1) have no keys: their checks count as
+unattested, and readiness says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from vault.core import attestation
+from vault.core.formats import drills as dl
+from vault.core.formats.manifest import Manifest
+from vault.core.formats.transcript import Event
+from vault.core.slip39.share import Share
+from vault.errors import CheckFailed
+
+Drill = tuple[Event, dl.DrillRecord]
+"""A drill as the log holds it: its line (for the time and sequence) and its record."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A record that does not count, and why: the line (from 1) and what is wrong."""
+
+    line: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    drills: tuple[Drill, ...]
+    """This vault's records that count, in log order."""
+    findings: tuple[Finding, ...]
+    """Records that do not verify; any makes the log tampered."""
+    unattested: bool
+    """Some of the manifest's signers have no key (an older vault): their checks count unproven."""
+
+    @property
+    def tampered(self) -> bool:
+        return bool(self.findings)
+
+
+def examine(manifest: Manifest, events: Sequence[Event], every_signature: bool = False, name: str = "drills.jsonl") -> Evidence:
+    """The drill log's records weighed against `manifest`; see the module's docstring."""
+    records = [(event, dl.from_event(event, name)) for event in events if event.event == dl.EVENT_DRILL]
+    findings = {event.seq: problem for event, record in records for problem in _shape_problems(record, manifest)[:1]}
+    ours = [(event, record) for event, record in records if event.seq not in findings]
+    bad = _bad_signatures(manifest, ours, every_signature)
+    if bad and not every_signature:
+        bad = _bad_signatures(manifest, ours, True)
+    findings.update(bad)
+    unattested = manifest.attestation is None or any(entry.attestation_public_key is None for entry in manifest.shares)
+    return Evidence(
+        tuple(drill for drill in ours if drill[0].seq not in findings),
+        tuple(Finding(seq + 1, f"{name} line {seq + 1}: {problem}") for seq, problem in sorted(findings.items())),
+        unattested,
+    )
+
+
+def _shape_problems(record: dl.DrillRecord, manifest: Manifest) -> list[str]:
+    """What is wrong with a record before any signature is checked: the wrong vault, a pass
+    without the signature it needs, a signer the manifest does not list."""
+    if record.ceremony_id != manifest.ceremony.id:
+        return [f"a drill of another vault (ceremony {record.ceremony_id!r}): it does not belong in this log"]
+    problems = []
+    signers = [(a.signer, a.share_fingerprint) for a in record.attestations]
+    if len(set(signers)) != len(signers):
+        problems.append("a key signed it twice")
+    for item in record.attestations:
+        if _public_key(manifest, item) is None:
+            problems.append(f"signed by {_signer_name(item)}, which has no attestation key in the manifest")
+    for check in record.shares:
+        entry = manifest.share_by_fingerprint(check.share_fingerprint) if check.share_fingerprint else None
+        if check.result is dl.Result.PASSED and entry and entry.attestation_public_key and (dl.Signer.SHARE, entry.share_fingerprint) not in signers:
+            problems.append(f"{entry.custodian or 'share ' + entry.share_fingerprint} is recorded as passed without its share's signature")
+    if record.quorum.result is dl.Result.PASSED and manifest.attestation and (dl.Signer.VAULT, None) not in signers:
+        problems.append("the quorum is recorded as passed without the vault's signature")
+    return problems
+
+
+def _bad_signatures(manifest: Manifest, drills: Sequence[Drill], every_signature: bool) -> dict[int, str]:
+    """seq -> problem for each checked signature that does not verify."""
+    bad: dict[int, str] = {}
+    for event, record, item in _to_check(drills, every_signature):
+        public_key = _public_key(manifest, item)
+        if public_key and not attestation.verifies(public_key, item.signature, dl.signed_message(event)):
+            bad.setdefault(event.seq, f"the signature of {_signer_name(item)} does not verify: the record was changed, "
+                                      "re-dated or moved after it was signed, or someone without the key wrote it")
+    return bad
+
+
+def _to_check(drills: Sequence[Drill], every_signature: bool) -> Iterator[tuple[Event, dl.DrillRecord, dl.Attestation]]:
+    """Every attestation, or for each signer only its latest."""
+    seen: set[tuple[dl.Signer, str | None]] = set()
+    for event, record in reversed(drills):
+        for item in record.attestations:
+            signer = (item.signer, item.share_fingerprint)
+            if every_signature or signer not in seen:
+                seen.add(signer)
+                yield event, record, item
+
+
+def _public_key(manifest: Manifest, item: dl.Attestation) -> str | None:
+    if item.signer is dl.Signer.VAULT:
+        return manifest.attestation.vault_public_key if manifest.attestation else None
+    entry = manifest.share_by_fingerprint(item.share_fingerprint or "")
+    return entry.attestation_public_key if entry else None
+
+
+def _signer_name(item: dl.Attestation) -> str:
+    return "the vault's key" if item.signer is dl.Signer.VAULT else f"share {item.share_fingerprint}'s key"
+
+
+def signing_keys(record: dl.DrillRecord, manifest: Manifest, shares: Sequence[Share],
+                 vault: attestation.SigningKey | None) -> list[tuple[dl.Signer, str | None, attestation.SigningKey]]:
+    """The keys that attest `record`: the vault's when the quorum passed, each passed share's own.
+
+    Keys are derived from what was brought (`shares`, and the secret behind `vault`) and
+    must be the ones the manifest lists; otherwise the manifest is not this vault's.
+    """
+    keys: list[tuple[dl.Signer, str | None, attestation.SigningKey]] = []
+    if vault is not None and manifest.attestation and record.quorum.result is dl.Result.PASSED:
+        _check_listed(vault, manifest.attestation.vault_public_key, "the vault's")
+        keys.append((dl.Signer.VAULT, None, vault))
+    brought = {share.fingerprint: share for share in shares}
+    for check in record.shares:
+        entry = manifest.share_by_fingerprint(check.share_fingerprint or "")
+        share = brought.pop(check.share_fingerprint or "", None)
+        if check.result is dl.Result.PASSED and entry and entry.attestation_public_key and share:
+            key = attestation.share_key(share, manifest.ceremony.id)
+            _check_listed(key, entry.attestation_public_key, f"{entry.custodian or 'share ' + entry.share_fingerprint}'s")
+            keys.append((dl.Signer.SHARE, entry.share_fingerprint, key))
+    return keys
+
+
+def _check_listed(key: attestation.SigningKey, listed: str, whose: str) -> None:
+    if key.public_key != listed:
+        raise CheckFailed(f"the manifest lists another attestation key as {whose} than the one derived from what was brought",
+                          "the manifest was altered, or is not this vault's: nothing was recorded")
+
+
+def sign(record: dl.DrillRecord, unsigned: Event, keys: Sequence[tuple[dl.Signer, str | None, attestation.SigningKey]]) -> dl.DrillRecord:
+    """`record` with the attestations of `keys` over `unsigned`, its line as it will be written without them."""
+    message = dl.signed_message(unsigned)
+    return dataclasses.replace(record, attestations=tuple(dl.Attestation(signer, fingerprint, key.sign(message))
+                                                          for signer, fingerprint, key in keys))
