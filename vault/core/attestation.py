@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
