@@ -187,7 +187,9 @@ def readiness(manifest: Manifest, events: Sequence[Event], as_of: date, every_si
     evidence = examine(manifest, events, every_signature, log_name)
     interval = manifest.policy.drill_interval_days
     drills = tuple(drill for drill in evidence.drills if day_of(drill[0]) <= as_of)
-    shares = tuple(_share_readiness(entry, drills, interval, as_of, issued_day(manifest, entry)) for entry in manifest.shares)
+    checks = checks_by_share(drills)
+    shares = tuple(_share_readiness(entry, checks.get(entry.share_fingerprint, []), interval, as_of, issued_day(manifest, entry))
+                   for entry in manifest.shares)
     groups = tuple(
         GroupReadiness(g.index, g.name, g.member_threshold, current, current >= g.member_threshold)
         for g in manifest.scheme.groups
@@ -202,12 +204,14 @@ def readiness(manifest: Manifest, events: Sequence[Event], as_of: date, every_si
     return dataclasses.replace(result, weakest=tuple(_weakest(result, manifest)))
 
 
-def share_checks(entry: ShareEntry, drills: Sequence[Drill]) -> list[Check]:
-    """Every check of this share in `drills`, in log order; matched by fingerprint."""
-    return [
-        Check(day_of(event), check.result is Result.PASSED, check.reason) for event, record in drills
-        for check in record.shares if check.share_fingerprint == entry.share_fingerprint
-    ]
+def checks_by_share(drills: Sequence[Drill]) -> dict[str, list[Check]]:
+    """Every check in `drills`, by share fingerprint, each share's in log order: one pass over the log."""
+    checks: dict[str, list[Check]] = {}
+    for event, record in drills:
+        for check in record.shares:
+            if check.share_fingerprint is not None:
+                checks.setdefault(check.share_fingerprint, []).append(Check(day_of(event), check.result is Result.PASSED, check.reason))
+    return checks
 
 
 def issued_day(manifest: Manifest, entry: ShareEntry) -> date:
@@ -215,9 +219,9 @@ def issued_day(manifest: Manifest, entry: ShareEntry) -> date:
     return date.fromisoformat((entry.issued or manifest.ceremony.created)[:10])
 
 
-def _share_readiness(entry: ShareEntry, drills: Sequence[Drill], interval: int, as_of: date, issued: date) -> ShareReadiness:
+def _share_readiness(entry: ShareEntry, logged: Sequence[Check], interval: int, as_of: date, issued: date) -> ShareReadiness:
     checks = [Check(issued, True)] if issued <= as_of and entry.proven else []  # the ceremony (or extend) proved what it opened
-    checks += share_checks(entry, drills)
+    checks += logged
     last_pass = max((i for i, check in enumerate(checks) if check.passed), default=None)
     failed = next((check for check in checks[(last_pass or 0):] if not check.passed), None)
     if last_pass is None:

@@ -62,12 +62,13 @@ class Evidence:
 
 def examine(manifest: Manifest, events: Sequence[Event], every_signature: bool = False, name: str = "drills.jsonl") -> Evidence:
     """The drill log's records weighed against `manifest`; see the module's docstring."""
+    keys = _Keys(manifest)
     records = [(event, dl.from_event(event, name)) for event in events if event.event == dl.EVENT_DRILL]
-    findings = {event.seq: problem for event, record in records for problem in _shape_problems(record, manifest)[:1]}
+    findings = {event.seq: problem for event, record in records for problem in _shape_problems(record, manifest, keys)[:1]}
     ours = [(event, record) for event, record in records if event.seq not in findings]
-    bad = _bad_signatures(manifest, ours, every_signature)
+    bad = _bad_signatures(keys, ours, every_signature)
     if bad and not every_signature:
-        bad = _bad_signatures(manifest, ours, True)
+        bad = _bad_signatures(keys, ours, True)
     findings.update(bad)
     unattested = manifest.attestation is None or any(entry.attestation_public_key is None for entry in manifest.shares)
     return Evidence(
@@ -77,7 +78,21 @@ def examine(manifest: Manifest, events: Sequence[Event], every_signature: bool =
     )
 
 
-def _shape_problems(record: dl.DrillRecord, manifest: Manifest) -> list[str]:
+class _Keys:
+    """The manifest's attestation keys, by signer: looked up once per attestation, so a table, not a scan."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.vault = manifest.attestation.vault_public_key if manifest.attestation else None
+        self.entries = {entry.share_fingerprint: entry for entry in manifest.shares}
+
+    def of(self, item: dl.Attestation) -> str | None:
+        if item.signer is dl.Signer.VAULT:
+            return self.vault
+        entry = self.entries.get(item.share_fingerprint or "")
+        return entry.attestation_public_key if entry else None
+
+
+def _shape_problems(record: dl.DrillRecord, manifest: Manifest, keys: _Keys) -> list[str]:
     """What is wrong with a record before any signature is checked: the wrong vault, a pass
     without the signature it needs, a signer the manifest does not list."""
     if record.ceremony_id != manifest.ceremony.id:
@@ -87,22 +102,22 @@ def _shape_problems(record: dl.DrillRecord, manifest: Manifest) -> list[str]:
     if len(set(signers)) != len(signers):
         problems.append("a key signed it twice")
     for item in record.attestations:
-        if _public_key(manifest, item) is None:
+        if keys.of(item) is None:
             problems.append(f"signed by {_signer_name(item)}, which has no attestation key in the manifest")
     for check in record.shares:
-        entry = manifest.share_by_fingerprint(check.share_fingerprint) if check.share_fingerprint else None
+        entry = keys.entries.get(check.share_fingerprint or "")
         if check.result is dl.Result.PASSED and entry and entry.attestation_public_key and (dl.Signer.SHARE, entry.share_fingerprint) not in signers:
             problems.append(f"{entry.custodian or 'share ' + entry.share_fingerprint} is recorded as passed without its share's signature")
-    if record.quorum.result is dl.Result.PASSED and manifest.attestation and (dl.Signer.VAULT, None) not in signers:
+    if record.quorum.result is dl.Result.PASSED and keys.vault and (dl.Signer.VAULT, None) not in signers:
         problems.append("the quorum is recorded as passed without the vault's signature")
     return problems
 
 
-def _bad_signatures(manifest: Manifest, drills: Sequence[Drill], every_signature: bool) -> dict[int, str]:
+def _bad_signatures(keys: _Keys, drills: Sequence[Drill], every_signature: bool) -> dict[int, str]:
     """seq -> problem for each checked signature that does not verify."""
     bad: dict[int, str] = {}
-    for event, record, item in _to_check(drills, every_signature):
-        public_key = _public_key(manifest, item)
+    for event, _record, item in _to_check(drills, every_signature):
+        public_key = keys.of(item)
         if public_key and not attestation.verifies(public_key, item.signature, dl.signed_message(event)):
             bad.setdefault(event.seq, f"the signature of {_signer_name(item)} does not verify: the record was changed, "
                                       "re-dated or moved after it was signed, or someone without the key wrote it")
@@ -118,13 +133,6 @@ def _to_check(drills: Sequence[Drill], every_signature: bool) -> Iterator[tuple[
             if every_signature or signer not in seen:
                 seen.add(signer)
                 yield event, record, item
-
-
-def _public_key(manifest: Manifest, item: dl.Attestation) -> str | None:
-    if item.signer is dl.Signer.VAULT:
-        return manifest.attestation.vault_public_key if manifest.attestation else None
-    entry = manifest.share_by_fingerprint(item.share_fingerprint or "")
-    return entry.attestation_public_key if entry else None
 
 
 def _signer_name(item: dl.Attestation) -> str:

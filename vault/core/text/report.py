@@ -197,7 +197,8 @@ def _names(names: Sequence[object]) -> str:
 
 def _checks(entry: ShareEntry, drills: Sequence[dr.Drill]) -> list[tuple[date, bool]]:
     """(day, passed) for every check of this share, oldest first (same-day checks keep log order)."""
-    return sorted(((check.day, check.passed) for check in dr.share_checks(entry, drills)), key=lambda check: check[0])
+    return sorted(((check.day, check.passed) for check in dr.checks_by_share(drills).get(entry.share_fingerprint, [])),
+                  key=lambda check: check[0])
 
 
 def _segments(checks: Sequence[tuple[date, bool]], start: date, end: date, interval: int) -> list[tuple[date, date, bool]]:
