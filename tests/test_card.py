@@ -76,7 +76,8 @@ def test_the_card_shows_every_numbered_word_the_fingerprint_the_custodian_and_th
     run = cli("card", share, "--manifest", "vault/manifest.json", "--custodian", "Alice Example", "--out", "card.pdf", "--json")
     assert_ok(run)
     fingerprint = cli("inspect", share, "--json").json()["share_fingerprint"]
-    assert run.json() == {"out": "card.pdf", "share_fingerprint": fingerprint}
+    assert run.json() == {"out": "card.pdf", "share_fingerprint": fingerprint, "anchor": run.json()["anchor"]}
+    assert run.json()["anchor"]["kind"] == "unsigned-transcript" and run.json()["anchor"]["transcript"] == "vault/transcript.jsonl"
 
     text = pdf_text(pdftotext, tmp_path / "card.pdf")
     words = share_words(share)

@@ -107,19 +107,22 @@ def test_the_ceremony_directory_holds_what_the_plan_promised(ceremony: Ceremony)
     assert (out / "transcript.sig.json").exists() == (ceremony.plan.signing is not None)
     custodians = [c for _, _, c in ceremony.plan.custodians()]
     assert [s["custodian"] for s in manifest["shares"]] == [c.name for c in custodians]
+    records = ["transcript.jsonl"] + (["transcript.sig.json"] if ceremony.plan.signing is not None else [])
     for entry, custodian in zip(manifest["shares"], custodians):
         folder = out / "custodians" / custodian.folder
         assert (folder / "README.md").exists() and (folder / "manifest.json").read_text() == (out / "manifest.json").read_text()
         assert entry["file"].startswith(f"custodians/{custodian.folder}/")
         if custodian.delivery.sealed:
             assert entry["wrapping"] == custodian.delivery.kind
-            assert sorted(p.name for p in folder.iterdir()) == ["README.md", "manifest.json", "share.envelope.json"]
+            assert sorted(p.name for p in folder.iterdir()) == sorted(["README.md", "manifest.json", "share.envelope.json", *records])
         else:
             assert entry["wrapping"] is None
-            assert sorted(p.name for p in folder.iterdir()) == ["README.md", "card.pdf", "manifest.json", "share.txt"]
+            assert sorted(p.name for p in folder.iterdir()) == sorted(["README.md", "card.pdf", "manifest.json", "share.txt", *records])
             for secret_file in ("share.txt", "card.pdf"):
                 assert stat.S_IMODE((folder / secret_file).stat().st_mode) == 0o600
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        for name in records:  # the packet's copy of what anchors its manifest copy
+            assert (folder / name).read_bytes() == (out / name).read_bytes()
     assert manifest["policy"]["drill_interval_days"] == ceremony.plan.drill_interval_days
     assert manifest["scheme"]["passphrase_protected"] == ceremony.plan.passphrase
 

@@ -135,7 +135,7 @@ def test_a_second_extension_chains_to_the_first(extended):
     assert manifest["revision"]["predecessor_sha256"] == hashlib.sha256((work / "v2/manifest.json").read_bytes()).hexdigest()
     assert [s["custodian"] for s in manifest["shares"][-3:]] == ["Dora", "Eve", "Finn"]
     events = [json.loads(line) for line in (work / "v3/transcript.jsonl").read_text().splitlines()]
-    assert [e["event"] for e in events] == ["extend", "extend"]
+    assert [e["event"] for e in events] == ["ceremony-started", "secret-ready", "shares-made", "ceremony-completed", "extend", "extend"]
     assert run_cli(work, "transcript", "verify", "v3").returncode == 0
 
 

@@ -239,7 +239,9 @@ def test_cli_verify_passes_fails_and_reports(cli, tmp_path):
 
     wrong = cli("verify", "--manifest", "v/manifest.json", *shares, "--passphrase-file", "wrong.txt")
     assert wrong.returncode == 1
-    assert wrong.stderr.startswith("error: verification failed")
+    anchor, error = wrong.stderr.split("\n", 1)
+    assert anchor.startswith("anchor: v/manifest.json is the one recorded at v/transcript.jsonl"), wrong.stderr
+    assert error.startswith("error: verification failed")
     assert "passphrase" in wrong.stderr
     assert "Traceback" not in wrong.stderr
 

@@ -42,7 +42,7 @@ COMMANDS = (
     Command("extend", "extend", "Add members to one group, from a threshold of its shares, without the seed."),
     Command("rotate", "rotate", "Re-split the seed by a new plan, so that old shares never combine with new ones."),
     Command("recover", "recover", "Recover the secret from a quorum of shares."),
-    Command("split", "split", "Split a secret into SLIP-39 shares: DIR/manifest.json and DIR/shares/*.txt."),
+    Command("split", "split", "Split a secret into SLIP-39 shares: DIR/manifest.json, DIR/shares/*.txt, DIR/transcript.jsonl."),
     Command("wrap", "wrap", "Seal a share to a token: its AES key (--token --key), or a custodian's public key (--recipient-pubkey; add --token to prove that token opens it)."),
     Command("unwrap", "unwrap", "Open an envelope with its token: the share's words go to --out (or stdout)."),
 )

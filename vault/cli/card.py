@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from vault.cli.app import new_app
-from vault.cli.options import JsonFlag, ModuleOption, PinFiles, TokenLabels, tokens
-from vault.cli.output import emit
+from vault.cli.options import AnchorKey, JsonFlag, ModuleOption, PinFiles, TokenLabels, tokens
+from vault.cli.output import emit, say_anchor
+from vault.core.anchor import to_data
 from vault.flows import shares
 
 app = new_app()
@@ -19,7 +20,12 @@ app = new_app()
 def card(
     share: Annotated[Path, typer.Argument(help="A share file or an envelope (opened with its token).", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="New PDF file (mode 0600: it holds the share's words).")],
-    manifest: Annotated[Path | None, typer.Option("--manifest", help="Take the ceremony, custodian and group names from this manifest.")] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option("--manifest", help="Take the ceremony, custodian and group names from this manifest (checked against its "
+                                        "transcript; a signed one's key is printed on the card)."),
+    ] = None,
+    key: AnchorKey = None,
     custodian: Annotated[str | None, typer.Option("--custodian", help="Custodian's name printed on the card (overrides the manifest's).")] = None,
     token: TokenLabels = None,
     module: ModuleOption = None,
@@ -27,10 +33,14 @@ def card(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a one-page printable card for a share: its words, numbered, with its group and fingerprint."""
-    printed = shares.card(share, out, manifest, custodian, tokens(module, pin_file, token))
-    payload = {"out": str(out), "share_fingerprint": printed.fingerprint}
+    carded = shares.card(share, out, manifest, custodian, tokens(module, pin_file, token), key)
+    printed = carded.share
+    payload = {"out": str(out), "share_fingerprint": printed.fingerprint,
+               "anchor": to_data(carded.anchor) if carded.anchor else None}
     human = [
         f"wrote the card for {share} to {out} (mode 0600; it holds the share: print it, then delete the file)",
         f"share fingerprint: {printed.fingerprint}",
     ]
     emit(as_json, payload, human)
+    if carded.anchor is not None:
+        say_anchor(as_json, carded.anchor, manifest)

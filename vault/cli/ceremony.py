@@ -57,6 +57,7 @@ def outcome_output(outcome: ceremony.Outcome, out: Path) -> tuple[dict[str, Any]
         "out": str(out),
         "transcript_head": outcome.head,
         "signed": outcome.signed,
+        "signing_key_sha256": outcome.signing_key_sha256,
         "unproven_envelopes": unproven,
         "manifest": to_document(manifest),
     }
@@ -68,6 +69,13 @@ def outcome_output(outcome: ceremony.Outcome, out: Path) -> tuple[dict[str, Any]
         "TRANSCRIPT HEAD (witnesses: write it on the runbook by hand):",
         f"  {outcome.head}",
     ]
+    if outcome.signing_key_sha256 is not None:
+        human += [
+            "SIGNING KEY SHA-256 (witnesses: write it on the runbook by hand; custodians pin it with --key):",
+            f"  {outcome.signing_key_sha256}",
+        ]
+    else:
+        human.append("The transcript is not signed: the head above is what anchors the manifest.")
     if unproven:
         human.append(f"NOT PROVEN (token not in the room): {', '.join(unproven)}: they must check their packet with `coldvault verify`")
     return payload, human

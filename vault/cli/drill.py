@@ -10,6 +10,7 @@ import typer
 
 from vault.cli.app import new_app
 from vault.cli.options import (
+    AnchorKey,
     JsonFlag,
     ManifestOption,
     ModuleOption,
@@ -19,9 +20,11 @@ from vault.cli.options import (
     TokenLabels,
     tokens,
 )
-from vault.cli.output import emit
+from vault.cli.output import emit, say_anchor
 from vault.core import drill as dr
-from vault.core.formats.drills import DrillRecord, Signer, to_data
+from vault.core.anchor import to_data
+from vault.core.formats.drills import DrillRecord, Signer
+from vault.core.formats.drills import to_data as record_data
 from vault.core.scheme import describe_group
 from vault.errors import CheckFailed
 from vault.flows import drill as flow
@@ -45,6 +48,7 @@ def run(
     operator: Annotated[str | None, typer.Option("--operator", help="Who ran the drill (recorded).")] = None,
     witness: Annotated[list[str] | None, typer.Option("--witness", help="A witness (recorded); repeatable.")] = None,
     log: LogOption = None,
+    key: AnchorKey = None,
     token: TokenLabels = None,
     module: ModuleOption = None,
     pin_file: PinFiles = None,
@@ -55,21 +59,28 @@ def run(
     The result is appended to the drill log. Exit 0 on pass, 1 on fail."""
     drilled = flow.run(
         manifest, shares or [], interactive, partial, passphrase_file, passphrase_prompt, operator, witness or [], log,
-        tokens(module, pin_file, token),
+        tokens(module, pin_file, token), key=key,
     )
     judged = drilled.outcome
-    emit(as_json, {"ok": judged.passed, "log": str(drilled.log), "head": drilled.head, **to_data(judged.record)},
+    emit(as_json, {"ok": judged.passed, "log": str(drilled.log), "head": drilled.head, **record_data(judged.record),
+                   "anchor": to_data(drilled.anchor)},
          _run_lines(judged.record, drilled.log, drilled.head))
+    say_anchor(as_json, drilled.anchor, manifest)
     if not judged.passed:
         raise CheckFailed(f"the drill FAILED: {judged.reasons[0]}", *judged.reasons[1:], f"recorded in {drilled.log}")
 
 
 @app.command("status")
-def status(manifest: ManifestOption, as_of: AsOfOption = None, log: LogOption = None, as_json: JsonFlag = False) -> None:
+def status(
+    manifest: ManifestOption, as_of: AsOfOption = None, log: LogOption = None, key: AnchorKey = None, as_json: JsonFlag = False,
+) -> None:
     """Per custodian: when their share was last verified and whether that is overdue; per group
-    and overall: recoverable from recently verified shares alone? Exit 1 when not (for cron)."""
-    ready = flow.status(manifest, as_of.date() if as_of else None, log)
-    emit(as_json, _status_payload(ready), _status_lines(ready))
+    and overall: recoverable from recently verified shares alone? Exit 1 when not (for cron),
+    or when the manifest does not match the transcript beside it."""
+    found = flow.status(manifest, as_of.date() if as_of else None, log, key=key)
+    ready = found.readiness
+    emit(as_json, {**_status_payload(ready), "anchor": to_data(found.anchor)}, _status_lines(ready))
+    say_anchor(as_json, found.anchor, manifest)
     _fail_if_tampered(ready)
     if not ready.recoverable:
         raise CheckFailed(f"as of {ready.as_of} the vault is NOT recoverable from recently verified shares", *ready.weakest[:3])
@@ -88,12 +99,15 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="New HTML file: a self-contained page to read or print.")],
     as_of: AsOfOption = None,
     log: LogOption = None,
+    key: AnchorKey = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Write a self-contained readiness report (HTML, no network assets; prints in black and white)."""
-    ready = flow.report(manifest, out, as_of.date() if as_of else None, log)
-    emit(as_json, {"out": str(out), "recoverable": ready.recoverable, "tampered": ready.tampered},
+    found = flow.report(manifest, out, as_of.date() if as_of else None, log, key=key)
+    ready = found.readiness
+    emit(as_json, {"out": str(out), "recoverable": ready.recoverable, "tampered": ready.tampered, "anchor": to_data(found.anchor)},
          [f"wrote {out}: {'recoverable' if ready.recoverable else 'NOT recoverable'} as of {ready.as_of}"])
+    say_anchor(as_json, found.anchor, manifest)
     _fail_if_tampered(ready)
 
 

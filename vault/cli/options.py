@@ -28,7 +28,27 @@ TokenLabels = Annotated[
     list[str] | None,
     typer.Option("--token", help="A token that may hold an envelope's key (when the envelope does not name it); repeatable."),
 ]
-ManifestOption = Annotated[Path, typer.Option("--manifest", help="The vault's manifest.json.")]
+ManifestOption = Annotated[
+    Path, typer.Option("--manifest", help="The vault's manifest.json, checked against the transcript.jsonl beside it.")
+]
+_KEY_HELP = (
+    "The SHA-256 of the key that signed the transcript, as the witnesses wrote it down (64 hex digits, either case): "
+    "the transcript must be signed by it"
+)
+TranscriptKey = Annotated[
+    str | None, typer.Option("--key", "--transcript-key", metavar="SHA256", help=_KEY_HELP + ".", show_default=False),
+]
+AnchorKey = Annotated[
+    str | None,
+    typer.Option("--key", "--transcript-key", metavar="SHA256", help=_KEY_HELP + ", and its signature must cover the manifest.",
+                 show_default=False),
+]
+"""`--key` where a transcript anchors a manifest (`extend`, whose --key is wrap's, takes --transcript-key only)."""
+TrustManifest = Annotated[
+    bool,
+    typer.Option("--trust-manifest", help="Use the manifest although no transcript.jsonl is beside it to anchor it "
+                                          "(you know it is the vault's: anyone could have edited it)."),
+]
 
 
 class OaepHash(str, enum.Enum):

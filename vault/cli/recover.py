@@ -8,8 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from vault.cli.app import new_app
-from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, tokens
-from vault.cli.output import emit
+from vault.cli.options import AnchorKey, JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, tokens
+from vault.cli.output import emit, say_anchor
+from vault.core.anchor import to_data
 from vault.flows.recover import Fingerprints, OutputFormat, Recovered
 from vault.flows.recover import recover as recover_secret
 
@@ -20,7 +21,11 @@ app = new_app()
 def recover(
     shares: Annotated[list[Path] | None, typer.Argument(help="Share files or envelopes, in any order.", show_default=False)] = None,
     interactive: Annotated[bool, typer.Option("--interactive", help="Type shares word by word.")] = False,
-    manifest: Annotated[Path | None, typer.Option("--manifest", help="Check shares and secret against this manifest.")] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option("--manifest", help="Check shares and secret against this manifest (checked against the transcript.jsonl beside it)."),
+    ] = None,
+    key: AnchorKey = None,
     passphrase_file: PassphraseFile = None,
     passphrase_prompt: PassphrasePrompt = False,
     output_format: Annotated[
@@ -40,13 +45,16 @@ def recover(
     """
     recovered = recover_secret(
         shares or [], interactive, manifest, passphrase_file, passphrase_prompt, output_format, out, reveal,
-        tokens(module, pin_file, token),
+        tokens(module, pin_file, token), key,
     )
     emit(as_json, _payload(recovered), _lines(recovered, manifest))
+    if recovered.anchor is not None:
+        say_anchor(as_json, recovered.anchor, manifest)
 
 
 def _payload(recovered: Recovered) -> dict[str, Any]:
-    result: dict[str, Any] = {"recovered": True, "shares_used": list(recovered.shares_used)}
+    result: dict[str, Any] = {"recovered": True, "shares_used": list(recovered.shares_used),
+                              "anchor": to_data(recovered.anchor) if recovered.anchor else None}
     if recovered.found is None:
         result.update(kind=None, candidates=[_fingerprints(c) for c in recovered.candidates])
         return result

@@ -9,8 +9,19 @@ import typer
 
 from vault.cli.app import new_app
 from vault.cli.ceremony import outcome_output
-from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, tokens
-from vault.cli.output import emit
+from vault.cli.options import (
+    AnchorKey,
+    JsonFlag,
+    ModuleOption,
+    PassphraseFile,
+    PassphrasePrompt,
+    PinFiles,
+    TokenLabels,
+    TrustManifest,
+    tokens,
+)
+from vault.cli.output import emit, say_anchor
+from vault.core.anchor import to_data
 from vault.flows.rotate import Passphrases
 from vault.flows.rotate import rotate as rotate_vault
 
@@ -20,7 +31,7 @@ app = new_app()
 @app.command()
 def rotate(
     shares: Annotated[list[Path], typer.Argument(help="A quorum of the old vault's shares: share files or envelopes.", show_default=False)],
-    manifest: Annotated[Path, typer.Option("--manifest", help="The old vault's manifest.json.")],
+    manifest: Annotated[Path, typer.Option("--manifest", help="The old vault's manifest.json, anchored by the transcript.jsonl beside it.")],
     plan_file: Annotated[Path, typer.Option("--plan", metavar="PLAN", help="The new ceremony plan (TOML).")],
     out: Annotated[Path, typer.Option("--out", help="New directory for the new ceremony's outputs.")],
     yes: Annotated[bool, typer.Option("--yes", help="Scripted run: announce the steps but ask no witness (recorded so).")] = False,
@@ -29,6 +40,8 @@ def rotate(
     new_passphrase_file: Annotated[
         Path | None, typer.Option("--new-passphrase-file", help="The new plan's passphrase (when it says passphrase = true); else a prompt.")
     ] = None,
+    key: AnchorKey = None,
+    trust_manifest: TrustManifest = False,
     token: TokenLabels = None,
     module: ModuleOption = None,
     pin_file: PinFiles = None,
@@ -39,14 +52,15 @@ def rotate(
     The seed is recovered in memory from a quorum of the old shares, checked against the
     old manifest, and split by the new plan in a ceremony with a new identifier. The new
     manifest names the old one as superseded. Old shares still recover the seed with each
-    other: destroy them (the new runbook lists them)."""
+    other: destroy them (the new runbook lists them). The old manifest must match the
+    transcript beside it; with no transcript, rotate refuses (exit 3) unless --trust-manifest."""
     rotated = rotate_vault(
         manifest, shares, plan_file, out, yes, Passphrases(passphrase_file, passphrase_prompt, new_passphrase_file),
-        tokens(module, pin_file, token),
+        tokens(module, pin_file, token), key, trust_manifest,
     )
     payload, human = outcome_output(rotated.outcome, out)
     old = rotated.superseded
-    payload["supersedes"] = {"ceremony_id": old.id, "manifest_sha256": rotated.superseded_sha256}
+    payload["supersedes"] = {"ceremony_id": old.id, "manifest_sha256": rotated.superseded_sha256, "anchor": to_data(rotated.anchor)}
     human += [
         "",
         f"This vault supersedes ceremony {old.id} ({old.name}). The old shares still recover the seed with each other,",
@@ -54,3 +68,4 @@ def rotate(
         "its row in runbook.md (\"Superseded vault\"). If an old share cannot be produced, move the funds to a new seed.",
     ]
     emit(as_json, payload, human)
+    say_anchor(as_json, rotated.anchor, manifest)

@@ -21,7 +21,7 @@ app = new_app()
 
 @app.command()
 def split(
-    out: Annotated[Path, typer.Option("--out", help="New directory: manifest.json and shares/*.txt.")],
+    out: Annotated[Path, typer.Option("--out", help="New directory: manifest.json, transcript.jsonl and shares/*.txt.")],
     scheme: Annotated[str | None, typer.Option("--scheme", help="One group, as TofN: e.g. 2of3.")] = None,
     group_threshold: Annotated[int | None, typer.Option("--group-threshold", help="Groups needed to recover.")] = None,
     group: Annotated[list[str] | None, typer.Option("--group", help="A group as TofN; repeat for each group.")] = None,
@@ -40,10 +40,12 @@ def split(
     show_shares: Annotated[bool, typer.Option("--show-shares", help="Also print every share's words (secret!).")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Split a secret into SLIP-39 shares: DIR/manifest.json and DIR/shares/*.txt.
+    """Split a secret into SLIP-39 shares: DIR/manifest.json, DIR/shares/*.txt, DIR/transcript.jsonl.
 
     The secret comes from --generate, --bip39-file, --secret-file, or (with none of
-    them) a hidden prompt, or standard input when it is not a terminal.
+    them) a hidden prompt, or standard input when it is not a terminal. The transcript
+    (unsigned, no secret) records the manifest's SHA-256: every command that later
+    trusts the manifest checks it against that.
     """
     backup = flow.split(
         out, flow.scheme_from_flags(scheme, group_threshold, group or [], group_name or []),

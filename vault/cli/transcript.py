@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from vault.cli.app import new_app
-from vault.cli.options import JsonFlag
+from vault.cli.options import JsonFlag, TranscriptKey
 from vault.cli.output import emit
 from vault.core.backup import MANIFEST_FILE
 from vault.core.formats.transcript import Verified
@@ -19,6 +19,10 @@ from vault.flows import transcripts as flow
 app = new_app("The ceremony's tamper-evident transcript and drill log.")
 
 
+MAX_MISSING_SHOWN = 20
+"""Missing files beyond this many are counted, not listed (--json lists them all)."""
+
+
 @app.command("verify")
 def verify(
     directory: Annotated[Path, typer.Argument(help="The ceremony's directory (holding transcript.jsonl).", show_default=False)],
@@ -26,24 +30,33 @@ def verify(
         str | None,
         typer.Option("--head", metavar="HASH", help="The head hash the witnesses wrote down: it must be one line's hash."),
     ] = None,
+    key: TranscriptKey = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Check transcript.jsonl's hash chain, and drills.jsonl's if present; the manifest.json
-    the transcript recorded, if present; the signature (*.sig.json) a log declares.
+    the transcript recorded, if present; the signature (*.sig.json) a log declares, and with
+    --key that it is that key's; the public files whose SHA-256 the transcript records
+    (those present: a missing one is listed, not a failure).
     Exit 0 when everything holds; 1 naming the file and the first bad line otherwise.
     """
     try:
-        transcript, drills = flow.verify(directory, head)
+        checked = flow.verify(directory, head, key)
     except CheckFailed as error:
         if as_json:
             emit(True, {"ok": False, "error": error.message}, [])
         raise
+    transcript, drills = checked.transcript, checked.drills
     payload = {
         "ok": True,
         "transcript": dataclasses.asdict(transcript),
+        "key_matches": checked.key_matches,
+        "files": {"checked": [vars(f) for f in checked.files], "missing": [vars(f) for f in checked.missing]},
         "drills": dataclasses.asdict(drills) if drills is not None else None,
+        "drills_signed_by_transcript_key": checked.drills_by_transcript_signer,
     }
-    human = _report(transcript, binds_manifest=True) + (_report(drills) if drills is not None else [])
+    human = _report(transcript, binds_manifest=True) + _key_lines(checked) + _files_lines(checked)
+    if drills is not None:
+        human += _report(drills) + _drills_signer_lines(checked)
     emit(as_json, payload, human + ["OK: every check passed"])
 
 
@@ -59,17 +72,45 @@ def _report(result: Verified, binds_manifest: bool = False) -> list[str]:
     if result.signed_seq is None:
         lines.append("  signature: none (the log does not declare a signing key)")
     else:
-        labels = ", ".join(f"{what} \"{label}\"" for what, label in (("token", result.signer_token_label), ("key", result.signer_key_label)) if label)
         unsigned = result.head_seq - result.signed_seq
         covers = "the head" if unsigned == 0 else f"not the last {_count(unsigned, 'event')}: chained, not signed"
-        lines.append(
-            f"  signature: covers seq 0 to {result.signed_seq} ({covers}), by key SHA-256 {result.signer_public_key_sha256}"
-            + (f" ({labels})" if labels else "")
-        )
+        lines.append(f"  signature: covers seq 0 to {result.signed_seq} ({covers}), by key SHA-256 {result.signer_public_key_sha256}")
+        labels = ", ".join(f"{what} \"{label}\"" for what, label in (("token", result.signer_token_label), ("key", result.signer_key_label)) if label)
+        if labels:
+            lines.append(f"  labels in the signature file (not verified: anyone can write them): {labels}")
     if result.witnessed_seq is not None:
         later = result.head_seq - result.witnessed_seq
         lines.append(f"  head written down: seq {result.witnessed_seq}" + (f" ({_count(later, 'event')} appended since)" if later else " (the head)"))
     return lines
+
+
+def _key_lines(checked: flow.Checked) -> list[str]:
+    if not checked.key_matches:
+        return []
+    return [f"  --key: the signature is by the key given ({checked.transcript.signer_public_key_sha256})"]
+
+
+def _files_lines(checked: flow.Checked) -> list[str]:
+    lines = [f"  public files recorded: {len(checked.files)} here, each matching its SHA-256; "
+             f"{len(checked.missing)} not here (not checked)"]
+    shown = checked.missing[:MAX_MISSING_SHOWN]
+    lines += [f"    not here: {record.path}" for record in shown]
+    if len(checked.missing) > len(shown):
+        lines.append(f"    ... and {len(checked.missing) - len(shown)} more (--json lists them all)")
+    return lines
+
+
+def _drills_signer_lines(checked: flow.Checked) -> list[str]:
+    same = checked.drills_by_transcript_signer
+    if same is None:
+        return []
+    if same:
+        return ["  the drill log is signed by the transcript's signing key"]
+    if checked.transcript.signer_public_key_sha256 is None:
+        return ["  WARNING: the drill log is signed, but the transcript is not: no key of this vault is known, "
+                "so the signature proves nothing about who wrote the drill log"]
+    return [f"  WARNING: the drill log is signed by another key than the transcript's ({checked.transcript.signer_public_key_sha256}): "
+            "the signature proves nothing about who wrote the drill log"]
 
 
 def _count(count: int, noun: str) -> str:

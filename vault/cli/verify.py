@@ -9,9 +9,20 @@ from typing import Annotated
 import typer
 
 from vault.cli.app import new_app
-from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, tokens
-from vault.cli.output import emit
+from vault.cli.options import (
+    AnchorKey,
+    JsonFlag,
+    ManifestOption,
+    ModuleOption,
+    PassphraseFile,
+    PassphrasePrompt,
+    PinFiles,
+    TokenLabels,
+    tokens,
+)
+from vault.cli.output import emit, say_anchor
 from vault.core import proof as pf
+from vault.core.anchor import to_data
 from vault.core.scheme import describe_group
 from vault.errors import CheckFailed
 from vault.flows import shares as flow
@@ -22,7 +33,8 @@ app = new_app()
 @app.command()
 def verify(
     shares: Annotated[list[Path], typer.Argument(help="Share files or envelopes (one is enough to check a single share).", show_default=False)],
-    manifest: Annotated[Path, typer.Option("--manifest", help="The vault's manifest.json.")],
+    manifest: ManifestOption,
+    key: AnchorKey = None,
     passphrase_file: PassphraseFile = None,
     passphrase_prompt: PassphrasePrompt = False,
     token: TokenLabels = None,
@@ -34,13 +46,15 @@ def verify(
 
     Every share is checked against the manifest; then a proof shows that every
     qualifying subset of them recovers the manifest's secret (without trying each
-    subset, and without showing the secret). Exit 0 when everything present is
-    consistent; 1 otherwise.
+    subset, and without showing the secret). The manifest is first checked against the
+    transcript beside it (stderr says which anchor; without one, a warning). Exit 0 when
+    everything present is consistent; 1 otherwise.
     """
-    verified = flow.verify(manifest, shares, passphrase_file, passphrase_prompt, tokens(module, pin_file, token))
+    verified = flow.verify(manifest, shares, passphrase_file, passphrase_prompt, tokens(module, pin_file, token), key)
     result = verified.proof
-    payload = {"ok": result.ok, **dataclasses.asdict(result), "summary": _summary(result)}
+    payload = {"ok": result.ok, **dataclasses.asdict(result), "summary": _summary(result), "anchor": to_data(verified.anchor)}
     emit(as_json, payload, _report(result, verified.manifest.scheme.group_threshold))
+    say_anchor(as_json, verified.anchor, manifest)
     if not result.ok:
         raise CheckFailed(f"verification failed: {_summary(result)}", *_hints(result))
 

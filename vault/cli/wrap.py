@@ -19,7 +19,8 @@ from vault.cli.options import (
     SealToken,
     tokens,
 )
-from vault.cli.output import emit
+from vault.cli.output import emit, say_anchor
+from vault.core.anchor import to_data
 from vault.flows import envelopes
 from vault.flows.packets import Sealing
 
@@ -50,6 +51,7 @@ def wrap(
         "recipient": {k: v for k, v in wrapped.recipient.items() if v is not None},
         "share_fingerprint": wrapped.envelope.share_fingerprint,
         "opened_with_token": wrapped.proven,
+        "anchor": to_data(wrapped.anchor) if wrapped.anchor else None,
     }
     human = [
         f"sealed {share} to {wrapped.envelope.kind}"
@@ -59,3 +61,5 @@ def wrap(
         "NOT PROVEN: the recipient's token was not here; check with `coldvault unwrap ENVELOPE --token LABEL`",
     ]
     emit(as_json, payload, human)
+    if wrapped.anchor is not None:
+        say_anchor(as_json, wrapped.anchor, manifest)

@@ -45,8 +45,14 @@ def render_card(
     group_name: str | None,
     member_count: int | None,
     created: datetime | None = None,
+    signing_key_sha256: str | None = None,
 ) -> bytes:
-    """The card for `share` as a one-page PDF (A4 portrait, black on white)."""
+    """The card for `share` as a one-page PDF (A4 portrait, black on white).
+
+    `signing_key_sha256`, when the ceremony's transcript is signed, is printed for the
+    custodian to compare with their packet's README and to pin with `--key`: a copy
+    that no one who rewrites the public files can change.
+    """
     from fpdf import FPDF  # imported here: `coldvault --help` should not pay for it
 
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
@@ -80,6 +86,8 @@ def render_card(
         pdf.set_font("Helvetica", "", 11)
         pdf.multi_cell(width - LABEL_WIDTH, 5.5, value, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.5)
+    if signing_key_sha256 is not None:
+        _signing_key(pdf, signing_key_sha256, width)
     pdf.ln(4)
 
     pdf.set_font("Helvetica", "B", 11)
@@ -103,6 +111,21 @@ def render_card(
 
     _signature_line(pdf, width)
     return bytes(pdf.output())
+
+
+def _signing_key(pdf: FPDF, key_sha256: str, width: float) -> None:
+    """The transcript's signing key, in two lines of 32 hex digits (monospace, to compare by hand)."""
+    half = len(key_sha256) // 2
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(LABEL_WIDTH, 5.5, "Signing key")
+    pdf.set_font("Courier", "", 10)
+    pdf.multi_cell(width - LABEL_WIDTH, 5, f"{key_sha256[:half]}\n{key_sha256[half:]}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9)
+    pdf.multi_cell(
+        width, 4.5, "SHA-256 of the key that signed the ceremony's transcript: --key pins it when you check your manifest.",
+        new_x="LMARGIN", new_y="NEXT",
+    )
+    pdf.ln(1.5)
 
 
 def _word_grid(pdf: FPDF, words: tuple[str, ...], width: float) -> None:

@@ -19,7 +19,6 @@ The transcript records each step as it happens, without any secret.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from vault.core import backup, proof
+from vault.core import backup, proof, records
 from vault.core.delivery import Holder, Packet
 from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats import manifest as mf
@@ -35,7 +34,7 @@ from vault.core.formats import plan as plans
 from vault.core.formats import transcript
 from vault.core.formats.plan import Plan, SecretSource
 from vault.core.outputs import OutputFile
-from vault.core.recipients.base import PublicKey, public_key_sha256, spki_der
+from vault.core.recipients.base import public_key_sha256, spki_der
 from vault.core.secret import Secret
 from vault.core.slip39.share import Share
 from vault.core.text import packets as words
@@ -85,8 +84,13 @@ class Outcome:
     out: Path
     manifest: mf.Manifest
     head: str
-    signed: bool
+    signing_key_sha256: str | None
+    """The SHA-256 of the key that signed the transcript (witnesses write it down), or None: not signed."""
     packets: tuple[Packet, ...]
+
+    @property
+    def signed(self) -> bool:
+        return self.signing_key_sha256 is not None
 
 
 def run_plan(
@@ -162,10 +166,13 @@ def run(
     check_output(out)
     guide.step("Checking the plan, the tokens and the keys (no secret exists yet)")
     holders = prepare(plan, plan_dir, opener)
-    signer = _signing_public_key(plan, opener)
+    signer = _signer(plan, opener)
     ceremony = backup.new_ceremony(plan.name, clock(), random_bytes)
-    log = _Log(clock)
-    log.add("ceremony-started", _started(plan, plan_text, ceremony, signer))
+    log = records.Log(clock)
+    log.add(records.STARTED, records.started(
+        ceremony, plan.scheme, [[c.name for c in group.custodians] for group in plan.groups], plan.passphrase,
+        plan.iteration_exponent, plan.extendable, records.sha256(plan_text.encode("utf-8")), signer,
+    ))
     if rotation is not None:
         log.add("rotation", rotation.record)
     checkpoint("checked")
@@ -177,12 +184,12 @@ def run(
     check_secret(plan, secret)
     secret_record = _secret_record(plan, secret, rotation)
     guide.step("The secret is ready (in memory only). Write down its fingerprints:", words.secret_lines(secret_record))
-    log.add("secret-ready", {**secret_record, "confirmed": guide.confirm("that you wrote down the fingerprints")})
+    log.add(records.SECRET_READY, {**secret_record, "confirmed": guide.confirm("that you wrote down the fingerprints")})
     checkpoint("secret")
 
     options = backup.SplitOptions(plan.iteration_exponent, plan.extendable, plan.name, plan.drill_interval_days)
     shares = backup.make_shares(secret, plan.scheme, passphrase, options, random_bytes)
-    log.add("shares-made", _shares_record(holders, shares))
+    log.add(records.SHARES_MADE, records.shares_made(shares, [holder.name for holder in holders]))
     guide.step("Sealing and printing each custodian's share")
     made = tuple(packets.deliver(holder, share, ceremony.id, opener, random_bytes) for holder, share in zip(holders, shares, strict=True))
     for packet in made:
@@ -194,16 +201,16 @@ def run(
         manifest = dataclasses.replace(manifest, supersedes=rotation.supersedes)
     log.add("recovery-proven", _prove(manifest, shares, passphrase))
     manifest_text = mf.to_json(manifest)
-    files = packets.packet_files(manifest, manifest_text, made)
+    signing_key = signer.public_key_sha256 if signer else None
+    files = packets.packet_files(manifest, manifest_text, made, signing_key)
     guide.step("Packets", words.packet_lines(manifest, made))
-    log.add("ceremony-completed", {
-        "manifest_sha256": _sha256(manifest_text.encode("utf-8")),
-        "public_files": {file.path: _sha256(file.data) for file in files if not file.secret},
-        "confirmed": guide.confirm("that the packets and share fingerprints are as listed"),
-    })
-    files += _record_files(plan, manifest, log.chain, made, opener, rotation)
+    log.add(records.COMPLETED, records.completed(
+        manifest_text.encode("utf-8"), files, guide.confirm("that the packets and share fingerprints are as listed"),
+    ))
+    record = _record_files(plan, manifest, log.chain, made, opener, rotation, signing_key)
+    files += record + packets.transcript_copies(made, record)
     packets.write(out, files, manifest, made, staged=lambda: checkpoint("staged"))
-    return Outcome(out, manifest, transcript.head(log.chain), plan.signing is not None, made)
+    return Outcome(out, manifest, transcript.head(log.chain), signing_key, made)
 
 
 def check_output(out: Path) -> None:
@@ -252,17 +259,19 @@ def _prove(manifest: mf.Manifest, shares: tuple[Share, ...], passphrase: bytes) 
 
 def _record_files(
     plan: Plan, manifest: mf.Manifest, chain: transcript.Chain, made: Sequence[Packet], opener: Opener, rotation: Rotation | None,
+    signing_key: str | None,
 ) -> list[OutputFile]:
     """The transcript, its signature (when the plan asks), and the runbook that quotes its head."""
     files = [OutputFile(TRANSCRIPT_FILE, transcript.to_text(chain), secret=False)]
     if plan.signing is not None:
         files.append(OutputFile(SIGNATURE_FILE, transcript.signature_to_json(_sign(plan, chain, opener)), secret=False))
     superseded = rotation.superseded if rotation else None
-    files.append(OutputFile(RUNBOOK_FILE, words.runbook(fsio.template(words.RUNBOOK_TEMPLATE), plan, manifest, made, transcript.head(chain), superseded), secret=False))
+    runbook = words.runbook(fsio.template(words.RUNBOOK_TEMPLATE), plan, manifest, made, transcript.head(chain), signing_key, superseded)
+    files.append(OutputFile(RUNBOOK_FILE, runbook, secret=False))
     return files
 
 
-def _signing_public_key(plan: Plan, opener: Opener) -> PublicKey | None:
+def _signer(plan: Plan, opener: Opener) -> transcript.Signer | None:
     """The ceremony token's signing key, found and tried (on a digest of zeros) before any secret exists."""
     if plan.signing is None:
         return None
@@ -271,7 +280,7 @@ def _signing_public_key(plan: Plan, opener: Opener) -> PublicKey | None:
         _, public = keys.ecdsa_sign(opener.session(signing.token), signing.key, bytes(32))
     except VaultError as error:
         raise error.with_context(f"{plan.where(signing.line)}: signing key") from None
-    return public
+    return transcript.Signer(public_key_sha256(public), signing.token, signing.key)
 
 
 def _sign(plan: Plan, chain: transcript.Chain, opener: Opener) -> transcript.Signature:
@@ -285,65 +294,9 @@ def _sign(plan: Plan, chain: transcript.Chain, opener: Opener) -> transcript.Sig
     return signature
 
 
-def _started(plan: Plan, plan_text: str, ceremony: mf.Ceremony, signer: PublicKey | None) -> dict[str, Any]:
-    from vault import __version__
-
-    return {
-        "format": transcript.FORMAT,
-        "ceremony_id": ceremony.id,
-        "name": ceremony.name,
-        "coldvault": __version__,
-        "plan_sha256": _sha256(plan_text.encode("utf-8")),
-        "scheme": {
-            "group_threshold": plan.group_threshold,
-            "groups": [{"name": g.name, "threshold": g.threshold, "custodians": [c.name for c in g.custodians]} for g in plan.groups],
-            "passphrase": plan.passphrase,
-            "iteration_exponent": plan.iteration_exponent,
-            "extendable": plan.extendable,
-        },
-        "signing": None if signer is None or plan.signing is None else transcript.signing_data(
-            transcript.Signer(public_key_sha256(signer), plan.signing.token, plan.signing.key)
-        ),
-    }
-
-
 def _secret_record(plan: Plan, secret: Secret, rotation: Rotation | None) -> dict[str, Any]:
     if rotation is not None:
         source = f"recovered from ceremony {rotation.supersedes.ceremony_id}"
     else:
         source = "generated" if plan.secret_source is SecretSource.GENERATE else "imported"
-    return {
-        "kind": secret.kind.value,
-        "bits": secret.bits,
-        "source": source,
-        "secret_fingerprint": secret_fingerprint(secret),
-        "wallet_fingerprint": wallet_fingerprint(secret),
-    }
-
-
-def _shares_record(holders: Sequence[Holder], shares: Sequence[Share]) -> dict[str, Any]:
-    first = shares[0]
-    return {
-        "identifier": first.identifier,
-        "extendable": first.extendable,
-        "iteration_exponent": first.iteration_exponent,
-        "shares": [
-            {"group_index": s.group_index, "member_index": s.member_index, "custodian": h.name, "share_fingerprint": s.fingerprint}
-            for h, s in zip(holders, shares, strict=True)
-        ],
-    }
-
-
-class _Log:
-    """The transcript as it grows, with the clock that stamps it."""
-
-    def __init__(self, clock: Callable[[], datetime]) -> None:
-        self.chain = transcript.start()
-        self.clock = clock
-
-    def add(self, event: str, data: dict[str, Any]) -> None:
-        self.chain = transcript.append(self.chain, event, data, self.clock())
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return records.secret_ready(mf.SecretInfo(secret.kind, secret.bits, secret_fingerprint(secret), wallet_fingerprint(secret)), source)

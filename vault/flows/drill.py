@@ -1,7 +1,7 @@
 """`coldvault drill run|status|report`: prove the vault is still recoverable, record it, and say how ready it is.
 
 A drill reads the manifest once (the SHA-256 it records is of the very bytes it
-parsed) and the drill log beside it (its chain checked: a broken log is never
+parsed), anchored by the transcript beside it (vault.flows.vaults), and the drill log beside it (its chain checked: a broken log is never
 appended to); it checks each share brought, proves what they recover (the secret is
 recovered in memory only, compared by fingerprint and dropped), and appends the
 verdict to the log. Readiness and the report are computed from the log
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from vault.core import drill as dr
 from vault.core import evidence, proof, verification
+from vault.core.anchor import Anchor
 from vault.core.attestation import SigningKey
 from vault.core.formats import drills, transcript
 from vault.core.formats import manifest as mf
@@ -29,7 +30,7 @@ from vault.edges import entry, fsio, sources, terminal
 from vault.edges.tokens.opener import Opener
 from vault.errors import CheckFailed, InvalidInput, TokenError
 from vault.flows.tokens import TokenOptions, opener
-from vault.flows.vaults import read_manifest
+from vault.flows.vaults import anchored_manifest
 
 Clock = Callable[[], datetime]
 
@@ -43,6 +44,14 @@ class Drilled:
     outcome: dr.Outcome
     log: Path
     head: str
+    anchor: Anchor
+
+
+@dataclass(frozen=True)
+class Status:
+    readiness: dr.Readiness
+    anchor: Anchor
+    """What anchored the manifest the readiness was judged against."""
 
 
 def run(
@@ -57,9 +66,10 @@ def run(
     log: Path | None,
     tokens: TokenOptions,
     clock: Clock = _now,
+    key: str | None = None,
 ) -> Drilled:
     """Check the shares brought; with a quorum, prove the secret's fingerprint; append the verdict to the drill log."""
-    read = read_manifest(manifest_path)
+    read = anchored_manifest(manifest_path, key)
     manifest = read.manifest
     log_path = log_of(manifest_path, log)
     events = read_log(log_path)
@@ -76,7 +86,7 @@ def run(
     judged = dr.outcome(result, manifest, kind, str(uuid.uuid4()), operator, witnesses, read.sha256)
     signed, chain = _append_attested(judged.record, manifest, events, [g.share for g in given if g.share], vault_key, clock())
     fsio.replace_file(log_path, transcript.to_text(chain).encode("ascii"))
-    return Drilled(dr.Outcome(signed), log_path, transcript.head(chain))
+    return Drilled(dr.Outcome(signed), log_path, transcript.head(chain), read.anchor)
 
 
 def _append_attested(record: drills.DrillRecord, manifest: mf.Manifest, events: Sequence[transcript.Event], shares: Sequence[Share],
@@ -101,21 +111,24 @@ def _refuse_tampered(found: evidence.Evidence) -> None:
                           "nothing was recorded: keep the log as evidence and find out who changed it")
 
 
-def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = _now) -> dr.Readiness:
+def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = _now, key: str | None = None) -> Status:
     """Readiness per share, group and vault as of a day (default: today, UTC), from the drill log."""
-    manifest = read_manifest(manifest_path).manifest
+    read = anchored_manifest(manifest_path, key)
     path = log_of(manifest_path, log)
-    return dr.readiness(manifest, read_log(path), as_of or clock().date(), log_name=str(path))
+    return Status(dr.readiness(read.manifest, read_log(path), as_of or clock().date(), log_name=str(path)), read.anchor)
 
 
-def report(manifest_path: Path, out: Path, as_of: date | None, log: Path | None, clock: Clock = _now) -> dr.Readiness:
+def report(
+    manifest_path: Path, out: Path, as_of: date | None, log: Path | None, clock: Clock = _now, key: str | None = None,
+) -> Status:
     """Write the self-contained readiness report to the new file `out`; the readiness it shows."""
-    manifest = read_manifest(manifest_path).manifest
+    read = anchored_manifest(manifest_path, key)
+    manifest = read.manifest
     fsio.check_new_file(out)
     path = log_of(manifest_path, log)
     ready = dr.readiness(manifest, read_log(path), as_of or clock().date(), every_signature=True, log_name=str(path))
     fsio.write_new_file(out, rp.render(manifest, ready).encode("utf-8"), fsio.PUBLIC_FILE_MODE)
-    return ready
+    return Status(ready, read.anchor)
 
 
 def log_of(manifest_path: Path, log: Path | None) -> Path:

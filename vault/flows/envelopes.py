@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from vault.core.anchor import Anchor
 from vault.core.formats import envelope as ev
 from vault.core.formats import sharefile
 from vault.core.recipients import registry
@@ -19,7 +20,7 @@ from vault.errors import InvalidInput, VaultError
 from vault.flows import packets
 from vault.flows.packets import Sealing
 from vault.flows.tokens import TokenOptions, opener
-from vault.flows.vaults import read_manifest
+from vault.flows.vaults import anchored_manifest
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Wrapped:
     """Opened again with its token here, giving this share back."""
     recipient: dict[str, object]
     """The envelope's recipient object, as written."""
+    anchor: Anchor | None = None
+    """What anchored --manifest, when given."""
 
 
 def wrap(share_path: Path, out: Path, sealing: Sealing, manifest_path: Path | None, custodian: str | None,
@@ -37,25 +40,28 @@ def wrap(share_path: Path, out: Path, sealing: Sealing, manifest_path: Path | No
     packets.check_seal_flags(sealing, required=True)
     plain = sources.read_share_file(share_path)
     fsio.check_new_file(out)
-    ceremony_id, custodian = _header_names(plain, manifest_path, custodian)
+    ceremony_id, custodian, anchor = _header_names(plain, manifest_path, custodian)
     with opener(TokenOptions(tokens.module, tokens.pin_files, (sealing.token,) if sealing.token else ())) as found:
         target = packets.resolve(packets.delivery_from_flags(sealing), Path("."), found, name_key=True)
         assert target is not None
         sealed, proven = packets.seal(plain, target, found, ceremony_id=ceremony_id, custodian=custodian)
     fsio.write_new_file(out, ev.to_json(sealed).encode("utf-8"))
     members, _ = registry.of(sealed.recipient).write(sealed.recipient)
-    return Wrapped(sealed, proven, members)
+    return Wrapped(sealed, proven, members, anchor)
 
 
-def _header_names(plain: Share, manifest_path: Path | None, custodian: str | None) -> tuple[str | None, str | None]:
-    """The ceremony id and custodian for the envelope's header, from --manifest and --custodian."""
+def _header_names(
+    plain: Share, manifest_path: Path | None, custodian: str | None,
+) -> tuple[str | None, str | None, Anchor | None]:
+    """The ceremony id and custodian for the envelope's header, from --manifest (anchored) and --custodian; the anchor."""
     if manifest_path is None:
-        return None, custodian
-    manifest = read_manifest(manifest_path).manifest
+        return None, custodian, None
+    anchored = anchored_manifest(manifest_path)
+    manifest = anchored.manifest
     entry = manifest.share_by_fingerprint(plain.fingerprint)
     if entry is None:
         raise InvalidInput(f"{manifest_path}: this share is not listed in the manifest", "wrap a share of this vault")
-    return manifest.ceremony.id, custodian or entry.custodian
+    return manifest.ceremony.id, custodian or entry.custodian, anchored.anchor
 
 
 def unwrap(envelope_path: Path, out: Path | None, tokens: TokenOptions) -> Share:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vault.core import extend as ext
+from vault.core.anchor import Anchor
 from vault.core.delivery import Holder, Packet
 from vault.core.formats import manifest as mf
 from vault.core.formats import transcript
@@ -42,7 +43,8 @@ class Extended:
     packets: tuple[Packet, ...]
     head: str
     new_transcript: bool
-    """No transcript was found beside the manifest: the extension started one."""
+    """No transcript was found beside the manifest (and it was trusted as told): the extension started one."""
+    anchor: Anchor
 
 
 def extend(
@@ -56,19 +58,23 @@ def extend(
     replaces: str | None = None,
     operator: str | None = None,
     witnesses: Sequence[str] = (),
+    key: str | None = None,
+    trust_manifest: bool = False,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
 ) -> Extended:
     """Add one share per newcomer to group `group_number` (from 1) and write the revision to `out`.
 
     `basis` are share files or envelopes of that group. Everything that can be refused
-    without them (the flags, the output, the group, the names, the tokens) is refused
-    before they are read, and nothing is derived before they are checked against the manifest.
+    without them (the flags, the anchor, the output, the group, the names, the tokens) is
+    refused before they are read, and nothing is derived before they are checked against
+    the manifest. The manifest must be anchored by its transcript (`key` pins the signer)
+    unless `trust_manifest`: the new shares are checked against what it lists.
     """
     packets.check_seal_flags(sealing, required=False)
     if sealing.given and len(newcomers) > 1:
         raise InvalidInput("the sealing flags name one recipient: extend one sealed custodian at a time", "or leave them out: every new share on paper")
-    vault = read_vault(manifest_path)
+    vault = read_vault(manifest_path, key, trust_manifest)
     with opener(TokenOptions(tokens.module, tokens.pin_files, (sealing.token,) if sealing.token else ())) as room:
         delivery = packets.delivery_from_flags(sealing)
         check_output(out)
@@ -87,9 +93,10 @@ def extend(
     revised_text = mf.to_json(revised)
     record = _extend_record(vault, revised, revised_text, group, given, made, replaces, operator, witnesses)
     chain = transcript.append(transcript.Chain(vault.events), EVENT_EXTEND, record, clock())
-    files = packets.packet_files(revised, revised_text, made) + carried_over(vault, chain)
+    records = carried_over(vault, chain)
+    files = packets.packet_files(revised, revised_text, made) + records + packets.transcript_copies(made, records)
     packets.write(out, files, revised, made)
-    return Extended(out, revised, made, transcript.head(chain), not vault.events)
+    return Extended(out, revised, made, transcript.head(chain), not vault.events, vault.anchored.anchor)
 
 
 def share_record(manifest: mf.Manifest, share: Share) -> dict[str, Any]:

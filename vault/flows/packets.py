@@ -24,6 +24,7 @@ from vault.core.delivery import Holder, Packet
 from vault.core.formats import envelope as ev
 from vault.core.formats import manifest as mf
 from vault.core.formats import sharefile
+from vault.core.formats import transcript as tr
 from vault.core.formats.plan import PAPER, Delivery
 from vault.core.outputs import OutputFile
 from vault.core.recipients import registry
@@ -165,8 +166,15 @@ def deliver(
 # ---------------------------------------------------------------- files
 
 
-def packet_files(manifest: mf.Manifest, manifest_text: str, packets: Sequence[Packet]) -> list[OutputFile]:
-    """manifest.json, and per custodian: the share (card and text, or envelope), a manifest copy, a README."""
+def packet_files(
+    manifest: mf.Manifest, manifest_text: str, packets: Sequence[Packet], signing_key_sha256: str | None = None,
+) -> list[OutputFile]:
+    """manifest.json, and per custodian: the share (card and text, or envelope), a manifest copy, a README.
+
+    `signing_key_sha256` is the key that signs the transcript recording this manifest
+    (None: not signed): each README and card carries it, for the custodian to compare
+    with what the witnesses wrote down and to pin with `--key`.
+    """
     files = [OutputFile(MANIFEST_FILE, manifest_text, secret=False)]
     for made in packets:
         group = manifest.scheme.groups[made.share.group_index]
@@ -174,13 +182,23 @@ def packet_files(manifest: mf.Manifest, manifest_text: str, packets: Sequence[Pa
             files.append(OutputFile(made.file, render_share_file(made.share, manifest.ceremony, group, made.holder.name), secret=True))
             files.append(OutputFile(f"{made.folder}/{CARD_FILE}", card.render_card(
                 made.share, ceremony_name=manifest.ceremony.name, ceremony_id=manifest.ceremony.id, custodian=made.holder.name,
-                group_name=group.name, member_count=group.member_count,
+                group_name=group.name, member_count=group.member_count, signing_key_sha256=signing_key_sha256,
             ), secret=True))
         else:
             files.append(OutputFile(made.file, ev.to_json(made.envelope), secret=False))
         files.append(OutputFile(f"{made.folder}/{MANIFEST_FILE}", manifest_text, secret=False))
-        files.append(OutputFile(f"{made.folder}/README.md", words.custodian_readme(manifest, made), secret=False))
+        files.append(OutputFile(f"{made.folder}/README.md", words.custodian_readme(manifest, made, signing_key_sha256), secret=False))
     return files
+
+
+def transcript_copies(packets: Sequence[Packet], files: Sequence[OutputFile]) -> list[OutputFile]:
+    """Each packet's copy of the transcript and its signature (from `files`): what anchors the packet's manifest copy.
+
+    With them beside it, `coldvault verify --manifest PACKET/manifest.json` checks the
+    custodian's copy against the SHA-256 the transcript recorded, as it checks the vault's.
+    """
+    records = [file for file in files if file.path in (tr.TRANSCRIPT_FILE, tr.signature_file(tr.TRANSCRIPT_FILE))]
+    return [OutputFile(f"{made.folder}/{file.path}", file.content, secret=False) for made in packets for file in records]
 
 
 def write(out: Path, files: Sequence[OutputFile], manifest: mf.Manifest, made: Sequence[Packet],

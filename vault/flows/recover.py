@@ -8,12 +8,14 @@ fingerprint; it is written (--out, mode 0600) or shown (--reveal) only on reques
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vault.core import verification
+from vault.core.anchor import Anchor
 from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats import manifest as mf
 from vault.core.secret import Secret, SecretKind, to_bip39
@@ -21,7 +23,7 @@ from vault.core.slip39 import recovery
 from vault.edges import entry, fsio, sources, terminal
 from vault.errors import InvalidInput, VaultError
 from vault.flows.tokens import TokenOptions, opener
-from vault.flows.vaults import read_manifest
+from vault.flows.vaults import anchored_manifest
 
 
 class OutputFormat(str, enum.Enum):
@@ -52,6 +54,8 @@ class Recovered:
     out: Path | None = None
     revealed: str | None = field(default=None, repr=False)
     """The secret's text, only when --reveal asked for it."""
+    anchor: Anchor | None = None
+    """What anchored the manifest (None: no manifest given)."""
 
 
 def recover(
@@ -64,11 +68,19 @@ def recover(
     out: Path | None,
     reveal: bool,
     tokens: TokenOptions,
+    key: str | None = None,
 ) -> Recovered:
-    """Recover the secret from a quorum of shares; write or reveal it only when asked."""
+    """Recover the secret from a quorum of shares; write or reveal it only when asked.
+
+    A manifest given is anchored by its transcript first (`key` pins the signer).
+    """
     if not share_paths and not interactive:
         raise InvalidInput("no shares given", "give share files, or --interactive to type them")
-    manifest = read_manifest(manifest_path).manifest if manifest_path else None
+    if key is not None and manifest_path is None:
+        raise InvalidInput("--key needs --manifest: it pins the key that signed the manifest's transcript")
+    anchored = anchored_manifest(manifest_path, key) if manifest_path else None
+    manifest = anchored.manifest if anchored else None
+    anchor = anchored.anchor if anchored else None
     kind = _kind(manifest, output_format)
     if kind is SecretKind.MASTER_SECRET and output_format is OutputFormat.BIP39:
         raise InvalidInput("the manifest says this vault holds a SLIP-39 master secret, which has no BIP-39 words", "use --format hex")
@@ -89,11 +101,11 @@ def recover(
         terminal.info(f"note: {unused.source} was not needed, so this recovery did not check it")
     used = tuple(share.fingerprint for shares in share_set.quorum().values() for share in shares)
     if kind is None:
-        return Recovered(used, None, _candidates(value), None)
+        return Recovered(used, None, _candidates(value), None, anchor=anchor)
     secret = Secret(kind, value)
     if manifest is not None:
         verification.check_secret(secret, manifest, passphrase_given=bool(passphrase))
-    recovered = Recovered(used, _fingerprints(secret), (), True if manifest is not None else None)
+    recovered = Recovered(used, _fingerprints(secret), (), True if manifest is not None else None, anchor=anchor)
     return _output(secret, recovered, output_format, out, reveal)
 
 
@@ -131,7 +143,7 @@ def _output(secret: Secret, recovered: Recovered, output_format: OutputFormat | 
     text = to_bip39(secret) if chosen is OutputFormat.BIP39 else secret.value.hex()
     if out is not None:
         fsio.write_new_file(out, (text + "\n").encode("ascii"))
-    return Recovered(recovered.shares_used, recovered.found, (), recovered.matches_manifest, out, text if reveal else None)
+    return dataclasses.replace(recovered, out=out, revealed=text if reveal else None)
 
 
 def _kind(manifest: mf.Manifest | None, output_format: OutputFormat | None) -> SecretKind | None:

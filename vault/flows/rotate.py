@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vault.core import verification
+from vault.core.anchor import Anchor
 from vault.core.formats import manifest as mf
 from vault.core.formats import plan as plans
 from vault.core.formats.plan import Plan
@@ -44,18 +45,24 @@ class Rotated:
     outcome: ceremony.Outcome
     superseded: mf.Ceremony
     superseded_sha256: str
+    anchor: Anchor
+    """What anchored the old vault's manifest."""
 
 
 def rotate(
     manifest_path: Path, old_shares: Sequence[Path], plan_file: Path, out: Path, scripted: bool,
-    passphrases: Passphrases, tokens: TokenOptions,
+    passphrases: Passphrases, tokens: TokenOptions, key: str | None = None, trust_manifest: bool = False,
 ) -> Rotated:
-    """Recover the old vault's seed in memory from `old_shares` and run `plan_file` as a new ceremony in `out`."""
+    """Recover the old vault's seed in memory from `old_shares` and run `plan_file` as a new ceremony in `out`.
+
+    The old manifest must be anchored by its transcript (`key` pins the signer) unless
+    `trust_manifest`: the old shares and the recovered seed are checked against it.
+    """
     text = fsio.read_text(plan_file)
     plan = plans.parse(text, str(plan_file))
     if passphrases.new_file is not None and not plan.passphrase:
         raise InvalidInput("--new-passphrase-file was given, but the new plan says passphrase = false")
-    vault = read_vault(manifest_path)
+    vault = read_vault(manifest_path, key, trust_manifest)
     old = vault.manifest
     check_plan_fits(plan, old)
     old_passphrase = _old_passphrase(old.scheme.passphrase_protected, passphrases)
@@ -84,7 +91,7 @@ def rotate(
             plan, text, plan_file.parent, out, recover, lambda: ceremony.plan_passphrase(plan, passphrases.new_file),
             found, room, rotation=rotation,
         )
-    return Rotated(outcome, old.ceremony, vault.manifest_sha256)
+    return Rotated(outcome, old.ceremony, vault.manifest_sha256, vault.anchored.anchor)
 
 
 def check_plan_fits(plan: Plan, old: mf.Manifest) -> None:

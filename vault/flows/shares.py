@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vault.core import proof
+from vault.core.anchor import Anchor, AnchorKind
 from vault.core.formats import manifest as mf
 from vault.core.slip39.share import Share
 from vault.edges import card as cards
 from vault.edges import fsio, sources
 from vault.errors import InvalidInput
 from vault.flows.tokens import TokenOptions, opener
-from vault.flows.vaults import read_manifest
+from vault.flows.vaults import anchored_manifest
 
 
 def inspect(path: Path, tokens: TokenOptions) -> Share:
@@ -31,31 +32,48 @@ def inspect(path: Path, tokens: TokenOptions) -> Share:
 class Verified:
     manifest: mf.Manifest
     proof: proof.Proof
+    anchor: Anchor
 
 
 def verify(manifest_path: Path, share_paths: Sequence[Path], passphrase_file: Path | None, passphrase_prompt: bool,
-           tokens: TokenOptions) -> Verified:
-    """Every share checked against the manifest, and what they prove together (a bad share is a result, not an error)."""
-    manifest = read_manifest(manifest_path).manifest
+           tokens: TokenOptions, key: str | None = None) -> Verified:
+    """Every share checked against the anchored manifest, and what they prove together (a bad share is a result, not an error)."""
+    anchored = anchored_manifest(manifest_path, key)
+    manifest = anchored.manifest
     with opener(tokens) as found:
         given = [sources.read_given(path, found) for path in share_paths]
     asked = passphrase_file is not None or passphrase_prompt
     passphrase = sources.read_passphrase(passphrase_file, passphrase_prompt, confirm=False) if asked else None
-    return Verified(manifest, proof.prove(given, manifest, passphrase))
+    return Verified(manifest, proof.prove(given, manifest, passphrase), anchored.anchor)
 
 
-def card(path: Path, out: Path, manifest_path: Path | None, custodian: str | None, tokens: TokenOptions) -> Share:
-    """Write a card for the share at `path` (mode 0600: it holds the words); names from the manifest, if given."""
+@dataclass(frozen=True)
+class Card:
+    share: Share
+    anchor: Anchor | None
+    """What anchored the manifest the names came from (None: no manifest given)."""
+
+
+def card(
+    path: Path, out: Path, manifest_path: Path | None, custodian: str | None, tokens: TokenOptions, key: str | None = None,
+) -> Card:
+    """Write a card for the share at `path` (mode 0600: it holds the words); names from the anchored manifest, if given.
+
+    When a signed transcript anchors the manifest, the card carries its signing key's SHA-256.
+    """
+    if key is not None and manifest_path is None:
+        raise InvalidInput("--key needs --manifest: it pins the key that signed the manifest's transcript")
     fsio.check_new_file(out)
     with opener(tokens) as found:
         share = sources.read_share_file(path, found)
-    names = _names(share, manifest_path) if manifest_path is not None else _Names()
+    names = _names(share, manifest_path, key) if manifest_path is not None else _Names()
     pdf = cards.render_card(
         share, ceremony_name=names.ceremony_name, ceremony_id=names.ceremony_id,
         custodian=custodian if custodian is not None else names.custodian, group_name=names.group_name, member_count=names.member_count,
+        signing_key_sha256=names.signing_key_sha256,
     )
     fsio.write_new_file(out, pdf)
-    return share
+    return Card(share, names.anchor)
 
 
 @dataclass(frozen=True)
@@ -67,11 +85,14 @@ class _Names:
     custodian: str | None = None
     group_name: str | None = None
     member_count: int | None = None
+    signing_key_sha256: str | None = None
+    anchor: Anchor | None = None
 
 
-def _names(share: Share, path: Path) -> _Names:
+def _names(share: Share, path: Path, key: str | None) -> _Names:
     """The names in the manifest's entry for `share`; a share of another vault is refused."""
-    manifest = read_manifest(path).manifest
+    anchored = anchored_manifest(path, key)
+    manifest = anchored.manifest
     entry = manifest.share_by_fingerprint(share.fingerprint)
     if entry is None:
         raise InvalidInput(f"{path}: this share is not listed in the manifest", "make cards for shares of this vault")
@@ -82,4 +103,6 @@ def _names(share: Share, path: Path) -> _Names:
         custodian=entry.custodian,
         group_name=group.name if group else None,
         member_count=group.member_count if group else None,
+        signing_key_sha256=anchored.anchor.signer_public_key_sha256 if anchored.anchor.kind is AnchorKind.SIGNED else None,
+        anchor=anchored.anchor,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from vault.core import records
 from vault.core.backup import Backup, SplitOptions, make_backup
 from vault.core.scheme import Scheme, check_iteration_exponent, make_scheme, parse_t_of_n
 from vault.core.secret import Secret
@@ -56,12 +57,19 @@ def split(
     passphrase_prompt: bool,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> Backup:
-    """Split the secret from `secret` by `scheme` into `out`: manifest.json and shares/*.txt."""
+    """Split the secret from `secret` by `scheme` into `out`: manifest.json, shares/*.txt, and transcript.jsonl.
+
+    The transcript (unsigned) records the manifest's SHA-256, so that every command
+    that trusts this manifest later can check it has not changed (docs/transcript.md).
+    """
     check_iteration_exponent(options.iteration_exponent)
     fsio.check_output_dir(out)
     for leftover in fsio.leftover_staging(out):
         terminal.info(f"warning: {leftover} is left from an interrupted run and may hold plaintext shares: inspect it, then destroy it")
     passphrase = sources.read_passphrase(passphrase_file, passphrase_prompt, confirm=True)
-    backup = make_backup(secret.read(), scheme, passphrase, options, now=clock())
-    fsio.write_directory(out, backup.files)
+    now = clock()
+    backup = make_backup(secret.read(), scheme, passphrase, options, now=now)
+    source = "generated" if secret.generate is not None else "imported"
+    log = records.split_transcript(backup, scheme, bool(passphrase), options, source, now)
+    fsio.write_directory(out, (*backup.files, log))
     return backup

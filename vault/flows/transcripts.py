@@ -1,39 +1,86 @@
-"""`coldvault transcript verify DIR`: the transcript's chain, the manifest it recorded, its signature; the drill log's chain.
+"""`coldvault transcript verify DIR`: the transcript's chain, the manifest it recorded, its signature, the
+files it records hashes of; the drill log's chain, and whose key signed it.
 
-Every check is the core's (vault.core.formats.transcript); this flow finds the files
-in the ceremony's directory. A file that is absent is not checked and says so; a
-dangling link is an error, not absence.
+Every check is the core's (vault.core.formats.transcript, vault.core.anchor); this
+flow finds the files in the ceremony's directory. A file that is absent is not
+checked and says so; a dangling link is an error, not absence.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
+from vault.core import anchor as anchors
 from vault.core.backup import MANIFEST_FILE
 from vault.core.formats import transcript as tr
 from vault.edges import fsio
+from vault.errors import CheckFailed
+from vault.flows.vaults import exists
 
 
-def verify(directory: Path, head: str | None) -> tuple[tr.Verified, tr.Verified | None]:
-    """(the transcript's result, the drill log's if there is one); raises `CheckFailed` naming the first bad line."""
+@dataclass(frozen=True)
+class Checked:
+    transcript: tr.Verified
+    files: tuple[anchors.Recorded, ...]
+    """The public files the transcript records that are here, each matching its SHA-256."""
+    missing: tuple[anchors.Recorded, ...]
+    """Those that are not here: not checked (a custodian's packet holds only its own)."""
+    drills: tr.Verified | None
+    key_matches: bool | None = None
+    """True: `--key` was given, and it is the transcript's signer."""
+
+    @property
+    def drills_by_transcript_signer(self) -> bool | None:
+        """Whether the drill log's signature is by the transcript's signing key; None when the drill log is not signed."""
+        if self.drills is None or self.drills.signer_public_key_sha256 is None:
+            return None
+        return self.drills.signer_public_key_sha256 == self.transcript.signer_public_key_sha256
+
+
+def verify(directory: Path, head: str | None, key: str | None = None) -> Checked:
+    """Everything `Checked` says; raises `CheckFailed` naming the first bad line or file."""
     written_down = tr.read_head(head) if head is not None else None
-    transcript = _verify_log(directory / tr.TRANSCRIPT_FILE, _optional(directory / MANIFEST_FILE), written_down)
+    pinned = tr.read_key(key) if key is not None else None
+    log = directory / tr.TRANSCRIPT_FILE
+    events, transcript = _verify_log(log, _optional(directory / MANIFEST_FILE), written_down)
+    if pinned is not None:
+        anchors.check_key(transcript, pinned)
+    files, missing = _check_files(directory, anchors.recorded_files(events, str(log)), str(log))
     drills = directory / tr.DRILLS_FILE
-    return transcript, _verify_log(drills, None, None) if _exists(drills) else None
+    drills_verified = _verify_log(drills, None, None)[1] if exists(drills) else None
+    return Checked(transcript, files, missing, drills_verified, True if pinned is not None else None)
 
 
-def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tr.Verified:
+def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tuple[tuple[tr.Event, ...], tr.Verified]:
     name = str(path)
     events = tr.parse_bytes(fsio.read_bytes(path), name)
     signature_path = Path(tr.signature_file(name))
-    signature = tr.signature_from_json(fsio.read_text(signature_path), str(signature_path)) if _exists(signature_path) else None
-    return tr.verify(events, name, manifest, signature, written_down)
+    signature = tr.signature_from_json(fsio.read_text(signature_path), str(signature_path)) if exists(signature_path) else None
+    return events, tr.verify(events, name, manifest, signature, written_down)
+
+
+def _check_files(
+    directory: Path, recorded: tuple[anchors.Recorded, ...], log: str,
+) -> tuple[tuple[anchors.Recorded, ...], tuple[anchors.Recorded, ...]]:
+    """(the files here, each matching the SHA-256 recorded; the files not here). A mismatch is `CheckFailed` naming the file."""
+    here, missing = [], []
+    for record in recorded:
+        path = directory / record.path
+        if not exists(path):
+            missing.append(record)
+            continue
+        actual = hashlib.sha256(fsio.read_bytes(path)).hexdigest()
+        if actual != record.sha256:
+            raise CheckFailed(
+                f"{path}: its SHA-256 is {actual}, but {log} line {record.seq + 1} recorded {record.sha256}: "
+                "the file was changed after it was recorded, or it is another vault's"
+            )
+        here.append(record)
+    return tuple(here), tuple(missing)
 
 
 def _optional(path: Path) -> bytes | None:
     """A file's bytes, or None if there is none (a dangling link is an error, not absence)."""
-    return fsio.read_bytes(path) if _exists(path) else None
-
-
-def _exists(path: Path) -> bool:
-    return path.exists() or path.is_symlink()
+    return fsio.read_bytes(path) if exists(path) else None

@@ -1,9 +1,11 @@
 """A vault's public records, read from the directory of its manifest and checked against each other.
 
-`extend` and `rotate` start from a vault: its manifest (hashed from the very bytes
-parsed), the transcript beside it (its chain, its signature, and the manifest's hash
-it recorded), and its drill log (its chain). A new revision carries the signature and
-the drill log over unchanged.
+Every command that trusts a manifest reads it through `anchored_manifest`: the
+manifest, read once (what is hashed is what is used), checked against the transcript
+beside it (vault.core.anchor); the command then says which anchor it used (one line on
+stderr, `anchor.describe`), or gives a plain warning that there is none. `extend` and `rotate` start from a `Vault`: the
+anchored manifest, its transcript's events and signature, and its drill log; a new
+revision carries the signature and the drill log over unchanged.
 """
 
 from __future__ import annotations
@@ -12,23 +14,14 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vault.core import anchor as anchors
 from vault.core.formats import manifest as mf
 from vault.core.formats import transcript
 from vault.core.outputs import OutputFile
 from vault.edges import fsio
-from vault.errors import VaultError
+from vault.errors import InvalidInput, VaultError
 
-
-@dataclass(frozen=True)
-class Vault:
-    manifest: mf.Manifest
-    manifest_sha256: str
-    events: tuple[transcript.Event, ...]
-    """The transcript's events; empty when there is none beside the manifest (a `split`)."""
-    signature: str | None
-    """transcript.sig.json's text, carried over unchanged: it still covers the lines it signed."""
-    drills: bytes | None
-    """drills.jsonl's bytes, carried over unchanged."""
+TRUST_FLAG = "--trust-manifest"
 
 
 @dataclass(frozen=True)
@@ -43,8 +36,47 @@ class ManifestFile:
         return hashlib.sha256(self.data).hexdigest()
 
 
+@dataclass(frozen=True)
+class Anchored:
+    """A manifest, and what anchored it: the transcript's events and signature file (none when there is no transcript)."""
+
+    file: ManifestFile
+    anchor: anchors.Anchor
+    events: tuple[transcript.Event, ...] = ()
+    signature: str | None = field(default=None, repr=False)
+    """transcript.sig.json's text, carried over unchanged by a revision: it still covers the lines it signed."""
+
+    @property
+    def manifest(self) -> mf.Manifest:
+        return self.file.manifest
+
+    @property
+    def sha256(self) -> str:
+        return self.file.sha256
+
+
+@dataclass(frozen=True)
+class Vault:
+    anchored: Anchored
+    drills: bytes | None
+    """drills.jsonl's bytes, carried over unchanged."""
+
+    @property
+    def manifest(self) -> mf.Manifest:
+        return self.anchored.manifest
+
+    @property
+    def manifest_sha256(self) -> str:
+        return self.anchored.sha256
+
+    @property
+    def events(self) -> tuple[transcript.Event, ...]:
+        """The transcript's events; empty when there was none (and the command was told to trust the manifest)."""
+        return self.anchored.events
+
+
 def read_manifest(path: Path) -> ManifestFile:
-    """The manifest at `path`, read once; every error names the file."""
+    """The manifest at `path`, read once; every error names the file. Not anchored: see `anchored_manifest`."""
     data = fsio.read_bytes(path)
     text = fsio.decode(data, path)
     try:
@@ -53,34 +85,62 @@ def read_manifest(path: Path) -> ManifestFile:
         raise error.with_context(str(path)) from None
 
 
-def read_vault(manifest_path: Path) -> Vault:
-    """The manifest, and the transcript, signature and drill log beside it, each verified."""
-    read = read_manifest(manifest_path)
-    folder = manifest_path.parent
-    log = folder / transcript.TRANSCRIPT_FILE
-    events: tuple[transcript.Event, ...] = ()
-    signature_text = None
-    if log.exists():
+def read_key(key: str | None) -> str | None:
+    """`--key` as typed (either case; exit 3 when it is not 64 hex digits), for `anchored_manifest`."""
+    return transcript.read_key(key) if key is not None else None
+
+
+def anchored_manifest(path: Path, key: str | None = None, required: bool = False, trusted: bool = False) -> Anchored:
+    """The manifest at `path`, checked against the transcript beside it; the `Anchor` says what anchored it.
+
+    A mismatch (the manifest's SHA-256, the chain, the signature, `key`) is `CheckFailed`
+    naming the file. Without a transcript, the manifest is refused when `required`
+    (exit 3: `extend` and `rotate` build on it) unless `trusted` (`--trust-manifest`);
+    otherwise a warning says that nothing anchors it.
+    """
+    pinned = read_key(key)
+    read = read_manifest(path)
+    log = path.parent / transcript.TRANSCRIPT_FILE
+    if not exists(log):
+        if required and not trusted:
+            raise InvalidInput(
+                f"no {transcript.TRANSCRIPT_FILE} beside {path}: nothing anchors this manifest, and anyone could have edited it",
+                f"put the vault's {transcript.TRANSCRIPT_FILE} (and {transcript.signature_file(transcript.TRANSCRIPT_FILE)}) beside it,"
+                f" or, if you know this manifest is the vault's, say so with {TRUST_FLAG}",
+            )
+        found = Anchored(read, anchors.unanchored(str(path), pinned, trusted))
+    else:
         events = transcript.parse_bytes(fsio.read_bytes(log), str(log))
         signature_path = Path(transcript.signature_file(str(log)))
-        signature = None
-        if signature_path.exists():
-            signature_text = fsio.read_text(signature_path)
-            signature = transcript.signature_from_json(signature_text, str(signature_path))
-        transcript.verify(events, str(log), read.data, signature)
-    drills_path = folder / transcript.DRILLS_FILE
+        signature_text = fsio.read_text(signature_path) if exists(signature_path) else None
+        signature = transcript.signature_from_json(signature_text, str(signature_path)) if signature_text is not None else None
+        anchor = anchors.anchor(events, str(log), read.data, str(path), signature, pinned)
+        found = Anchored(read, anchor, events, signature_text)
+    return found
+
+
+def read_vault(manifest_path: Path, key: str | None = None, trusted: bool = False) -> Vault:
+    """The anchored manifest (a transcript required, unless `trusted`), and the drill log beside it, its chain checked."""
+    anchored = anchored_manifest(manifest_path, key, required=True, trusted=trusted)
+    drills_path = manifest_path.parent / transcript.DRILLS_FILE
     drills = None
-    if drills_path.exists():
+    if exists(drills_path):
         drills = fsio.read_bytes(drills_path)
         transcript.parse_bytes(drills, str(drills_path))
-    return Vault(read.manifest, read.sha256, events, signature_text, drills)
+    return Vault(anchored, drills)
 
 
 def carried_over(vault: Vault, chain: transcript.Chain) -> list[OutputFile]:
     """The transcript with its new events, and the signature and drill log as they were."""
     files = [OutputFile(transcript.TRANSCRIPT_FILE, transcript.to_text(chain), secret=False)]
-    if vault.signature is not None:
-        files.append(OutputFile(transcript.signature_file(transcript.TRANSCRIPT_FILE), vault.signature, secret=False))
+    if vault.anchored.signature is not None:
+        files.append(OutputFile(transcript.signature_file(transcript.TRANSCRIPT_FILE), vault.anchored.signature, secret=False))
     if vault.drills is not None:
         files.append(OutputFile(transcript.DRILLS_FILE, vault.drills, secret=False))
     return files
+
+
+def exists(path: Path) -> bool:
+    """There is something at `path`: a dangling link counts (reading it is then an error, not absence)."""
+    return path.exists() or path.is_symlink()
+

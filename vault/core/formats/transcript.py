@@ -290,7 +290,7 @@ def _value_problem(value: Any, path: str, depth: int) -> str | None:
 # ---------------------------------------------------------------- anchors
 
 
-def check_manifest(events: tuple[Event, ...], manifest: bytes, name: str = "transcript.jsonl") -> int:
+def check_manifest(events: tuple[Event, ...], manifest: bytes, name: str = "transcript.jsonl", manifest_name: str = "manifest.json") -> int:
     """The seq of the last event recording `data.manifest_sha256`, if it is the manifest's.
 
     The last one counts: a ceremony may rewrite its manifest before it ends, and the
@@ -306,11 +306,11 @@ def check_manifest(events: tuple[Event, ...], manifest: bytes, name: str = "tran
             raise CheckFailed(f"{where}: data.manifest_sha256 should be 64 lower-case hex digits")
         if recorded != actual:
             raise CheckFailed(
-                f"manifest.json does not match {where} ({event.event}): its SHA-256 is {actual}, "
+                f"{manifest_name} does not match {where} ({event.event}): its SHA-256 is {actual}, "
                 f"the transcript recorded {recorded}: the manifest was changed, or it is another ceremony's"
             )
         return event.seq
-    raise CheckFailed(f"{name} records no manifest (no event has data.manifest_sha256), but a manifest.json was given")
+    raise CheckFailed(f"{name} records no manifest (no event has data.manifest_sha256), but {manifest_name} was given")
 
 
 def check_head(events: tuple[Event, ...], written_down: str, name: str = "transcript.jsonl") -> int:
@@ -330,10 +330,20 @@ def check_head(events: tuple[Event, ...], written_down: str, name: str = "transc
 
 def read_head(typed: str) -> str:
     """A head hash as a person typed it: either case, surrounding spaces ignored."""
-    head_hash = typed.strip().lower()
-    if not fields.is_hex(head_hash, 64):
-        raise InvalidInput(f"the head hash should be 64 hex digits; got {len(head_hash)} characters")
-    return head_hash
+    return _read_typed_sha256(typed, "the head hash")
+
+
+def read_key(typed: str) -> str:
+    """A signing key's SHA-256 (`--key`) as a person typed it from what the witnesses wrote down: as `read_head`."""
+    return _read_typed_sha256(typed, "--key (the signing key's SHA-256)")
+
+
+def _read_typed_sha256(typed: str, what: str) -> str:
+    """64 hex digits in either case, surrounding spaces ignored; lower case out. Else `InvalidInput` (exit 3)."""
+    digest = typed.strip().lower()
+    if not fields.is_hex(digest, 64):
+        raise InvalidInput(f"{what} should be 64 hex digits; got {len(digest)} characters")
+    return digest
 
 
 def verify(
@@ -342,10 +352,11 @@ def verify(
     manifest: bytes | None = None,
     signature: Signature | None = None,
     written_down: str | None = None,
+    manifest_name: str = "manifest.json",
 ) -> Verified:
     """Every anchor given (and the signature the chain declares) checked against `parse`'s events."""
     signed_seq = check_signature(events, signature, name)
-    manifest_seq = check_manifest(events, manifest, name) if manifest is not None else None
+    manifest_seq = check_manifest(events, manifest, name, manifest_name) if manifest is not None else None
     witnessed_seq = check_head(events, written_down, name) if written_down is not None else None
     return Verified(
         name=name,

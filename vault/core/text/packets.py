@@ -57,8 +57,12 @@ def packet_lines(manifest: Manifest, packets: Sequence[Packet]) -> list[str]:
     ]
 
 
-def custodian_readme(manifest: Manifest, made: Packet) -> str:
-    """What a custodian reads first: what they hold, how to check it alone, what never to do."""
+def custodian_readme(manifest: Manifest, made: Packet, signing_key_sha256: str | None = None) -> str:
+    """What a custodian reads first: what they hold, how to check it alone, what never to do.
+
+    `signing_key_sha256`: the key that signs the transcript beside the manifest copy
+    (None: not signed). The custodian compares it with their card and pins it with `--key`.
+    """
     entry = _entry(manifest, made)
     name = made.holder.name
     file = made.file.rsplit("/", 1)[1]
@@ -75,6 +79,7 @@ def custodian_readme(manifest: Manifest, made: Packet) -> str:
         f"- `{file}`: your share, sealed so that only your token opens it. Without the token it is useless;\n"
         "  with the token and its PIN it is your share. Keep the token and this file apart from other custodians'."
     )
+    key_flag = f" --key {signing_key_sha256}" if signing_key_sha256 else ""
     return f"""# Your coldvault share: {manifest.ceremony.name}
 
 - Custodian: **{name}**
@@ -83,18 +88,20 @@ def custodian_readme(manifest: Manifest, made: Packet) -> str:
 - Share fingerprint: `{entry.share_fingerprint}`
 - The vault's secret fingerprint: `{manifest.secret.secret_fingerprint}`; wallet fingerprint `{manifest.secret.wallet_fingerprint}`
 - Delivery: {delivery_text(made)}
-
+{_signing_key_line(signing_key_sha256, made.envelope is None)}
 ## What is in this folder
 
 {what}
 - `manifest.json`: the vault's public description. It holds no secret.
+- {_transcript_text(signing_key_sha256)}
 - `README.md`: this page.
 
 ## Check your share, alone, at any time (offline)
 
-    coldvault verify --manifest manifest.json {file}{token_flags}
+    coldvault verify --manifest manifest.json {file}{token_flags}{key_flag}
 
 It must say your share is listed in the manifest, name you, and show the fingerprint above.
+{_anchor_check_text(signing_key_sha256, made.envelope is None)}
 `coldvault inspect {file}{token_flags}` shows what the share says about itself. Neither shows the secret.
 
 ## Rules
@@ -106,8 +113,42 @@ It must say your share is listed in the manifest, name you, and show the fingerp
 """
 
 
+def _signing_key_line(signing_key_sha256: str | None, paper: bool) -> str:
+    if signing_key_sha256 is None:
+        return "- No signature covers this manifest's record in `transcript.jsonl` (see below).\n"
+    card = "your card carries it too, and " if paper else ""
+    return (
+        f"- The ceremony's signing key (SHA-256): `{signing_key_sha256}`\n"
+        f"  ({card}the witnesses wrote it down in the ceremony's runbook)\n"
+    )
+
+
+def _transcript_text(signing_key_sha256: str | None) -> str:
+    signature = " and `transcript.sig.json`, its signature" if signing_key_sha256 else ""
+    return (
+        f"`transcript.jsonl`{signature}: the ceremony's record. It holds the SHA-256 of `manifest.json`,\n"
+        "  so that anyone can tell whether this copy of the manifest was changed since the ceremony."
+    )
+
+
+def _anchor_check_text(signing_key_sha256: str | None, paper: bool) -> str:
+    if signing_key_sha256 is None:
+        return (
+            "It must also say that the manifest is anchored by `transcript.jsonl`. The transcript is not signed, and\n"
+            "anyone who can change this folder can rewrite it too: compare its head (`coldvault transcript verify .`)\n"
+            "with the one the witnesses wrote down in the ceremony's runbook."
+        )
+    elsewhere = "your card or the ceremony's runbook" if paper else "the ceremony's runbook"
+    return (
+        "It must also say that the manifest is anchored by `transcript.jsonl`, signed by that key. Whoever can change\n"
+        f"this folder can change this page too: compare the key above with the one on {elsewhere}, where the\n"
+        "witnesses wrote it down. If they differ, this folder was changed: tell the vault's operator."
+    )
+
+
 def runbook(
-    template_text: str, plan: Plan, manifest: Manifest, packets: Sequence[Packet], head: str, superseded: Manifest | None = None
+    template_text: str, plan: Plan, manifest: Manifest, packets: Sequence[Packet], head: str,
+    signing_key_sha256: str | None = None, superseded: Manifest | None = None,
 ) -> str:
     """The ceremony's printable record, from the runbook template (`RUNBOOK_TEMPLATE`'s text), with this ceremony's facts.
 
@@ -140,6 +181,7 @@ def runbook(
         superseded_section=_superseded_section(superseded) if superseded else "",
         transcript_head=head,
         signed="signed on the ceremony token (transcript.sig.json)" if plan.signing else "not signed",
+        signing_key=signing_key_sha256 or "none: the transcript is not signed",
         signature_lines="\n\n".join(
             f"{role}: {_cell(name)}  signature: ____________________  date: __________" for role, name in people
         ),
