@@ -228,3 +228,16 @@ def test_keys_derive_from_the_share_and_the_ceremony(drilled: Path) -> None:
     listed = next(s for s in manifest["shares"] if s["custodian"] == "Alice")["attestation_public_key"]
     assert attestation.share_key(share, manifest["ceremony"]["id"]).public_key == listed
     assert attestation.share_key(share, "00000000-0000-4000-8000-000000000000").public_key != listed
+
+
+def test_transcript_verify_checks_every_attestation_of_the_drill_log(vault: Path) -> None:
+    good = run_cli(vault, "transcript", "verify", "vault")
+    assert good.returncode == 0, good.stderr
+    assert "every signature of 1 drill verifies against the manifest's keys" in good.stdout
+    documents = lines(vault)
+    copy = json.loads(json.dumps(documents[-1]))
+    copy["time"] = "2099-01-01T00:00:00Z"
+    rewrite(vault, documents + [copy])
+    forged = run_cli(vault, "transcript", "verify", "vault")
+    assert forged.returncode == 1
+    assert "drills.jsonl line 2: the signature of share" in forged.stderr and "does not verify" in forged.stderr

@@ -53,11 +53,22 @@ def verify(
         "files": {"checked": [vars(f) for f in checked.files], "missing": [vars(f) for f in checked.missing]},
         "drills": dataclasses.asdict(drills) if drills is not None else None,
         "drills_signed_by_transcript_key": checked.drills_by_transcript_signer,
+        "drills_attested": None if checked.attested is None else not checked.attested.unattested,
     }
     human = _report(transcript, binds_manifest=True) + _key_lines(checked) + _files_lines(checked)
     if drills is not None:
-        human += _report(drills) + _drills_signer_lines(checked)
+        human += _report(drills) + _drills_signer_lines(checked) + _attested_lines(checked)
     emit(as_json, payload, human + ["OK: every check passed"])
+
+
+def _attested_lines(checked: flow.Checked) -> list[str]:
+    """What the drill log's attestations proved (docs/attestation.md)."""
+    if checked.attested is None:
+        return [f"  attestations: not checked: no drill recorded, or no {MANIFEST_FILE} here to check them against"]
+    counted = len(checked.attested.drills)
+    if checked.attested.unattested:
+        return [f"  attestations: {_count(counted, 'drill')} of this vault; UNATTESTED: the manifest has no attestation keys"]
+    return [f"  attestations: every signature of {_count(counted, 'drill')} verifies against the manifest's keys"]
 
 
 def _report(result: Verified, binds_manifest: bool = False) -> list[str]:

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from vault.core import anchor as anchors
 from vault.core.backup import MANIFEST_FILE
+from vault.core.evidence import Evidence, examine
 from vault.core.formats import transcript as tr
+from vault.core.formats.drills import EVENT_DRILL
 from vault.edges import fsio
 from vault.errors import CheckFailed
-from vault.flows.vaults import exists
+from vault.flows.vaults import exists, parse_manifest
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ class Checked:
     drills: tr.Verified | None
     key_matches: bool | None = None
     """True: `--key` was given, and it is the transcript's signer."""
+    attested: Evidence | None = None
+    """The drill log's records weighed against the manifest (every signature checked); None
+    when there is no drill record, or no manifest to check them against."""
 
     @property
     def drills_by_transcript_signer(self) -> bool | None:
@@ -44,13 +49,24 @@ def verify(directory: Path, head: str | None, key: str | None = None) -> Checked
     written_down = tr.read_head(head) if head is not None else None
     pinned = tr.read_key(key) if key is not None else None
     log = directory / tr.TRANSCRIPT_FILE
-    events, transcript = _verify_log(log, _optional(directory / MANIFEST_FILE), written_down)
+    manifest_path = directory / MANIFEST_FILE
+    manifest_data = _optional(manifest_path)
+    events, transcript = _verify_log(log, manifest_data, written_down)
     if pinned is not None:
         anchors.check_key(transcript, pinned)
     files, missing = _check_files(directory, anchors.recorded_files(events, str(log)), str(log))
     drills = directory / tr.DRILLS_FILE
-    drills_verified = _verify_log(drills, None, None)[1] if exists(drills) else None
-    return Checked(transcript, files, missing, drills_verified, True if pinned is not None else None)
+    if not exists(drills):
+        return Checked(transcript, files, missing, None, True if pinned is not None else None)
+    drill_events, drills_verified = _verify_log(drills, None, None)
+    records = any(event.event == EVENT_DRILL for event in drill_events)
+    manifest = parse_manifest(manifest_data, manifest_path).manifest if manifest_data is not None and records else None
+    attested = examine(manifest, drill_events, every_signature=True, name=str(drills)) if manifest else None
+    if attested is not None and attested.tampered:
+        raise CheckFailed(f"the drill log was tampered with: {attested.findings[0].problem}",
+                          *(finding.problem for finding in attested.findings[1:4]),
+                          "those records are not counted by `drill status`; keep the log as evidence and find out who wrote them")
+    return Checked(transcript, files, missing, drills_verified, True if pinned is not None else None, attested)
 
 
 def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tuple[tuple[tr.Event, ...], tr.Verified]:

@@ -77,7 +77,11 @@ class Vault:
 
 def read_manifest(path: Path) -> ManifestFile:
     """The manifest at `path`, read once; every error names the file. Not anchored: see `anchored_manifest`."""
-    data = fsio.read_bytes(path)
+    return parse_manifest(fsio.read_bytes(path), path)
+
+
+def parse_manifest(data: bytes, path: Path) -> ManifestFile:
+    """The manifest in `data`, read from `path` (errors name it)."""
     text = fsio.decode(data, path)
     try:
         return ManifestFile(mf.from_json(text), data)
