@@ -25,16 +25,13 @@ from vault.core.formats import transcript as tr
 from vault.errors import CheckFailed
 
 
-class AnchorKind(str, enum.Enum):
+class AnchorKind(enum.StrEnum):
     SIGNED = "signed-transcript"
     """The manifest's SHA-256 is recorded in a line the transcript's signature covers."""
     UNSIGNED = "unsigned-transcript"
     """Recorded in the chain, but no signature covers that line (an unsigned transcript, or a line appended after it)."""
     NONE = "none"
     """No transcript beside the manifest: nothing anchors it."""
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
