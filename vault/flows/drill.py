@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from vault.core import drill as dr
-from vault.core import proof, verification
+from vault.core import names, proof, verification
 from vault.core.formats import drills, transcript
 from vault.core.formats import manifest as mf
 from vault.core.formats.drills import EVENT_DRILL, DrillKind
@@ -57,6 +57,7 @@ def run(
     clock: Clock = _now,
 ) -> Drilled:
     """Check the shares brought; with a quorum, prove the secret's fingerprint; append the verdict to the drill log."""
+    operator, witnesses = names.witnessed(operator, witnesses)
     read = read_manifest(manifest_path)
     manifest = read.manifest
     log_path = log_of(manifest_path, log)

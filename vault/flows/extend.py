@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vault.core import extend as ext
+from vault.core import names
 from vault.core.delivery import Holder, Packet
 from vault.core.formats import manifest as mf
 from vault.core.formats import transcript
@@ -65,6 +66,7 @@ def extend(
     without them (the flags, the output, the group, the names, the tokens) is refused
     before they are read, and nothing is derived before they are checked against the manifest.
     """
+    operator, witnesses = names.witnessed(operator, witnesses)
     packets.check_seal_flags(sealing, required=False)
     if sealing.given and len(newcomers) > 1:
         raise InvalidInput("the sealing flags name one recipient: extend one sealed custodian at a time", "or leave them out: every new share on paper")
@@ -74,7 +76,7 @@ def extend(
         check_output(out)
         manifest = vault.manifest
         group = ext.choose_group(manifest, group_number)
-        ext.check_newcomers(manifest, newcomers, folder_name)
+        newcomers = ext.check_newcomers(manifest, newcomers, folder_name)
         _check_replaces(manifest, replaces)
         indices = ext.new_member_indices(manifest, group, len(newcomers))
         target = packets.resolve(delivery, Path("."), room)
