@@ -4,7 +4,8 @@ An AST walk over every module, its imports inside functions and under TYPE_CHECK
 included:
 
 - `vault.core` is pure: it imports only itself, `vault.errors`, the pure modules of the
-  standard library listed here, and `shamir_mnemonic`, `mnemonic` and `cryptography`.
+  standard library listed here, and `shamir_mnemonic`, `mnemonic`, `cryptography` and `fontTools`
+  (its `unicodedata`: Unicode's script data, for names).
   No files, prompts, printing, processes or tokens: no `os`, `sys`, `pathlib`,
   `subprocess`, `pkcs11`, `typer` or `fpdf`.
 - `vault.edges` imports no flow and no CLI.
@@ -29,7 +30,7 @@ CORE_STANDARD_LIBRARY = {
     "hashlib", "hmac", "html", "itertools", "json", "math", "re", "secrets", "string", "tomllib", "typing", "unicodedata", "uuid",
 }
 """Pure modules: computation only. `secrets` gives the default randomness (a parameter everywhere)."""
-CORE_THIRD_PARTY = {"shamir_mnemonic", "mnemonic", "cryptography"}
+CORE_THIRD_PARTY = {"shamir_mnemonic", "mnemonic", "cryptography", "fontTools"}
 CLI_EDGE_EXCEPTIONS = {"vault.edges.hygiene"}
 
 

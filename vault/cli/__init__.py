@@ -1,22 +1,28 @@
 """The `coldvault` command line: parse, call one flow, render. Nothing else lives here.
 
 `main` first turns core dumps off for the whole process (`vault.edges.hygiene`): no secret
-that is ever in memory can end up in a core file. Then it is the one place that turns
-every `VaultError` into ``error:``/``hint:`` lines on stderr and the spec's exit code.
+that is ever in memory can end up in a core file. It refuses arguments that are not
+valid UTF-8 (exit 3) before anything else happens, so none is ever stored. Then it is
+the one place that turns every `VaultError` into ``error:``/``hint:`` lines on stderr
+and the spec's exit code. Those lines, and typer's own usage errors, are written
+through `safe.text`: an argument or a name in a message is shown, never obeyed.
 Tracebacks are never shown (they can hold secrets in their frames) unless
 COLDVAULT_DEBUG=1, and typer's pretty exceptions never show locals.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+from collections.abc import Sequence
 
 import typer
 
 from vault.cli.app import app
+from vault.core.text import safe
 from vault.edges import hygiene
-from vault.errors import VaultError
+from vault.errors import InvalidInput, VaultError
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL_ERROR = 70
@@ -30,8 +36,10 @@ def main(argv: list[str] | None = None) -> None:
         _report(f"cannot turn off core dumps ({error.strerror}); coldvault does not run without that", ())
         sys.exit(EXIT_INTERNAL_ERROR)
     debug = os.environ.get("COLDVAULT_DEBUG") == "1"
+    args = sys.argv[1:] if argv is None else argv
     try:
-        returned = app(args=argv, prog_name="coldvault", standalone_mode=False)
+        check_arguments(args)
+        returned = app(args=args, prog_name="coldvault", standalone_mode=False)
     except VaultError as error:
         _report(error.message, error.hints)
         sys.exit(error.exit_code)
@@ -40,7 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     except typer.TyperException as error:  # typer's own usage errors (click's, which typer vendors): exit 2
         show = getattr(error, "show", None)
         if show is not None:
-            show()
+            shown = io.StringIO()
+            show(file=shown)
+            _write(shown.getvalue().splitlines())
         else:
             _report(error.format_message(), ())
         sys.exit(error.exit_code)
@@ -62,6 +72,25 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(returned)
 
 
+def check_arguments(args: Sequence[str]) -> None:
+    """Refuse an argument that is not valid UTF-8, naming it.
+
+    Python decodes argv with surrogateescape: each byte that is not UTF-8 becomes a lone
+    surrogate U+DC80..U+DCFF, which no UTF-8 file can hold. Shown as the byte it was.
+    """
+    for position, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in arg)
+            raise InvalidInput(f"argument {position} is not valid UTF-8: {shown}",
+                               "give names, labels and paths in UTF-8; nothing was done") from None
+
+
 def _report(message: str, hints: tuple[str, ...] | list[str]) -> None:
-    lines = [f"error: {message}"] + [f"hint: {hint}" for hint in hints]
-    print("\n".join(lines), file=sys.stderr, flush=True)
+    _write([f"error: {message}"] + [f"hint: {hint}" for hint in hints])
+
+
+def _write(lines: list[str]) -> None:
+    """Lines on stderr, each shown safely: the newlines between them are the only ones written."""
+    print("\n".join(safe.text(line) for line in lines), file=sys.stderr, flush=True)

@@ -1,4 +1,9 @@
-"""Rendering: the payload on stdout (human lines or one JSON object), the rest on stderr."""
+"""Rendering: the payload on stdout (human lines or one JSON object), the rest on stderr.
+
+Human lines are written through `safe.text`, one by one: the newlines between them are
+coldvault's layout, and anything inside a line (a name, a label, a path) is shown,
+never obeyed. JSON is ASCII (`ensure_ascii`): no raw control byte reaches a pipe.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,15 @@ from typing import Any
 import typer
 
 from vault.core.anchor import Anchor, AnchorKind, describe
+from vault.core.text import safe
 
 
 def emit(as_json: bool, payload: dict[str, Any], human: list[str]) -> None:
     """Print the command's result: `payload` as JSON, or `human` as lines."""
     if as_json:
-        typer.echo(json.dumps(payload, indent=2))
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=True))
     else:
-        typer.echo("\n".join(human))
+        typer.echo("\n".join(safe.text(line) for line in human))
 
 
 def say_anchor(as_json: bool, anchor: Anchor, manifest: object) -> None:
@@ -24,4 +30,4 @@ def say_anchor(as_json: bool, anchor: Anchor, manifest: object) -> None:
     With --json the payload's "anchor" says it, so only the warning is printed.
     """
     if not as_json or (anchor.kind is AnchorKind.NONE and not anchor.trusted):
-        typer.echo(describe(anchor, str(manifest)), err=True)
+        typer.echo(safe.text(describe(anchor, str(manifest))), err=True)

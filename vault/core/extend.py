@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from vault.core import attestation
+from vault.core import attestation, names
 from vault.core.formats import fields as strictjson
 from vault.core.formats.manifest import GroupInfo, Manifest, Revision, ShareEntry
 from vault.core.scheme import describe_group
@@ -153,21 +153,28 @@ def revise(manifest: Manifest, predecessor_sha256: str, shares: Sequence[Share],
     )
 
 
-def check_newcomers(manifest: Manifest, names: Sequence[str], folder: Callable[[str], str]) -> None:
-    """New custodians must be named, and be neither a custodian of this vault nor each other (compared by folder name)."""
-    if not names:
+def check_newcomers(manifest: Manifest, newcomers: Sequence[str], folder: Callable[[str], str]) -> tuple[str, ...]:
+    """New custodians' names, NFC-normalized (`names.check`); each must be neither a custodian of this vault nor
+    another newcomer, by folder name or by looking the same (`names.lookalike`)."""
+    if not newcomers:
         raise InvalidInput("no --custodian given", "name each new custodian: one share is made per --custodian")
     taken = {folder(entry.custodian): entry.custodian for entry in manifest.shares if entry.custodian}
-    for name in names:
+    checked = []
+    for given in newcomers:
+        name = names.flag(given, "--custodian")
         key = folder(name)
         if not key:
             raise InvalidInput(f"custodian name {name!r} has no letters or digits", "use the custodian's name as on their ID")
-        if key in taken:
+        twin = taken.get(key) or names.lookalike(name, taken.values())
+        if twin is not None:
             raise InvalidInput(
-                f'"{name}" is already a custodian of this vault ("{taken[key]}")',
+                f'"{name}" is already a custodian of this vault ("{twin}")' if key in taken else
+                f'"{name}" looks the same as "{twin}", a custodian of this vault',
                 "a custodian holds one share per vault; to replace a lost share, name the new holder and use --replaces",
             )
         taken[key] = name
+        checked.append(name)
+    return tuple(checked)
 
 
 def _not_listed(share: Share, manifest: Manifest) -> str:

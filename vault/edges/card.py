@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from vault.core.scheme import describe_group, describe_member
 from vault.core.slip39.share import Share
+from vault.core.text import safe
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -163,11 +164,11 @@ def _signature_line(pdf: FPDF, width: float) -> None:
 
 
 def _printable(text: str | None) -> str:
-    """A name as the core fonts can print it: control characters become spaces, one line,
-    characters outside latin-1 shown as '?', cut to `MAX_NAME`."""
+    """A name as the core fonts can print it: control and other hidden characters shown escaped
+    (`safe.text`, as on the screen), one line, characters outside latin-1 shown as '?', cut to `MAX_NAME`."""
     if not text:
         return ""
-    line = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    line = " ".join(safe.text(text).split())
     if len(line) > MAX_NAME:
         line = line[: MAX_NAME - 3] + "..."
     return line.encode("latin-1", errors="replace").decode("latin-1")

@@ -7,6 +7,7 @@ ceremony from a scripted one.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from vault.edges import terminal
@@ -28,7 +29,10 @@ class TerminalGuide:
             terminal.info(f"   {line}")
 
     def confirm(self, what: str) -> str:
-        """Each witness types their own name to confirm `what`; a refusal stops the ceremony."""
+        """Each witness types their own name to confirm `what`; a refusal stops the ceremony.
+
+        The typed name is NFC-normalized as the plan's names are, so "é" typed either way is the same letter.
+        """
         if self.scripted:
             return SCRIPTED
         for name in self.people:
@@ -44,7 +48,7 @@ class TerminalGuide:
                     "the input ended before every witness confirmed; nothing was written",
                     "run at a terminal, or give --yes for a scripted run",
                 )
-            if answer.strip().casefold() == name.casefold():
+            if unicodedata.normalize("NFC", answer.strip()).casefold() == name.casefold():  # the plan's names are NFC
                 return
             terminal.info(f'   that is not "{name}"; try again')
         raise CheckFailed(f"{name} did not confirm {what}; the ceremony stopped and nothing was written")

@@ -3,6 +3,10 @@
 Secrets typed at a prompt are never echoed. When standard input is not a terminal
 (a pipe, a script), prompts still go to stderr and the answer is one line of stdin,
 so the same commands can be scripted without putting secrets in argv.
+
+Every message and prompt is one line, written through `safe.text`: a name from a
+file, a token label or an argument can put no escape sequence, control or
+bidirectional override on the screen (coldvault writes none of its own either).
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ from __future__ import annotations
 import getpass
 import sys
 
+from vault.core.text import safe
 from vault.errors import InvalidInput
 
 
 def info(message: str = "") -> None:
-    """Everything that is not the command's payload goes to stderr."""
-    print(message, file=sys.stderr, flush=True)
+    """Everything that is not the command's payload goes to stderr: one line, shown safely."""
+    print(safe.text(message), file=sys.stderr, flush=True)
 
 
 def interactive() -> bool:
@@ -24,7 +29,7 @@ def interactive() -> bool:
 
 def read_line(prompt: str) -> str | None:
     """One line typed (or piped) after `prompt`, without its newline; None at end of input."""
-    sys.stderr.write(prompt)
+    sys.stderr.write(safe.text(prompt))
     sys.stderr.flush()
     line = sys.stdin.readline()
     if not line:
@@ -37,7 +42,7 @@ def hidden(prompt: str) -> str:
     """A secret typed without echo (or one line of piped stdin)."""
     if interactive():
         try:
-            return getpass.getpass(prompt, stream=sys.stderr)
+            return getpass.getpass(safe.text(prompt), stream=sys.stderr)
         except EOFError:
             raise InvalidInput("no input") from None
     line = read_line(prompt)

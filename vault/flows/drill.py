@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from vault.core import drill as dr
-from vault.core import evidence, proof, verification
+from vault.core import evidence, names, proof, verification
 from vault.core.anchor import Anchor
 from vault.core.attestation import SigningKey
 from vault.core.formats import drills, transcript
@@ -69,6 +69,7 @@ def run(
     key: str | None = None,
 ) -> Drilled:
     """Check the shares brought; with a quorum, prove the secret's fingerprint; append the verdict to the drill log."""
+    operator, witnesses = names.witnessed(operator, witnesses)
     read = anchored_manifest(manifest_path, key)
     manifest = read.manifest
     log_path = log_of(manifest_path, log)

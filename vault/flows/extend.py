@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vault.core import extend as ext
+from vault.core import names
 from vault.core.anchor import Anchor
 from vault.core.delivery import Holder, Packet
 from vault.core.formats import manifest as mf
@@ -71,6 +72,7 @@ def extend(
     the manifest. The manifest must be anchored by its transcript (`key` pins the signer)
     unless `trust_manifest`: the new shares are checked against what it lists.
     """
+    operator, witnesses = names.witnessed(operator, witnesses)
     packets.check_seal_flags(sealing, required=False)
     if sealing.given and len(newcomers) > 1:
         raise InvalidInput("the sealing flags name one recipient: extend one sealed custodian at a time", "or leave them out: every new share on paper")
@@ -80,7 +82,7 @@ def extend(
         check_output(out)
         manifest = vault.manifest
         group = ext.choose_group(manifest, group_number)
-        ext.check_newcomers(manifest, newcomers, folder_name)
+        newcomers = ext.check_newcomers(manifest, newcomers, folder_name)
         _check_replaces(manifest, replaces)
         indices = ext.new_member_indices(manifest, group, len(newcomers))
         target = packets.resolve(delivery, Path("."), room)

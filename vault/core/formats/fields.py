@@ -76,6 +76,15 @@ def is_hex(value: Any, digits: int | None = None) -> bool:
     return len(value) == digits if digits is not None else len(value) % 2 == 0
 
 
+def is_unicode_text(value: str) -> bool:
+    """No lone surrogate: JSON's \\uD800-\\uDFFF escapes decode to them, and no UTF-8 file, screen or name can hold one."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def key_in_message(key: str) -> str:
     """A key from the input as an error message shows it: as is when it is printable ASCII,
     else as a JSON string, so that no control character from a file reaches the terminal."""
@@ -213,6 +222,8 @@ class Fields:
             return cast(T, None)
         if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
             raise self.fail(key, self._should_be(expected or self.TYPE_NAMES[kind], null))
+        if isinstance(item, str) and not is_unicode_text(item):
+            raise self.fail(key, "holds a lone surrogate (a \\uD800-\\uDFFF escape that is no character): not Unicode text")
         return item
 
     @staticmethod
@@ -296,4 +307,6 @@ class Fields:
         items = self.get(key, list, **options)
         if items is not None and not all(isinstance(item, str) for item in items):
             raise self.fail(key, "should be a list of strings")
+        if items is not None and not all(is_unicode_text(item) for item in items):
+            raise self.fail(key, "holds a lone surrogate (a \\uD800-\\uDFFF escape that is no character): not Unicode text")
         return items

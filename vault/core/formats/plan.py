@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from vault.core import names
 from vault.core.formats.fields import Fields, Step
 from vault.core.formats.manifest import DEFAULT_DRILL_INTERVAL_DAYS, MAX_DRILL_INTERVAL_DAYS
 from vault.core.recipients import registry
@@ -33,7 +34,7 @@ FORMAT = "coldvault-plan/1"
 PAPER = "paper"
 DELIVERY_KEYS = ("token", "key", "public_key", "oaep_hash")
 """Every key a delivery may have; which ones each kind needs and allows is the kind's (vault.core.recipients)."""
-MAX_NAME_LENGTH = 64
+MAX_NAME_LENGTH = names.MAX_NAME_LENGTH
 
 
 class SecretSource(enum.StrEnum):
@@ -255,10 +256,14 @@ class _Reader:
         return self.locator.error(path, message, *hints)
 
     def name(self, table: Fields, key: str = "name") -> str:
+        """A name as `names.check` accepts it (NFC, printable, one script per word), or the error on its line."""
         text = table.string(key)
         if not text.strip() or len(text) > MAX_NAME_LENGTH or not text.isprintable():
             raise table.fail(key, f"must be 1 to {MAX_NAME_LENGTH} printable characters on one line")
-        return str(text.strip())
+        try:
+            return names.check(text)
+        except InvalidInput as error:
+            raise table.fail(key, f"{_quoted(text.strip())}: {error.message}", *error.hints) from None
 
     def plan(self, document: dict[str, Any]) -> Plan:
         root = _Table(document, self.locator).only(("format", "ceremony", "secret", "slip39", "policy", "signing", "group"))
@@ -288,13 +293,14 @@ class _Reader:
         return plan
 
     def witnesses(self, ceremony: Fields) -> tuple[str, ...]:
-        names = ceremony.get("witnesses", list, default=[])
-        if not all(isinstance(name, str) for name in names):
+        listed = ceremony.get("witnesses", list, default=[])
+        if not all(isinstance(name, str) for name in listed):
             raise ceremony.fail("witnesses", "should be a list of names")
         path = (*ceremony.path, "witnesses")
-        witnesses = tuple(self.name(_Table({"witness": name}, self.locator, path), "witness") for name in names)
-        if len({name.casefold() for name in witnesses}) < len(witnesses):
-            raise self.fail(path, "a witness is named twice")
+        witnesses = tuple(self.name(_Table({"witness": name}, self.locator, path), "witness") for name in listed)
+        for index, witness in enumerate(witnesses):
+            if (other := names.lookalike(witness, witnesses[:index])) is not None:
+                raise self.fail(path, f'a witness is named twice: "{witness}" looks the same as "{other}"')
         return witnesses
 
     def secret(self, secret: Fields) -> tuple[SecretSource, int]:
@@ -390,21 +396,23 @@ class _Reader:
             raise self.fail(("slip39", "iteration_exponent"), f"iteration_exponent must be 0 to {ITERATION_EXPONENT_MAX}")
         if not 1 <= plan.drill_interval_days <= MAX_DRILL_INTERVAL_DAYS:
             raise self.fail(("policy", "drill_interval_days"), f"drill_interval_days must be 1 to {MAX_DRILL_INTERVAL_DAYS} (ten years)")
-        group_names: set[str] = set()
         folders: dict[str, str] = {}
+        seen: dict[str, int] = {}  # custodians' names so far, and their lines
         for index, group in enumerate(groups):
             self.check_group(index, group)
-            if group.name.casefold() in group_names:
-                raise self.fail(("group", index, "name"), f'group "{group.name}" is named twice')
-            group_names.add(group.name.casefold())
+            if (twin := names.lookalike(group.name, [g.name for g in groups[:index]])) is not None:
+                same = "" if twin.casefold() == group.name.casefold() else f' (it looks the same as "{twin}")'
+                raise self.fail(("group", index, "name"), f'group "{group.name}" is named twice{same}')
             for member, custodian in enumerate(group.custodians):
+                path = ("group", index, "custodian", member, "name")
                 if custodian.folder in folders:
-                    raise self.fail(
-                        ("group", index, "custodian", member, "name"),
-                        f'duplicate custodian "{custodian.name}" (same as "{folders[custodian.folder]}")',
-                        "each custodian holds one share; name each person once",
-                    )
+                    raise self.fail(path, f'duplicate custodian "{custodian.name}" (same as "{folders[custodian.folder]}")',
+                                    "each custodian holds one share; name each person once")
+                if (twin := names.lookalike(custodian.name, seen)) is not None:
+                    raise self.fail(path, f'custodian "{custodian.name}" looks the same as "{twin}" (line {seen[twin]})',
+                                    "each custodian holds one share; name each person so that no two names can be mistaken")
                 folders[custodian.folder] = custodian.name
+                seen[custodian.name] = self.lines.of(path)
 
     def check_group(self, index: int, group: Group) -> None:
         count_ok = 1 <= len(group.custodians) <= MAX_MEMBER_COUNT

@@ -1,7 +1,10 @@
 """The words of a ceremony: custodian READMEs, the runbook, and what the room is shown.
 
 Pure: text in, text out. Nothing here ever sees a secret or a share's words; it
-works from the manifest (public) and fingerprints.
+works from the manifest (public) and fingerprints. The READMEs and the runbook are
+Markdown: every value that came from a plan, a manifest or a token goes in through
+`safe.markdown` (or `safe.markdown_code`), so that a name is shown, never obeyed.
+What the room is shown goes to the terminal, whose sink escapes it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from vault.core.formats.manifest import Manifest, ShareEntry
 from vault.core.formats.plan import Plan
 from vault.core.scheme import describe_group, describe_member
 from vault.core.secret import KIND_NOTES, SecretKind
+from vault.core.text import safe
 
 RUNBOOK_TEMPLATE = "ceremony-runbook.md"
 """The runbook's template, in vault/templates/ (read by the caller: this module reads no files)."""
@@ -70,7 +74,7 @@ def custodian_readme(manifest: Manifest, made: Packet, signing_key_sha256: str |
     needs = f"{scheme.group_threshold} of the {len(scheme.groups)} groups are needed to recover." if len(scheme.groups) > 1 else ""
     token_flags = ""
     if made.envelope is not None and made.envelope.recipient.token_label:
-        token_flags = f" --pin-file {made.envelope.recipient.token_label}=YOUR-PIN-FILE"
+        token_flags = f" --pin-file {safe.text(made.envelope.recipient.token_label)}=YOUR-PIN-FILE"  # in a code block
     what = (
         f"- `{file}`: your share's words (SECRET), and `card.pdf`, the same words on a printable card.\n"
         "  Print the card on an offline printer, sign it, and keep it where only you can reach it.\n"
@@ -80,14 +84,14 @@ def custodian_readme(manifest: Manifest, made: Packet, signing_key_sha256: str |
         "  with the token and its PIN it is your share. Keep the token and this file apart from other custodians'."
     )
     key_flag = f" --key {signing_key_sha256}" if signing_key_sha256 else ""
-    return f"""# Your coldvault share: {manifest.ceremony.name}
+    return f"""# Your coldvault share: {safe.markdown(manifest.ceremony.name)}
 
-- Custodian: **{name}**
-- You hold: {holding(manifest, entry)}. {needs}
-- Vault: ceremony `{manifest.ceremony.id}`, created {manifest.ceremony.created}
+- Custodian: **{safe.markdown(name)}**
+- You hold: {safe.markdown(holding(manifest, entry))}. {needs}
+- Vault: ceremony {safe.markdown_code(manifest.ceremony.id)}, created {manifest.ceremony.created}
 - Share fingerprint: `{entry.share_fingerprint}`
 - The vault's secret fingerprint: `{manifest.secret.secret_fingerprint}`; wallet fingerprint `{manifest.secret.wallet_fingerprint}`
-- Delivery: {delivery_text(made)}
+- Delivery: {safe.markdown(delivery_text(made))}
 {_signing_key_line(signing_key_sha256, made.envelope is None)}
 ## What is in this folder
 
@@ -158,15 +162,15 @@ def runbook(
     secret = manifest.secret
     scheme = manifest.scheme
     rows = "\n".join(
-        f"| {holding(manifest, _entry(manifest, made))} | {_cell(made.holder.name)} | "
+        f"| {safe.markdown(holding(manifest, _entry(manifest, made)))} | {safe.markdown(made.holder.name)} | "
         f"{'paper' if made.envelope is None else made.envelope.kind} | `{made.share.fingerprint}` | "
         f"{'yes' if made.proven else 'NOT PROVEN'} | |"
         for made in packets
     )
     people = [("Operator", plan.operator)] + [("Witness", name) for name in plan.witnesses]
     return template.substitute(
-        ceremony_name=_cell(manifest.ceremony.name),
-        ceremony_id=manifest.ceremony.id,
+        ceremony_name=safe.markdown(manifest.ceremony.name),
+        ceremony_id=safe.markdown_code(manifest.ceremony.id),
         created=manifest.ceremony.created,
         secret_kind=secret.kind.value,
         secret_bits=secret.bits,
@@ -183,7 +187,7 @@ def runbook(
         signed="signed on the ceremony token (transcript.sig.json)" if plan.signing else "not signed",
         signing_key=signing_key_sha256 or "none: the transcript is not signed",
         signature_lines="\n\n".join(
-            f"{role}: {_cell(name)}  signature: ____________________  date: __________" for role, name in people
+            f"{role}: {safe.markdown(name)}  signature: ____________________  date: __________" for role, name in people
         ),
     )
 
@@ -191,12 +195,12 @@ def runbook(
 def _superseded_section(old: Manifest) -> str:
     """The old vault's shares: each must be destroyed, and each destruction witnessed and recorded here."""
     rows = "\n".join(
-        f"| {holding(old, entry)} | {_cell(entry.custodian or '(not named)')} | `{entry.share_fingerprint}` | | | |"
+        f"| {safe.markdown(holding(old, entry))} | {safe.markdown(entry.custodian or '(not named)')} | `{entry.share_fingerprint}` | | | |"
         for entry in old.shares
     )
     return f"""## Superseded vault: destroy its shares
 
-This ceremony re-split the seed of ceremony `{old.ceremony.id}` ({_cell(old.ceremony.name)}).
+This ceremony re-split the seed of ceremony {safe.markdown_code(old.ceremony.id)} ({safe.markdown(old.ceremony.name)}).
 The old shares still recover the seed, with each other, but never combine with the new
 ones. Each old share must be destroyed: paper shredded and burnt, envelope files deleted
 and the token's key destroyed (or the token reset). The custodian destroys it in front
@@ -214,9 +218,4 @@ def _entry(manifest: Manifest, made: Packet) -> ShareEntry:
     entry = manifest.share_by_fingerprint(made.share.fingerprint)
     assert entry is not None
     return entry
-
-
-def _cell(text: str) -> str:
-    """A user's name inside a Markdown table cell or line: no pipes, no line breaks."""
-    return text.replace("|", "/").replace("\n", " ")
 

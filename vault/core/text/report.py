@@ -9,7 +9,6 @@ Every string that came from a person (names, reasons, paths) passes through `_e`
 
 from __future__ import annotations
 
-import html
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
@@ -18,6 +17,7 @@ from vault.core import drill as dr
 from vault.core.formats.drills import DrillKind
 from vault.core.formats.manifest import Manifest, ShareEntry
 from vault.core.scheme import describe_group
+from vault.core.text import safe
 
 MIN_SPAN_DAYS = 28
 """The timeline is at least four weeks wide, so that a fresh vault's marks are not piled up."""
@@ -252,4 +252,5 @@ def _who(entry: ShareEntry) -> str:
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value))
+    """Text in HTML: hidden characters shown escaped, markup characters as entities (`safe.html`)."""
+    return safe.html(value)
