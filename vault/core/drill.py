@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from vault.core import proof as pf
 from vault.core.formats.drills import DrillKind, DrillRecord, QuorumCheck, Result, ShareCheck, records_of
-from vault.core.formats.manifest import Manifest, ShareEntry
+from vault.core.formats.manifest import MAX_DRILL_INTERVAL_DAYS, Manifest, ShareEntry
 from vault.core.formats.transcript import Event
 from vault.core.scheme import describe_group
 
@@ -125,6 +125,10 @@ class Readiness:
     weakest: tuple[str, ...]
     """One sentence per weak point, worst first."""
     last_quorum_drill: date | None
+
+
+LATEST_AS_OF = date.max - timedelta(days=MAX_DRILL_INTERVAL_DAYS + 1)
+"""The last day readiness can be computed for: a check on it is still due, and overdue the day after, within the calendar."""
 
 
 def readiness(manifest: Manifest, events: Sequence[Event], as_of: date) -> Readiness:

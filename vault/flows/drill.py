@@ -27,6 +27,7 @@ from vault.edges import entry, fsio, sources, terminal
 from vault.edges.tokens.opener import Opener
 from vault.errors import InvalidInput, TokenError
 from vault.flows.tokens import TokenOptions, opener
+from vault.flows.transcripts import read_events
 from vault.flows.vaults import read_manifest
 
 Clock = Callable[[], datetime]
@@ -78,18 +79,31 @@ def run(
 
 def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = _now) -> dr.Readiness:
     """Readiness per share, group and vault as of a day (default: today, UTC), from the drill log."""
+    day = _as_of(as_of, clock)
     manifest = read_manifest(manifest_path).manifest
-    return dr.readiness(manifest, read_log(log_of(manifest_path, log)), as_of or clock().date())
+    with fsio.bulk_reading():
+        return dr.readiness(manifest, read_log(log_of(manifest_path, log)), day)
 
 
 def report(manifest_path: Path, out: Path, as_of: date | None, log: Path | None, clock: Clock = _now) -> dr.Readiness:
     """Write the self-contained readiness report to the new file `out`; the readiness it shows."""
+    day = _as_of(as_of, clock)
     manifest = read_manifest(manifest_path).manifest
     fsio.check_new_file(out)
-    events = read_log(log_of(manifest_path, log))
-    ready = dr.readiness(manifest, events, as_of or clock().date())
-    fsio.write_new_file(out, rp.render(manifest, ready, events).encode("utf-8"), fsio.PUBLIC_FILE_MODE)
+    with fsio.bulk_reading():
+        events = read_log(log_of(manifest_path, log))
+        ready = dr.readiness(manifest, events, day)
+        page = rp.render(manifest, ready, events)
+    fsio.write_new_file(out, page.encode("utf-8"), fsio.PUBLIC_FILE_MODE)
     return ready
+
+
+def _as_of(day: date | None, clock: Clock) -> date:
+    """--as-of, or today (UTC); a day too late for the calendar to hold its due dates is refused first."""
+    day = day or clock().date()
+    if day > dr.LATEST_AS_OF:
+        raise InvalidInput(f"--as-of {day} is too far ahead: readiness can be computed up to {dr.LATEST_AS_OF}")
+    return day
 
 
 def log_of(manifest_path: Path, log: Path | None) -> Path:
@@ -101,7 +115,7 @@ def read_log(path: Path) -> tuple[transcript.Event, ...]:
     """The drill log's events, its chain checked; none if there is no log yet."""
     if not path.exists():
         return ()
-    return transcript.parse_bytes(fsio.read_bytes(path), str(path))
+    return read_events(path)
 
 
 def _given(path: Path, found: Opener) -> proof.Given:

@@ -22,9 +22,15 @@ def verify(directory: Path, head: str | None) -> tuple[tr.Verified, tr.Verified 
     return transcript, _verify_log(drills, None, None) if _exists(drills) else None
 
 
+def read_events(path: Path) -> tuple[tr.Event, ...]:
+    """A transcript or drill log's events, read line by line and checked as they come: a log of any length."""
+    with fsio.bulk_reading(), fsio.read_lines(path, tr.MAX_LINE_BYTES) as lines:
+        return tuple(tr.read(lines, str(path)))
+
+
 def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tr.Verified:
     name = str(path)
-    events = tr.parse_bytes(fsio.read_bytes(path), name)
+    events = read_events(path)
     signature_path = Path(tr.signature_file(name))
     signature = tr.signature_from_json(fsio.read_text(signature_path), str(signature_path)) if _exists(signature_path) else None
     return tr.verify(events, name, manifest, signature, written_down)

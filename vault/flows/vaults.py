@@ -17,6 +17,7 @@ from vault.core.formats import transcript
 from vault.core.outputs import OutputFile
 from vault.edges import fsio
 from vault.errors import VaultError
+from vault.flows.transcripts import read_events
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def read_vault(manifest_path: Path) -> Vault:
     events: tuple[transcript.Event, ...] = ()
     signature_text = None
     if log.exists():
-        events = transcript.parse_bytes(fsio.read_bytes(log), str(log))
+        events = read_events(log)
         signature_path = Path(transcript.signature_file(str(log)))
         signature = None
         if signature_path.exists():
@@ -71,8 +72,7 @@ def read_vault(manifest_path: Path) -> Vault:
     drills_path = folder / transcript.DRILLS_FILE
     drills = None
     if drills_path.exists():
-        drills = fsio.read_bytes(drills_path)
-        transcript.parse_bytes(drills, str(drills_path))
+        drills = transcript.to_text(transcript.Chain(read_events(drills_path))).encode("ascii")  # checked: canonical, so as it was
     return Vault(read.manifest, read.sha256, events, signature_text, drills)
 
 
