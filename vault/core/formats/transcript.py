@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -206,7 +205,8 @@ def _document(event: Event) -> dict[str, Any]:
 
 def parse_bytes(data: bytes, name: str = TRANSCRIPT_FILE) -> tuple[Event, ...]:
     """Every event in a file's bytes, or CheckFailed naming the first bad line ("NAME line N: ...", N from 1)."""
-    return tuple(read(io.BytesIO(data), name))
+    *terminated, last = data.split(b"\n")
+    return tuple(read([*(line + b"\n" for line in terminated), *([last] if last else [])], name))
 
 
 def parse(text: str, name: str = TRANSCRIPT_FILE) -> tuple[Event, ...]:
