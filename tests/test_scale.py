@@ -204,3 +204,49 @@ def test_a_leftover_staging_folder_is_found_when_out_holds_glob_characters(tmp_p
     ceremony = run_cli(tmp_path, "ceremony", "run", "plan.toml", "--out", f"{name}c", "--yes")
     assert_refused(ceremony, 5, f".{name}c.coldvault-staging-k3j2 is left from an interrupted run")
     assert not (tmp_path / f"{name}c").exists()
+
+
+# ---------------------------------------------------------------- the drill record reader's fast path
+
+
+_RECORD = {
+    "drill_id": "2f0c6f1e-4a59-4b8f-9d1e-6c1f3b0f9a11", "kind": "quorum", "ceremony_id": "00000000-0000-4000-8000-000000000000",
+    "manifest_sha256": "ab" * 32, "operator": "Dana", "witnesses": ["Erin", "Zo\u00eb"],
+    "shares": [{"source": "alice/share.txt", "share_fingerprint": "07" * 16, "custodian": "Alice", "group_index": 0,
+                "member_index": 1, "result": "passed", "reason": "listed in the manifest, checksum and group agree"}],
+    "quorum": {"result": "failed", "reason": "no quorum", "qualifying_subsets": 0}, "result": "failed", "reasons": ["no quorum"],
+}
+_ODD_VALUES = [None, True, False, -1, 0, 1, 15, 16, fields.MAX_SAFE_INTEGER, fields.MAX_SAFE_INTEGER + 1, 1.0, "",
+               "quorum", "shares", "passed", "failed", "not-attempted", "ab" * 32, "07" * 16, "AB" * 32, "Dana \udc80", "12",
+               "27435582641610000", [], ["x"], ["\udc80"], [1], {}, [{}], [_RECORD["shares"][0]]]
+_PATHS = [(key,) for key in _RECORD] + [("quorum", key) for key in _RECORD["quorum"]] + [("shares", 0, key) for key in _RECORD["shares"][0]]
+
+
+def _record_event(data: dict) -> transcript.Event:
+    return transcript.Event(0, "2026-11-21T17:50:00Z", drills.EVENT_DRILL, data, transcript.GENESIS, "0" * 64)
+
+
+@pytest.mark.parametrize("path", _PATHS, ids=lambda path: ".".join(map(str, path)))
+def test_the_fast_record_reader_accepts_only_what_the_strict_one_accepts(path):
+    """drills._as_written (plain checks, no messages) against drills._read_strictly (field by field, naming the field),
+    on the record with one field given each odd value, left out, or joined by an unknown field."""
+    assert drills._as_written(json.loads(json.dumps(_RECORD))) == drills._read_strictly(_record_event(_RECORD), "drills.jsonl")
+    *parents, key = path
+    for change in [*_ODD_VALUES, "<drop>", "<extra>"]:
+        data = json.loads(json.dumps(_RECORD))
+        holder = data
+        for step in parents:
+            holder = holder[step]
+        if change == "<drop>":
+            del holder[key]
+        elif change == "<extra>":
+            holder["unknown"] = 1
+        else:
+            holder[key] = change
+        fast = drills._as_written(data)
+        try:
+            strict = drills._read_strictly(_record_event(data), "drills.jsonl")
+        except InvalidInput:
+            assert fast is None, (path, change)
+        else:
+            assert fast is None or fast == strict, (path, change)  # None: the strict reader reads it (a count as digits)
