@@ -274,10 +274,13 @@ def _checked_line(line: bytes, number: int, previous: Event | None) -> Event | N
     ):
         return None
     # time, event, prev and hash hold no character JSON escapes, so each is its canonical form in quotes.
-    unhashed = f'{{"seq":{seq},"time":"{time}","event":"{event}","data":{fields.canonical(data)},"prev":"{prev}"'
-    if text != f'{unhashed},"hash":"{hash_}"}}' or _hash_of(unhashed + "}") != hash_:
+    head, tail = f'{{"seq":{seq},"time":"{time}","event":"{event}","data":', f',"prev":"{prev}","hash":"{hash_}"}}'
+    if not (text.startswith(head) and text.endswith(tail) and text[len(head):-len(tail)] == fields.canonical(data)):
         return None
-    return Event(seq, time, event, data, prev, hash_)
+    hashed = _HASH_OF_DOMAIN.copy()
+    hashed.update(memoryview(line)[: -len(_HASH_MEMBER) - 1])  # the line up to `,"hash":"...` (its 64 digits, `"`, `}`)
+    hashed.update(b"}")
+    return Event(seq, time, event, data, prev, hash_) if hashed.hexdigest() == hash_ else None
 
 
 def _whole_number(digits: str) -> int:
@@ -295,6 +298,8 @@ def _no_fraction(text: str) -> Any:
 
 _STRICT_DECODER = json.JSONDecoder(parse_int=_whole_number, parse_float=_no_fraction, parse_constant=_no_fraction)
 _HEX64 = re.compile("[0-9a-f]{64}")
+_HASH_OF_DOMAIN = hashlib.sha256(HASH_DOMAIN)
+_HASH_MEMBER = ',"hash":"' + "0" * 64 + '"'
 _BRACKETS_TOO_FEW_TO_NEST_TOO_DEEP = MAX_DEPTH + 1
 """A value nested deeper than MAX_DEPTH below `data` needs that many containers in `data`, plus the line's own."""
 
