@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, TypeVar
 
 from vault.core.formats import fields
 from vault.core.formats.fields import Fields, JsonPath
@@ -149,6 +149,10 @@ def _share_check(check: Fields) -> ShareCheck:
 
 
 _RECORD_KEYS, _SHARE_KEYS, _QUORUM_KEYS = frozenset(RECORD_FIELDS), frozenset(SHARE_FIELDS), frozenset(QUORUM_FIELDS)
+E = TypeVar("E", DrillKind, Result)
+_KIND_OF = {kind.value: kind for kind in DrillKind}
+_RESULT_OF = {result.value: result for result in Result}
+_VERDICT_OF = {result.value: result for result in VERDICTS}
 
 
 def _as_written(data: dict[str, Any]) -> DrillRecord | None:
@@ -163,7 +167,7 @@ def _as_written(data: dict[str, Any]) -> DrillRecord | None:
     quorum, shares = data["quorum"], data["shares"]
     if type(quorum) is not dict or quorum.keys() != _QUORUM_KEYS or type(shares) is not list:
         return None
-    kind, result, quorum_result = _choice(data["kind"], KINDS), _choice(data["result"], VERDICTS), _choice(quorum["result"], RESULTS)
+    kind, result, quorum_result = _member(_KIND_OF, data["kind"]), _member(_VERDICT_OF, data["result"]), _member(_RESULT_OF, quorum["result"])
     subsets, checks = quorum["qualifying_subsets"], tuple(_share_as_written(check) for check in shares)
     if (
         kind is None or result is None or quorum_result is None or not _all_read(checks)
@@ -173,16 +177,15 @@ def _as_written(data: dict[str, Any]) -> DrillRecord | None:
         or not (type(subsets) is int and 0 <= subsets <= fields.MAX_SAFE_INTEGER)
     ):
         return None
-    return DrillRecord(data["drill_id"], DrillKind(kind), data["ceremony_id"], data["manifest_sha256"], data["operator"],
-                       tuple(data["witnesses"]), checks, QuorumCheck(Result(quorum_result), quorum["reason"], subsets),
-                       Result(result), tuple(data["reasons"]))
+    return DrillRecord(data["drill_id"], kind, data["ceremony_id"], data["manifest_sha256"], data["operator"],
+                       tuple(data["witnesses"]), checks, QuorumCheck(quorum_result, quorum["reason"], subsets), result, tuple(data["reasons"]))
 
 
 def _share_as_written(check: Any) -> ShareCheck | None:
     if type(check) is not dict or check.keys() != _SHARE_KEYS:
         return None
     fingerprint, custodian, group, member = check["share_fingerprint"], check["custodian"], check["group_index"], check["member_index"]
-    result = _choice(check["result"], VERDICTS)
+    result = _member(_VERDICT_OF, check["result"])
     if (
         result is None or not _text(check["source"]) or not _text(check["reason"])
         or not (fingerprint is None or fields.is_hex(fingerprint, 32)) or not (custodian is None or _text(custodian))
@@ -190,19 +193,19 @@ def _share_as_written(check: Any) -> ShareCheck | None:
         or not (member is None or (type(member) is int and 0 <= member <= 15))
     ):
         return None
-    return ShareCheck(check["source"], fingerprint, custodian, group, member, Result(result), check["reason"])
+    return ShareCheck(check["source"], fingerprint, custodian, group, member, result, check["reason"])
 
 
 def _all_read(checks: tuple[ShareCheck | None, ...]) -> TypeGuard[tuple[ShareCheck, ...]]:
     return None not in checks
 
 
-def _choice(value: Any, choices: tuple[str, ...]) -> str | None:
-    return value if type(value) is str and value in choices else None
+def _member(members: dict[str, E], value: Any) -> E | None:
+    return members.get(value) if type(value) is str else None
 
 
 def _text(value: Any) -> bool:
-    return type(value) is str and fields.is_text(value)
+    return type(value) is str and (value.isascii() or fields.is_text(value))
 
 
 def _texts(values: Any) -> bool:
