@@ -192,22 +192,36 @@ def test_a_line_may_be_one_mib_long_and_no_longer():
         tr.append(tr.start(), "note-added", {"note": "x" * tr.MAX_LINE_BYTES}, T0)
 
 
-def test_reading_is_streamed_each_event_comes_before_later_lines_are_read():
-    text = tr.to_text(ceremony())
+def test_reading_is_streamed_a_batch_of_lines_ahead_at_most():
+    chain = ceremony()
+    for minute in range(200):
+        chain = tr.append(chain, "note-added", {"minute": minute}, T0 + timedelta(minutes=10 + minute))
     read: list[int] = []
 
     def lines():
-        for number, line in enumerate(_pieces(text.encode()), 1):
+        for number, line in enumerate(_pieces(tr.to_text(chain).encode()), 1):
             read.append(number)
-            yield line if number != 4 else b"{broken\n"
+            yield line if number != 150 else b"{broken\n"
 
     events = tr.read(lines())
-    assert next(events).seq == 0 and read == [1]
-    assert next(events).seq == 1 and read == [1, 2]
-    next(events)
-    with pytest.raises(CheckFailed, match="^transcript.jsonl line 4: not a transcript line: not JSON"):
-        next(events)
-    assert read == [1, 2, 3, 4]
+    assert next(events).seq == 0 and len(read) == tr.BATCH_LINES
+    assert [next(events).seq for _ in range(tr.BATCH_LINES)][-1] == tr.BATCH_LINES and len(read) == 2 * tr.BATCH_LINES
+    assert len([next(events) for _ in range(148 - tr.BATCH_LINES - 1)]) == 148 - tr.BATCH_LINES - 1
+    with pytest.raises(CheckFailed, match="^transcript.jsonl line 150: not a transcript line: not JSON"):
+        list(events)
+    assert len(read) == 3 * tr.BATCH_LINES  # nothing after the bad line's batch was read
+
+
+def test_a_batch_decoded_together_is_still_read_line_by_line():
+    """Lines that would join into other JSON values (a string cut across two lines) are read each as itself."""
+    first = _line(FIRST)
+    events = tr.parse(first)
+    second = {"seq": 1, "time": FIRST["time"], "event": "x", "data": {}, "prev": events[0].hash}
+    split_string = '{"a":"x\n' + 'y"}\n'
+    for text, message in ((first + split_string + _line(second), "line 2: not a transcript line: not JSON"),
+                          (first + _line(second)[:-1] + " \n", "line 2: is not in canonical form")):
+        with pytest.raises(CheckFailed, match=message):
+            tr.parse(text)
 
 
 _json_values = st.recursive(
