@@ -312,12 +312,12 @@ def _checked_line(line: bytes, number: int, previous: Event | None, document: An
         or _event_name_problem(event)
         or type(data) is not dict
         or prev != (previous.hash if previous else GENESIS)
-        or type(hash_) is not str
-        or not _HEX64.fullmatch(hash_)
+        or type(hash_) is not str  # 64 hex digits: it must equal the hash computed below
         or (text.count("{") + text.count("[") > _BRACKETS_TOO_FEW_TO_NEST_TOO_DEEP and _data_problem(data))
     ):
         return None
-    # time, event, prev and hash hold no character JSON escapes, so each is its canonical form in quotes.
+    # time, event and prev hold no character JSON escapes, so each is its canonical form in quotes; hash is
+    # compared with a hex digest last, so a `hash` that is not 64 hex digits fails there.
     head, tail = f'{{"seq":{seq},"time":"{time}","event":"{event}","data":', f',"prev":"{prev}","hash":"{hash_}"}}'
     if not (text.startswith(head) and text.endswith(tail) and text[len(head):-len(tail)] == fields.canonical(data)):
         return None
@@ -341,7 +341,6 @@ def _no_fraction(text: str) -> Any:
 
 
 _STRICT_DECODER = json.JSONDecoder(parse_int=_whole_number, parse_float=_no_fraction, parse_constant=_no_fraction)
-_HEX64 = re.compile("[0-9a-f]{64}")
 _HASH_OF_DOMAIN = hashlib.sha256(HASH_DOMAIN)
 _HASH_MEMBER = ',"hash":"' + "0" * 64 + '"'
 _BRACKETS_TOO_FEW_TO_NEST_TOO_DEEP = MAX_DEPTH + 1
