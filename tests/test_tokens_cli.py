@@ -352,6 +352,22 @@ def test_aes_on_the_token_round_trip(store, cli, tmp_path):
     assert " ".join(share_words(store.share(1))) not in out.stdout
 
 
+def test_unwrap_out_writes_a_custodian_name_in_any_script(store, cli, tmp_path):
+    """`unwrap --out` wrote share files as ASCII and ended in exit 70 for such a name; now UTF-8, as every share file."""
+    name = "Zoë Ångström 山田 🗝"
+    sealed = cli("wrap", store.share(3), "--out", "z.envelope.json", "--recipient-pubkey", store.root / "ec.pem",
+                 "--custodian", name, env=store.env)
+    assert_ok(sealed)
+    out = cli("unwrap", "z.envelope.json", "--out", "opened.txt", "--token", "custodian-1", *store.pin_args("custodian-1"), env=store.env)
+    assert_ok(out)
+    text = (tmp_path / "opened.txt").read_text(encoding="utf-8")
+    assert f"# custodian: {name}\n" in text
+    # What any SLIP-39 tool reads once the comment lines are removed: the words alone, in ASCII.
+    words = [line for line in text.splitlines() if not line.startswith("#")]
+    assert words == [" ".join(share_words(store.share(3)))] and words[0].isascii()
+    assert_ok(cli("inspect", "opened.txt"))
+
+
 def test_ecdh_round_trip_not_proven_without_the_token_and_proven_with_it(store, cli, tmp_path):
     plain = cli("wrap", store.share(2), "--out", "e.envelope.json", "--recipient-pubkey", store.root / "ec.pem", env=store.env)
     assert_ok(plain)

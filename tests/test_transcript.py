@@ -8,6 +8,7 @@ the real CLI in a subprocess, which must exit 1 naming the file and the bad line
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from collections.abc import Callable
@@ -170,6 +171,86 @@ def test_readers_reject(text, message):
         tr.parse(text)
     assert message in failure.value.message
     assert failure.value.exit_code == 1
+
+
+def _pieces(data: bytes) -> list[bytes]:
+    """The file as the edge reads it (vault.edges.fsio.read_lines): at most a line's limit and its line feed at a time."""
+    stream = io.BytesIO(data)
+    return list(iter(lambda: stream.readline(tr.MAX_LINE_BYTES + 1), b""))
+
+
+def test_a_line_may_be_one_mib_long_and_no_longer():
+    empty = len(_line({**FIRST, "data": {"note": ""}})) - 1
+    longest = _line({**FIRST, "data": {"note": "x" * (tr.MAX_LINE_BYTES - empty)}})
+    assert len(longest) == tr.MAX_LINE_BYTES + 1
+    assert len(tuple(tr.read(_pieces(longest.encode())))) == 1
+    too_long = _line({**FIRST, "data": {"note": "x" * (tr.MAX_LINE_BYTES - empty + 1)}})
+    for number, data in ((1, too_long.encode()), (2, longest.encode() + too_long.encode())):
+        with pytest.raises(CheckFailed, match=rf"^transcript.jsonl line {number}: is longer than 1024 KiB"):
+            tuple(tr.read(_pieces(data)))
+    with pytest.raises(InvalidInput, match="a transcript line may hold 1048576"):
+        tr.append(tr.start(), "note-added", {"note": "x" * tr.MAX_LINE_BYTES}, T0)
+
+
+def test_reading_is_streamed_a_batch_of_lines_ahead_at_most():
+    chain = ceremony()
+    for minute in range(200):
+        chain = tr.append(chain, "note-added", {"minute": minute}, T0 + timedelta(minutes=10 + minute))
+    read: list[int] = []
+
+    def lines():
+        for number, line in enumerate(_pieces(tr.to_text(chain).encode()), 1):
+            read.append(number)
+            yield line if number != 150 else b"{broken\n"
+
+    events = tr.read(lines())
+    assert next(events).seq == 0 and len(read) == tr.BATCH_LINES
+    assert [next(events).seq for _ in range(tr.BATCH_LINES)][-1] == tr.BATCH_LINES and len(read) == 2 * tr.BATCH_LINES
+    assert len([next(events) for _ in range(148 - tr.BATCH_LINES - 1)]) == 148 - tr.BATCH_LINES - 1
+    with pytest.raises(CheckFailed, match="^transcript.jsonl line 150: not a transcript line: not JSON"):
+        list(events)
+    assert len(read) == 3 * tr.BATCH_LINES  # nothing after the bad line's batch was read
+
+
+def test_a_batch_decoded_together_is_still_read_line_by_line():
+    """Lines that would join into other JSON values (a string cut across two lines) are read each as itself."""
+    first = _line(FIRST)
+    events = tr.parse(first)
+    second = {"seq": 1, "time": FIRST["time"], "event": "x", "data": {}, "prev": events[0].hash}
+    split_string = '{"a":"x\n' + 'y"}\n'
+    for text, message in ((first + split_string + _line(second), "line 2: not a transcript line: not JSON"),
+                          (first + _line(second)[:-1] + " \n", "line 2: is not in canonical form")):
+        with pytest.raises(CheckFailed, match=message):
+            tr.parse(text)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(1 << 60), 1 << 60) | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.dictionaries(st.text(max_size=4), _json_values, max_size=4), edit=st.integers(0, 5), where=st.integers(0, 10_000))
+def test_the_fast_reader_accepts_only_what_the_strict_reader_accepts(data, edit, where):
+    """`_checked_line` (C decoder, one canonical comparison) against `_parse_line` (every rule, in order), on
+    lines a careless writer makes (floats, big integers, deep nesting, any text) and small edits of them:
+    whatever the fast reader accepts, the strict one accepts as the same event; the rest it leaves to it."""
+    try:
+        line = _line({**FIRST, "data": data})[:-1]
+    except ValueError:  # NaN and Infinity cannot even be written canonically
+        return
+    position = where % (len(line) + 1)
+    line = [line, line[:position] + " " + line[position:], line.replace(":", ": ", 1), line.replace("1", "1.0", 1),
+            line.replace("0", "-0", 1), line.replace('"', '"\\u0041', 1)][edit]
+    fast = tr._checked_line(line.encode("ascii"), 1, None)
+    try:
+        strict = tr._parse_line(line, 1, None, "transcript.jsonl")
+    except CheckFailed:
+        assert fast is None
+    else:
+        assert fast is None or fast == strict
 
 
 def test_a_second_line_with_a_consistent_hash_but_wrong_seq_is_named():

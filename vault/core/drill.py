@@ -18,7 +18,7 @@ from vault.core import proof as pf
 from vault.core.evidence import Drill as Drill
 from vault.core.evidence import Finding, examine
 from vault.core.formats.drills import DrillKind, DrillRecord, QuorumCheck, Result, ShareCheck
-from vault.core.formats.manifest import Manifest, ShareEntry
+from vault.core.formats.manifest import MAX_DRILL_INTERVAL_DAYS, Manifest, ShareEntry
 from vault.core.formats.transcript import Event
 from vault.core.scheme import describe_group
 
@@ -168,6 +168,10 @@ class Readiness:
     @property
     def tampered(self) -> bool:
         return bool(self.findings)
+
+
+LATEST_AS_OF = date.max - timedelta(days=MAX_DRILL_INTERVAL_DAYS + 1)
+"""The last day readiness can be computed for: a check on it is still due, and overdue the day after, within the calendar."""
 
 
 def readiness(manifest: Manifest, events: Sequence[Event], as_of: date, every_signature: bool = False,

@@ -32,7 +32,7 @@ from vault.core.formats import drills as dl
 from vault.core.formats.manifest import Manifest
 from vault.core.formats.transcript import Event
 from vault.core.slip39.share import Share
-from vault.errors import CheckFailed
+from vault.errors import CheckFailed, InvalidInput
 
 Drill = tuple[Event, dl.DrillRecord]
 """A drill as the log holds it: its line (for the time and sequence) and its record."""
@@ -63,7 +63,7 @@ class Evidence:
 def examine(manifest: Manifest, events: Sequence[Event], every_signature: bool = False, name: str = "drills.jsonl") -> Evidence:
     """The drill log's records weighed against `manifest`; see the module's docstring."""
     keys = _Keys(manifest)
-    records = [(event, dl.from_event(event, name)) for event in events if event.event == dl.EVENT_DRILL]
+    records = _records(events, name)
     findings = {event.seq: problem for event, record in records for problem in _shape_problems(record, manifest, keys)[:1]}
     ours = [(event, record) for event, record in records if event.seq not in findings]
     bad = _bad_signatures(keys, ours, every_signature)
@@ -90,6 +90,15 @@ class _Keys:
             return self.vault
         entry = self.entries.get(item.share_fingerprint or "")
         return entry.attestation_public_key if entry else None
+
+
+def _records(events: Sequence[Event], name: str) -> list[Drill]:
+    """Every `drill` line's record, read strictly: one that is not as `drill run` writes it is refused naming its line."""
+    try:
+        return [(event, dl.from_event(event, name)) for event in events if event.event == dl.EVENT_DRILL]
+    except InvalidInput as error:
+        raise InvalidInput(error.message, *error.hints,
+                           "the line is well chained, so it was written with the chain in mind: find out who wrote it") from None
 
 
 def _shape_problems(record: dl.DrillRecord, manifest: Manifest, keys: _Keys) -> list[str]:

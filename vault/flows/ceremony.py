@@ -29,9 +29,9 @@ from typing import Any, Protocol
 from vault.core import backup, proof, records
 from vault.core.delivery import Holder, Packet
 from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
+from vault.core.formats import fields, transcript
 from vault.core.formats import manifest as mf
 from vault.core.formats import plan as plans
-from vault.core.formats import transcript
 from vault.core.formats.plan import Plan, SecretSource
 from vault.core.outputs import OutputFile
 from vault.core.recipients.base import public_key_sha256, spki_der
@@ -254,7 +254,7 @@ def _prove(manifest: mf.Manifest, shares: tuple[Share, ...], passphrase: bytes) 
     result = proof.prove([proof.Given(f"share {i}", share) for i, share in enumerate(shares)], manifest, passphrase)
     if not result.ok or result.secret_status != proof.SecretStatus.MATCHES:
         raise CheckFailed(f"the new shares do not prove out ({result.secret_detail}); nothing was written")
-    return {"secret_fingerprint": manifest.secret.secret_fingerprint, "qualifying_subsets": result.qualifying_subsets}
+    return {"secret_fingerprint": manifest.secret.secret_fingerprint, "qualifying_subsets": fields.count(result.qualifying_subsets)}
 
 
 def _record_files(

@@ -30,7 +30,7 @@ from vault.edges import entry, fsio, sources, terminal
 from vault.edges.tokens.opener import Opener
 from vault.errors import CheckFailed, InvalidInput, TokenError
 from vault.flows.tokens import TokenOptions, opener
-from vault.flows.vaults import anchored_manifest
+from vault.flows.vaults import anchored_manifest, read_events
 
 Clock = Callable[[], datetime]
 
@@ -114,22 +114,35 @@ def _refuse_tampered(found: evidence.Evidence) -> None:
 
 def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = _now, key: str | None = None) -> Status:
     """Readiness per share, group and vault as of a day (default: today, UTC), from the drill log."""
+    day = _as_of(as_of, clock)
     read = anchored_manifest(manifest_path, key)
     path = log_of(manifest_path, log)
-    return Status(dr.readiness(read.manifest, read_log(path), as_of or clock().date(), log_name=str(path)), read.anchor)
+    with fsio.bulk_reading():
+        return Status(dr.readiness(read.manifest, read_log(path), day, log_name=str(path)), read.anchor)
 
 
 def report(
     manifest_path: Path, out: Path, as_of: date | None, log: Path | None, clock: Clock = _now, key: str | None = None,
 ) -> Status:
     """Write the self-contained readiness report to the new file `out`; the readiness it shows."""
+    day = _as_of(as_of, clock)
     read = anchored_manifest(manifest_path, key)
     manifest = read.manifest
     fsio.check_new_file(out)
     path = log_of(manifest_path, log)
-    ready = dr.readiness(manifest, read_log(path), as_of or clock().date(), every_signature=True, log_name=str(path))
-    fsio.write_new_file(out, rp.render(manifest, ready).encode("utf-8"), fsio.PUBLIC_FILE_MODE)
+    with fsio.bulk_reading():
+        ready = dr.readiness(manifest, read_log(path), day, every_signature=True, log_name=str(path))
+        page = rp.render(manifest, ready)
+    fsio.write_new_file(out, page.encode("utf-8"), fsio.PUBLIC_FILE_MODE)
     return Status(ready, read.anchor)
+
+
+def _as_of(day: date | None, clock: Clock) -> date:
+    """--as-of, or today (UTC); a day too late for the calendar to hold its due dates is refused first."""
+    day = day or clock().date()
+    if day > dr.LATEST_AS_OF:
+        raise InvalidInput(f"--as-of {day} is too far ahead: readiness can be computed up to {dr.LATEST_AS_OF}")
+    return day
 
 
 def log_of(manifest_path: Path, log: Path | None) -> Path:
@@ -141,7 +154,7 @@ def read_log(path: Path) -> tuple[transcript.Event, ...]:
     """The drill log's events, its chain checked; none if there is no log yet."""
     if not path.exists():
         return ()
-    return transcript.parse_bytes(fsio.read_bytes(path), str(path))
+    return read_events(path)
 
 
 def _given(path: Path, found: Opener) -> proof.Given:

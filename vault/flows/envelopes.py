@@ -76,5 +76,5 @@ def unwrap(envelope_path: Path, out: Path | None, tokens: TokenOptions) -> Share
             raise error.with_context(str(envelope_path)) from None
     if out is not None:
         text = sharefile.render(plain, ceremony_id=sealed.ceremony_id, custodian=sealed.custodian)
-        fsio.write_new_file(out, text.encode("ascii"))
+        fsio.write_new_file(out, text.encode("utf-8"))  # as every share file: the custodian's name may be any script
     return plain

@@ -19,7 +19,7 @@ from vault.core.formats import transcript as tr
 from vault.core.formats.drills import EVENT_DRILL
 from vault.edges import fsio
 from vault.errors import CheckFailed
-from vault.flows.vaults import exists, parse_manifest
+from vault.flows.vaults import exists, parse_manifest, read_events
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def verify(directory: Path, head: str | None, key: str | None = None) -> Checked
 
 def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tuple[tuple[tr.Event, ...], tr.Verified]:
     name = str(path)
-    events = tr.parse_bytes(fsio.read_bytes(path), name)
+    events = read_events(path)
     signature_path = Path(tr.signature_file(name))
     signature = tr.signature_from_json(fsio.read_text(signature_path), str(signature_path)) if exists(signature_path) else None
     return events, tr.verify(events, name, manifest, signature, written_down)

@@ -89,6 +89,12 @@ def parse_manifest(data: bytes, path: Path) -> ManifestFile:
         raise error.with_context(str(path)) from None
 
 
+def read_events(path: Path) -> tuple[transcript.Event, ...]:
+    """A transcript or drill log's events, read line by line and checked as they come: a log of any length."""
+    with fsio.bulk_reading(), fsio.read_lines(path, transcript.MAX_LINE_BYTES) as lines:
+        return tuple(transcript.read(lines, str(path)))
+
+
 def read_key(key: str | None) -> str | None:
     """`--key` as typed (either case; exit 3 when it is not 64 hex digits), for `anchored_manifest`."""
     return transcript.read_key(key) if key is not None else None
@@ -114,7 +120,7 @@ def anchored_manifest(path: Path, key: str | None = None, required: bool = False
             )
         found = Anchored(read, anchors.unanchored(str(path), pinned, trusted))
     else:
-        events = transcript.parse_bytes(fsio.read_bytes(log), str(log))
+        events = read_events(log)
         signature_path = Path(transcript.signature_file(str(log)))
         signature_text = fsio.read_text(signature_path) if exists(signature_path) else None
         signature = transcript.signature_from_json(signature_text, str(signature_path)) if signature_text is not None else None
@@ -129,8 +135,7 @@ def read_vault(manifest_path: Path, key: str | None = None, trusted: bool = Fals
     drills_path = manifest_path.parent / transcript.DRILLS_FILE
     drills = None
     if exists(drills_path):
-        drills = fsio.read_bytes(drills_path)
-        transcript.parse_bytes(drills, str(drills_path))
+        drills = transcript.to_text(transcript.Chain(read_events(drills_path))).encode("ascii")  # checked: canonical, so as it was
     return Vault(anchored, drills)
 
 

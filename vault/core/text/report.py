@@ -9,6 +9,7 @@ Every string that came from a person (names, reasons, paths) passes through `_e`
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
@@ -222,17 +223,20 @@ def _segments(checks: Sequence[tuple[date, bool]], start: date, end: date, inter
 
 
 def _ticks(start: date, end: date) -> list[tuple[date, str]]:
-    """Weekly ticks for a short span, else month starts, at most about eight labels."""
+    """Weekly ticks for a short span, else month starts (every 1 to 120 months, or decades beyond), at most about eight labels."""
     days = (end - start).days
     if days <= 70:
         step = 7 * max(1, -(-days // 56))
         return [(start + timedelta(n), (start + timedelta(n)).isoformat()) for n in range(0, days + 1, step)]
-    months = next(m for m in (1, 2, 3, 6, 12, 24, 60, 120) if days / 30.4 / m <= 8)
+    wanted = days / 30.4 / 8
+    months = next((m for m in (1, 2, 3, 6, 12, 24, 60, 120) if wanted <= m), 120 * math.ceil(wanted / 120))
     ticks, tick = [], date(start.year, start.month, 1)
     while tick <= end:
         if tick >= start:
             ticks.append((tick, f"{MONTHS[tick.month - 1]} {tick.year}"))
         total = tick.year * 12 + tick.month - 1 + months
+        if total // 12 > date.max.year:
+            break
         tick = date(total // 12, total % 12 + 1, 1)
     return ticks
 
