@@ -19,8 +19,8 @@ from conftest import Run, run_cli
 from vault.core import evidence
 from vault.core.formats import drills, fields, transcript
 from vault.core.formats import manifest as mf
-from vault.core.slip39.share import parse_share
 from vault.core.formats.fields import Fields, JsonPath
+from vault.core.slip39.share import parse_share
 from vault.errors import InvalidInput
 
 FAST = ("--iteration-exponent", "0")
