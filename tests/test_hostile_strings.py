@@ -396,4 +396,4 @@ def test_a_lone_surrogate_in_a_json_file_is_refused_naming_the_field(tmp_path):
     (tmp_path / "copy" / "manifest.json").write_text(json.dumps(document))  # ASCII: the surrogate as an escape
     result = run_cli(tmp_path, "verify", "--manifest", "copy/manifest.json", str(vault / "shares" / "group1-share1.txt"))
     assert result.returncode == 3, result.stderr
-    assert "manifest.shares[0].custodian holds a lone surrogate" in result.stderr
+    assert "manifest.shares[0].custodian is not text: it holds a lone UTF-16 surrogate" in result.stderr
