@@ -9,6 +9,7 @@ counted, and make `drill status` exit 1.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -241,3 +242,51 @@ def test_transcript_verify_checks_every_attestation_of_the_drill_log(vault: Path
     forged = run_cli(vault, "transcript", "verify", "vault")
     assert forged.returncode == 1
     assert "drills.jsonl line 2: the signature of share" in forged.stderr and "does not verify" in forged.stderr
+
+
+def test_status_read_from_the_end_says_what_reading_every_line_says(vault: Path) -> None:
+    """`drill status` reads only the lines its verdict needs (vault.core.drill.readiness_from_end); on a real log
+    of partial, quorum and failed drills, at every as-of date, it says exactly what reading every line says."""
+    from datetime import date, timedelta
+
+    from vault.core import drill as dr
+    from vault.core.formats import manifest as mf
+
+    for args, code in ((["--partial", SHARES["Bob"]], 0), ([SHARES["Alice"], SHARES["Carol"]], 0), ([SHARES["Alice"]], 1),
+                       (["--partial", SHARES["Carol"]], 0)):
+        assert run_cli(vault, "drill", "run", "--manifest", MANIFEST, *args).returncode == code  # [Alice] alone: no quorum
+    manifest = mf.from_json((vault / MANIFEST).read_text())
+    data = (vault / "vault" / "drills.jsonl").read_bytes()
+    lines = [line + b"\n" for line in data.split(b"\n")[:-1]]
+    events = transcript.parse_bytes(data)
+    assert len(events) == 5
+    today = date.fromisoformat(events[-1].time[:10])
+    # Bob's last pass is line 2: line 1 (Alice's first check) is only chained, never read
+    assert [e.seq for e in dr.recent_events(manifest, transcript.chained(lines), today, "drills.jsonl")] == [1, 2, 3, 4]
+    for as_of in (today - timedelta(days=1), today, today + timedelta(days=179), today + timedelta(days=181)):
+        fast, full = dr.readiness_from_end(manifest, lines, as_of), dr.readiness(manifest, events, as_of)
+        assert (fast.shares, fast.groups, fast.recoverable, fast.weakest, fast.last_quorum_drill, fast.findings, fast.logged) == \
+               (full.shares, full.groups, full.recoverable, full.weakest, full.last_quorum_drill, full.findings, full.logged)
+
+
+def test_a_line_rewritten_with_its_hash_recomputed_is_named_even_read_from_the_end(vault: Path) -> None:
+    """A line before the last signature, re-spaced and re-hashed over its new bytes (so that its hash alone
+    still chains): the signature after it no longer verifies, every line is then read, and the line is named."""
+    for name in ("Bob", "Carol"):
+        assert run_cli(vault, "drill", "run", "--manifest", MANIFEST, "--partial", SHARES[name]).returncode == 0
+    path = vault / "vault" / "drills.jsonl"
+    raw = path.read_bytes().split(b"\n")[:-1]
+    previous = transcript.GENESIS
+    rebuilt = []
+    for number, line in enumerate(raw):
+        text = line.decode()
+        body = text[:text.index(',"hash":"')]
+        body = body[:body.index(',"prev":"')] + f',"prev":"{previous}"'
+        if number == 0:
+            body = body.replace('"operator":', '"operator": ', 1)  # not canonical any more
+        previous = hashlib.sha256(transcript.HASH_DOMAIN + (body + "}").encode()).hexdigest()
+        rebuilt.append(f'{body},"hash":"{previous}"}}\n')
+    path.write_text("".join(rebuilt))
+    result = status(vault)
+    assert result.returncode == 1
+    assert "drills.jsonl line 1: is not in canonical form" in result.stderr

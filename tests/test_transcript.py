@@ -244,9 +244,9 @@ def test_the_fast_reader_accepts_only_what_the_strict_reader_accepts(data, edit,
     position = where % (len(line) + 1)
     line = [line, line[:position] + " " + line[position:], line.replace(":", ": ", 1), line.replace("1", "1.0", 1),
             line.replace("0", "-0", 1), line.replace('"', '"\\u0041', 1)][edit]
-    fast = tr._checked_line(line.encode("ascii"), 1, None)
+    fast = tr._checked_line(line.encode("ascii"), 1, tr.GENESIS)
     try:
-        strict = tr._parse_line(line, 1, None, "transcript.jsonl")
+        strict = tr._parse_line(line, 1, tr.GENESIS, "transcript.jsonl")
     except CheckFailed:
         assert fast is None
     else:

@@ -17,7 +17,8 @@ from datetime import date, timedelta
 from vault.core import proof as pf
 from vault.core.evidence import Drill as Drill
 from vault.core.evidence import Finding, examine
-from vault.core.formats.drills import DrillKind, DrillRecord, QuorumCheck, Result, ShareCheck
+from vault.core.formats import transcript
+from vault.core.formats.drills import EVENT_DRILL, DrillKind, DrillRecord, QuorumCheck, Result, ShareCheck, from_event
 from vault.core.formats.manifest import MAX_DRILL_INTERVAL_DAYS, Manifest, ShareEntry
 from vault.core.formats.transcript import Event
 from vault.core.scheme import describe_group
@@ -206,6 +207,59 @@ def readiness(manifest: Manifest, events: Sequence[Event], as_of: date, every_si
         max(quorum_days) if quorum_days else None, drills, evidence.findings, evidence.unattested, len(events),
     )
     return dataclasses.replace(result, weakest=tuple(_weakest(result, manifest)))
+
+
+def readiness_from_end(manifest: Manifest, lines: Sequence[bytes], as_of: date, log_name: str = "drills.jsonl") -> Readiness:
+    """`readiness`, reading the log's lines from the end only as far back as the verdict needs.
+
+    The verdict needs, for each share, its last passed check on or before `as_of` and
+    every check after it, and the last passed quorum drill. Lines before those are only
+    chained (`transcript.chained`: their hashes, not their form or content), which is
+    enough because each share's last check is signed over the previous line's hash and
+    `drill run` reads every line before it signs (docs/attestation.md, "Cost").
+    It is used only when every signer has a key, and gives the same readiness as
+    reading every line; when anything does not verify, every line is read, so that
+    each bad one is named.
+    """
+    chain = transcript.chained(lines)
+    attested = manifest.attestation is not None and all(entry.attestation_public_key for entry in manifest.shares)
+    if chain is not None and attested:
+        ready = readiness(manifest, recent_events(manifest, chain, as_of, log_name), as_of, log_name=log_name)
+        if not ready.tampered:
+            return dataclasses.replace(ready, logged=len(chain))
+    return readiness(manifest, tuple(transcript.read(lines, log_name)), as_of, log_name=log_name)
+
+
+def recent_events(manifest: Manifest, chain: Sequence[tuple[bytes, str]], as_of: date, name: str) -> tuple[Event, ...]:
+    """The events readiness needs (see `readiness_from_end`), each line read in full, in log order.
+
+    Every line after the earliest of the shares' last passes is read; so is the last
+    passed quorum drill, found among the lines that mention one (`"kind":"quorum"`,
+    as canonical JSON writes it) without reading the lines between.
+    """
+    needed = {entry.share_fingerprint for entry in manifest.shares}
+    read: dict[int, Event] = {}
+    number = len(chain)
+    while needed and number:
+        event = _line(chain, number, name)
+        read[number] = event
+        if event.event == EVENT_DRILL and day_of(event) <= as_of:
+            needed -= {check.share_fingerprint for check in from_event(event, name).shares if check.result is Result.PASSED}
+        number -= 1
+    for candidate in range(len(chain), 0, -1):
+        if _QUORUM_MARK in chain[candidate - 1][0]:
+            event = read.setdefault(candidate, _line(chain, candidate, name))
+            record = from_event(event, name) if event.event == EVENT_DRILL else None
+            if record and record.kind is DrillKind.QUORUM and record.passed and day_of(event) <= as_of:
+                break
+    return tuple(read[number] for number in sorted(read))
+
+
+_QUORUM_MARK = b'"kind":"quorum"'
+
+
+def _line(chain: Sequence[tuple[bytes, str]], number: int, name: str) -> Event:
+    return transcript.line_at(chain[number - 1][0], number, chain[number - 2][1] if number > 1 else transcript.GENESIS, name)
 
 
 def checks_by_share(drills: Sequence[Drill]) -> dict[str, list[Check]]:

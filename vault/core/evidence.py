@@ -11,7 +11,7 @@ Checking every signature costs one Ed25519 verification each (about 0.1 ms here)
 `examine` with `every_signature=False` checks, for each key, only the latest record it
 signed. That suffices: each signature covers the previous line's hash, so the latest
 signature of any key fixes every line before it, and `drill run` (the only honest
-writer) examines the log before it signs. A line changed after a signature breaks
+writer) examines the whole log before it signs. A line changed after a signature breaks
 that signature; a forged record inserted before it would have been refused by the
 run that signed. What no check can catch: a holder of a share can sign that share's
 own check, whenever and however they like; a quorum can sign anything. When a

@@ -117,8 +117,10 @@ def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clo
     day = _as_of(as_of, clock)
     read = anchored_manifest(manifest_path, key)
     path = log_of(manifest_path, log)
-    with fsio.bulk_reading():
-        return Status(dr.readiness(read.manifest, read_log(path), day, log_name=str(path)), read.anchor)
+    if not path.exists():
+        return Status(dr.readiness(read.manifest, (), day, log_name=str(path)), read.anchor)
+    with fsio.bulk_reading(), fsio.read_lines(path, transcript.MAX_LINE_BYTES) as lines:
+        return Status(dr.readiness_from_end(read.manifest, list(lines), day, log_name=str(path)), read.anchor)
 
 
 def report(

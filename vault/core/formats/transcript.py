@@ -236,10 +236,58 @@ def read(lines: Iterable[bytes], name: str = TRANSCRIPT_FILE) -> Iterator[Event]
                 raise CheckFailed(f"{name} line {number}: is longer than {MAX_LINE_BYTES // 1024} KiB; coldvault writes no such line")
             if not terminated:
                 raise CheckFailed(f"{name} line {number}: has no line ending: the file was cut short, or the line was added by hand")
-            previous = _checked_line(line, number, previous, document) or _parse_line(line.decode("latin-1"), number, previous, name)
+            previous_hash = previous.hash if previous else GENESIS
+            previous = _checked_line(line, number, previous_hash, document) or _parse_line(line.decode("latin-1"), number, previous_hash, name)
             yield previous
     if number == 0:
         raise CheckFailed(f"{name}: the file is empty; a transcript has at least one line")
+
+
+def chained(lines: Iterable[bytes]) -> list[tuple[bytes, str]] | None:
+    """Each line (with its line feed) and its hash, when every line is chained to the one before by
+    its bytes alone; None at the first that is not, for `read` to name what is wrong.
+
+    By its bytes alone: ASCII, `{"seq":N,` at its position, a canonical tail
+    `,"prev":"...","hash":"..."}` whose `prev` is the previous line's hash, and a `hash`
+    that is the SHA-256 of the line as written (the part it covers). Neither the line's
+    form nor its content is checked, so this is weaker than `read` and much cheaper (no
+    JSON decoded or encoded): a forger can write a line that passes here and not there.
+    It is enough only where a later signature vouches for the line, as the drill log's
+    attestations do (vault.core.drill.recent_events, docs/attestation.md); `line_at`
+    reads, fully, each line that is then used.
+    """
+    kept: list[tuple[bytes, str]] = []
+    previous = GENESIS.encode("ascii")
+    for number, line in enumerate(lines):
+        cut = len(line) - _TAIL_BYTES  # where `,"hash":"` starts
+        if (
+            cut < _PREV_BYTES or len(line) > MAX_LINE_BYTES + 1 or not line.isascii()
+            or not line.startswith(b'{"seq":%d,' % number) or line[cut:cut + 9] != b',"hash":"' or line[-3:] != b'"}\n'
+            or line[cut - _PREV_BYTES:cut - 65] != b',"prev":"' or line[cut - 65:cut - 1] != previous or line[cut - 1:cut] != b'"'
+        ):
+            return None
+        hashed = _HASH_OF_DOMAIN.copy()
+        hashed.update(memoryview(line)[:cut])
+        hashed.update(b"}")
+        digest = hashed.hexdigest()
+        if digest.encode("ascii") != line[cut + 9:cut + 73]:
+            return None
+        kept.append((line, digest))
+        previous = line[cut + 9:cut + 73]
+    return kept or None
+
+
+def line_at(line: bytes, number: int, previous_hash: str, name: str = DRILLS_FILE) -> Event:
+    """Line `number` (from 1, with its line feed) read as `read` reads it, every rule checked, given the
+    hash of the line before it (GENESIS for the first): one line of a log read from its end."""
+    if not line.endswith(b"\n"):
+        raise CheckFailed(f"{name} line {number}: has no line ending: the file was cut short, or the line was added by hand")
+    body = line[:-1]
+    return _checked_line(body, number, previous_hash) or _parse_line(body.decode("latin-1"), number, previous_hash, name)
+
+
+_TAIL_BYTES = len(',"hash":"') + 64 + len('"}\n')
+_PREV_BYTES = len(',"prev":"') + 64 + len('"')
 
 
 BATCH_LINES = 64
@@ -279,7 +327,7 @@ def _documents(batch: list[bytes]) -> list[Any]:
     return [None] * len(batch)
 
 
-def _checked_line(line: bytes, number: int, previous: Event | None, document: Any = None) -> Event | None:
+def _checked_line(line: bytes, number: int, previous_hash: str, document: Any = None) -> Event | None:
     """The line's event if it plainly keeps every rule, else None: `_parse_line` then names what is wrong.
 
     The fast path, for logs of 100,000 lines: the C decoder and encoder do the work,
@@ -311,7 +359,7 @@ def _checked_line(line: bytes, number: int, previous: Event | None, document: An
         or not fields.is_utc_time(time)
         or _event_name_problem(event)
         or type(data) is not dict
-        or prev != (previous.hash if previous else GENESIS)
+        or prev != previous_hash
         or type(hash_) is not str  # 64 hex digits: it must equal the hash computed below
         or (text.count("{") + text.count("[") > _BRACKETS_TOO_FEW_TO_NEST_TOO_DEEP and _data_problem(data))
     ):
@@ -347,7 +395,7 @@ _BRACKETS_TOO_FEW_TO_NEST_TOO_DEEP = MAX_DEPTH + 1
 """A value nested deeper than MAX_DEPTH below `data` needs that many containers in `data`, plus the line's own."""
 
 
-def _parse_line(line: str, number: int, previous: Event | None, name: str) -> Event:
+def _parse_line(line: str, number: int, previous_hash: str, name: str) -> Event:
     """The strict reader: every rule in the order docs/transcript.md lists them; the first broken one is named."""
 
     def failed(what: str) -> CheckFailed:
@@ -367,9 +415,9 @@ def _parse_line(line: str, number: int, previous: Event | None, name: str) -> Ev
         raise failed("is not in canonical form (white space, key order or escaping differs): the line was edited")
     if line_hash(_unhashed(event)) != event.hash:
         raise failed("hash does not match its content: the line was changed after it was written")
-    if previous is None and event.prev != GENESIS:
+    if number == 1 and event.prev != GENESIS:
         raise failed("prev is not 64 zeros, as the first line's must be: lines were removed from the start")
-    if previous is not None and event.prev != previous.hash:
+    if number > 1 and event.prev != previous_hash:
         raise failed(f"prev is not line {number - 1}'s hash: a line was removed, inserted or reordered")
     if event.seq != number - 1:
         raise failed(f"seq is {event.seq}, expected {number - 1}")
