@@ -290,3 +290,9 @@ def test_a_line_rewritten_with_its_hash_recomputed_is_named_even_read_from_the_e
     result = status(vault)
     assert result.returncode == 1
     assert "drills.jsonl line 1: is not in canonical form" in result.stderr
+
+
+def test_the_report_says_what_anchored_its_manifest(vault: Path) -> None:
+    assert run_cli(vault, "drill", "report", "--manifest", MANIFEST, "--out", "report.html").returncode == 0
+    page = (vault / "report.html").read_text()
+    assert "anchor: vault/manifest.json is the one recorded at vault/transcript.jsonl line" in page

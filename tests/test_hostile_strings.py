@@ -397,3 +397,15 @@ def test_a_lone_surrogate_in_a_json_file_is_refused_naming_the_field(tmp_path):
     result = run_cli(tmp_path, "verify", "--manifest", "copy/manifest.json", str(vault / "shares" / "group1-share1.txt"))
     assert result.returncode == 3, result.stderr
     assert "manifest.shares[0].custodian is not text: it holds a lone UTF-16 surrogate" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["card", "wrap"])
+def test_custodian_flags_of_card_and_wrap_are_checked_like_plan_names(tmp_path, command):
+    """A card or an envelope names its custodian: "Аlice" with a Cyrillic А is refused as a plan would refuse it."""
+    vault = split_vault(tmp_path)
+    share = str(vault / "shares" / "group1-share1.txt")
+    extra = ["--out", "x.pdf"] if command == "card" else ["--out", "x.envelope.json", "--recipient-pubkey", "nokey.pem"]
+    result = run_cli(tmp_path, command, share, "--custodian", "\u0410lice", *extra)
+    assert result.returncode == 3, result.stderr
+    assert '--custodian "\u0410lice"' in result.stderr and "mixes scripts" in result.stderr
+    assert not (tmp_path / "x.pdf").exists() and not (tmp_path / "x.envelope.json").exists()

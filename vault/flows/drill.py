@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vault.core import drill as dr
 from vault.core import evidence, names, proof, verification
-from vault.core.anchor import Anchor
+from vault.core.anchor import Anchor, describe
 from vault.core.attestation import SigningKey
 from vault.core.formats import drills, transcript
 from vault.core.formats import manifest as mf
@@ -134,7 +134,7 @@ def report(
     path = log_of(manifest_path, log)
     with fsio.bulk_reading():
         ready = dr.readiness(manifest, read_log(path), day, every_signature=True, log_name=str(path))
-        page = rp.render(manifest, ready)
+        page = rp.render(manifest, ready, describe(read.anchor, str(manifest_path)))
     fsio.write_new_file(out, page.encode("utf-8"), fsio.PUBLIC_FILE_MODE)
     return Status(ready, read.anchor)
 

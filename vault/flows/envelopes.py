@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from vault.core import names
 from vault.core.anchor import Anchor
 from vault.core.formats import envelope as ev
 from vault.core.formats import sharefile
@@ -38,6 +39,7 @@ def wrap(share_path: Path, out: Path, sealing: Sealing, manifest_path: Path | No
          tokens: TokenOptions) -> Wrapped:
     """Seal the share in `share_path` to an AES key on a token, or to a public key; write the envelope to `out`."""
     packets.check_seal_flags(sealing, required=True)
+    custodian = names.flag(custodian, "--custodian") if custodian is not None else None
     plain = sources.read_share_file(share_path)
     fsio.check_new_file(out)
     ceremony_id, custodian, anchor = _header_names(plain, manifest_path, custodian)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vault.core import names as people
 from vault.core import proof
 from vault.core.anchor import Anchor, AnchorKind
 from vault.core.formats import manifest as mf
@@ -63,6 +64,7 @@ def card(
     """
     if key is not None and manifest_path is None:
         raise InvalidInput("--key needs --manifest: it pins the key that signed the manifest's transcript")
+    custodian = people.flag(custodian, "--custodian") if custodian is not None else None
     fsio.check_new_file(out)
     with opener(tokens) as found:
         share = sources.read_share_file(path, found)

@@ -39,18 +39,22 @@ h2{break-after:avoid}tr,li,.verdict,svg{break-inside:avoid}tr.group th{backgroun
 """
 
 
-def render(manifest: Manifest, readiness: dr.Readiness) -> str:
-    """The whole page. Deterministic: the only date is `readiness.as_of`, so a report can be re-made and compared."""
+def render(manifest: Manifest, readiness: dr.Readiness, anchor: str | None = None) -> str:
+    """The whole page. Deterministic: the only date is `readiness.as_of`, so a report can be re-made and compared.
+
+    `anchor` says what the manifest was checked against (vault.core.anchor.describe), for the reader to compare.
+    """
     drills = readiness.drills
+    checks = _checks_by_share(drills)
     title = f"{manifest.ceremony.name}: readiness as of {readiness.as_of}"
-    body = [_header(manifest, readiness), _weak_points(readiness), _table(manifest, readiness, drills),
-            _timeline(manifest, readiness, drills), _drill_list(drills, readiness.logged)]
+    body = [_header(manifest, readiness, anchor), _weak_points(readiness), _table(manifest, readiness, checks),
+            _timeline(manifest, readiness, checks), _drill_list(drills, readiness.logged)]
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
             f"<style>{STYLE}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
 
 
-def _header(manifest: Manifest, ready: dr.Readiness) -> str:
-    """Name, id and the verdict in words: what a custodian needs from the first line."""
+def _header(manifest: Manifest, ready: dr.Readiness, anchor: str | None) -> str:
+    """Name, id and the verdict in words: what a custodian needs from the first line; what anchored the manifest."""
     count = sum(g.ready for g in ready.groups)
     verdict = "RECOVERABLE" if ready.recoverable else "NOT RECOVERABLE"
     groups = f"{count} {'group' if count == 1 else 'groups'} ready, {ready.groups_needed} needed"
@@ -59,7 +63,8 @@ def _header(manifest: Manifest, ready: dr.Readiness) -> str:
             f"wallet fingerprint <span class=\"mono\">{_e(manifest.secret.wallet_fingerprint)}</span></p>\n"
             f'<p class="meta"><strong>as of {ready.as_of}</strong>; a check counts for {ready.interval_days} days; '
             f"last quorum drill: {ready.last_quorum_drill or 'never'}</p>\n"
-            f'<p class="verdict{"" if ready.recoverable else " bad"}"><strong>{verdict}</strong> from shares verified '
+            + (f'<p class="meta mono">{_e(anchor)}</p>\n' if anchor else "")
+            + f'<p class="verdict{"" if ready.recoverable else " bad"}"><strong>{verdict}</strong> from shares verified '
             f"within {ready.interval_days} days: {groups}.</p>"
             + (f'<p class="verdict bad"><strong>TAMPERED</strong>: {len(ready.findings)} drill record(s) do not verify and are not '
                "counted (see the weak points).</p>" if ready.tampered else "")
@@ -73,7 +78,11 @@ def _weak_points(ready: dr.Readiness) -> str:
     return "<section><h2>Weak points</h2>" + (f"<ul>{items}</ul>" if items else "<p>none</p>") + "</section>"
 
 
-def _table(manifest: Manifest, ready: dr.Readiness, drills: Sequence[dr.Drill]) -> str:
+Checks = dict[str, list[tuple[date, bool]]]
+"""(day, passed) for every check of each share, by fingerprint, oldest first (same-day checks keep log order)."""
+
+
+def _table(manifest: Manifest, ready: dr.Readiness, checks: Checks) -> str:
     """Per group, then per custodian: the facts the verdict is computed from."""
     count = len(manifest.scheme.groups)
     rows = []
@@ -81,7 +90,7 @@ def _table(manifest: Manifest, ready: dr.Readiness, drills: Sequence[dr.Drill]) 
         answer = "yes" if group.ready else "<strong>NO</strong>"
         rows.append(f'<tr class="group"><th colspan="5"><strong>{_e(describe_group(group.index, count, group.name))}</strong>: '
                     f"needs {group.needed}, verified now {group.current}; ready: {answer}</th></tr>")
-        rows += [_share_row(manifest, share, drills) for share in ready.shares if share.entry.group_index == group.index]
+        rows += [_share_row(manifest, share, checks) for share in ready.shares if share.entry.group_index == group.index]
     head = "".join(f"<th>{h}</th>" for h in ("Custodian", "Share", "Last verified", "Counts until (due)", "Status"))
     return ('<section><h2>Readiness per group and custodian</h2><table><colgroup><col style="width:24%"><col style="width:24%">'
             f'<col style="width:19%"><col style="width:18%"><col style="width:15%"></colgroup><thead><tr>{head}</tr></thead>'
@@ -89,7 +98,7 @@ def _table(manifest: Manifest, ready: dr.Readiness, drills: Sequence[dr.Drill]) 
             f"first check. A check counts through its due date; the day after, the share is OVERDUE until it is checked again.</p></section>")
 
 
-def _share_row(manifest: Manifest, share: dr.ShareReadiness, drills: Sequence[dr.Drill]) -> str:
+def _share_row(manifest: Manifest, share: dr.ShareReadiness, checks: Checks) -> str:
     """One custodian; "(ceremony)" when no drill has checked the share since it was made."""
     entry = share.entry
     group = manifest.group(entry.group_index)
@@ -97,7 +106,7 @@ def _share_row(manifest: Manifest, share: dr.ShareReadiness, drills: Sequence[dr
              f"share {entry.member_index + 1} of {group.member_count if group else '?'}")
     last = "never"
     if share.last_verified:
-        by_drill = any(day == share.last_verified and passed for day, passed in _checks(entry, drills))
+        by_drill = any(day == share.last_verified and passed for day, passed in checks.get(entry.share_fingerprint, []))
         last = f"{share.last_verified}{'' if by_drill else ' (extended)' if entry.issued else ' (ceremony)'}"
     status = ("current" if share.current else f"<strong>FAILED</strong> a check on {share.failed.day}: {_e(share.failed.reason)}"
               if share.failed else "<strong>OVERDUE</strong>" if share.due else "<strong>NEVER VERIFIED</strong>")
@@ -105,7 +114,7 @@ def _share_row(manifest: Manifest, share: dr.ShareReadiness, drills: Sequence[dr
             f"<td>{share.due or '-'}</td><td>{status}</td></tr>")
 
 
-def _timeline(manifest: Manifest, ready: dr.Readiness, drills: Sequence[dr.Drill]) -> str:
+def _timeline(manifest: Manifest, ready: dr.Readiness, checks: Checks) -> str:
     """One lane per custodian, from the ceremony to the as-of date: checks as shapes, currency as line style."""
     made = date.fromisoformat(manifest.ceremony.created[:10])
     start, days = min(made, ready.as_of), max((ready.as_of - made).days, MIN_SPAN_DAYS)
@@ -117,7 +126,7 @@ def _timeline(manifest: Manifest, ready: dr.Readiness, drills: Sequence[dr.Drill
     parts = [f'<line x1="{x(d):.1f}" y1="{TOP - 6}" x2="{x(d):.1f}" y2="{bottom}" stroke="#999" stroke-dasharray="1 3"/>'
              f'<text x="{x(d):.1f}" y="{bottom + 16}" text-anchor="middle" font-size="13">{label}</text>'
              for d, label in _ticks(start, start + timedelta(days=days))]
-    parts += [_lane(share, drills, dr.issued_day(manifest, share.entry), ready, x, TOP + LANE * row + LANE // 2)
+    parts += [_lane(share, checks.get(share.entry.share_fingerprint, []), dr.issued_day(manifest, share.entry), ready, x, TOP + LANE * row + LANE // 2)
               for row, share in enumerate(ready.shares)]
     asof = x(ready.as_of)
     parts.append(f'<line x1="{asof:.1f}" y1="{TOP - 14}" x2="{asof:.1f}" y2="{bottom + 4}" stroke="#000" stroke-width="2"/>'
@@ -129,9 +138,9 @@ def _timeline(manifest: Manifest, ready: dr.Readiness, drills: Sequence[dr.Drill
     return f"<section><h2>Timeline of checks per custodian</h2>{svg}</section>"
 
 
-def _lane(share: dr.ShareReadiness, drills: Sequence[dr.Drill], made: date, ready: dr.Readiness, x: Callable[[date], float], y: int) -> str:
+def _lane(share: dr.ShareReadiness, checks: list[tuple[date, bool]], made: date, ready: dr.Readiness, x: Callable[[date], float],
+          y: int) -> str:
     """A custodian's lane from the day its share was made: solid while a check counts, dashed while overdue; then the marks."""
-    checks = _checks(share.entry, drills)
     made_marks = [made] if made <= ready.as_of else []
     timeline = [(day, True) for day in made_marks] + checks
     parts = [f'<line x1="{x(a):.1f}" y1="{y}" x2="{x(b):.1f}" y2="{y}" stroke="#000" '
@@ -196,10 +205,10 @@ def _names(names: Sequence[object]) -> str:
     return ", ".join(f"<bdi>{_e(name)}</bdi>" for name in names if name) or "-"
 
 
-def _checks(entry: ShareEntry, drills: Sequence[dr.Drill]) -> list[tuple[date, bool]]:
-    """(day, passed) for every check of this share, oldest first (same-day checks keep log order)."""
-    return sorted(((check.day, check.passed) for check in dr.checks_by_share(drills).get(entry.share_fingerprint, [])),
-                  key=lambda check: check[0])
+def _checks_by_share(drills: Sequence[dr.Drill]) -> Checks:
+    """Every share's checks, in one pass over the drills (not one per share: a log may hold 100,000)."""
+    return {fingerprint: sorted(((check.day, check.passed) for check in checks), key=lambda check: check[0])
+            for fingerprint, checks in dr.checks_by_share(drills).items()}
 
 
 def _segments(checks: Sequence[tuple[date, bool]], start: date, end: date, interval: int) -> list[tuple[date, date, bool]]:
