@@ -1,4 +1,4 @@
-"""Shared fixtures: the real CLI in a subprocess, official vectors, SoftHSM2 tokens.
+"""Shared fixtures: the real CLI in a subprocess, official vectors, SoftHSM2 and TPM tokens.
 
 End-to-end tests run `python -m vault` in a subprocess, exactly as a user meets it:
 real files, real exit codes, stdout and stderr kept apart.
@@ -20,6 +20,7 @@ VECTORS = Path(__file__).parent / "vectors"
 # The demo's SoftHSM2 kit (scripts/softhsm_kit.py) is shared with the tests: one way to make tokens.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import softhsm_kit  # noqa: E402
+import tpm_kit  # noqa: E402
 from softhsm_kit import softhsm_module  # noqa: E402,F401  (re-exported for the test modules)
 
 
@@ -83,3 +84,21 @@ def softhsm(tmp_path: Path) -> dict[str, str]:
             pytest.fail(message)
         pytest.skip(message)
     return softhsm_kit.token_store(tmp_path)
+
+
+@pytest.fixture
+def tpm(tmp_path: Path):
+    """A software TPM (swtpm) of this test's own, with an empty tpm2-pkcs11 store: a second PKCS#11 implementation.
+
+    When CI=true a missing swtpm, tpm2-tools or tpm2-pkcs11 fails the test, as for SoftHSM2.
+    Run coldvault with `tpm.run([...])`: it flushes what the process left in the TPM
+    (this rig has no resource manager; see scripts/tpm_kit.py). swtpm stops after the test.
+    """
+    absent = tpm_kit.missing()
+    if absent:
+        message = f"not installed: {', '.join(absent)} (`make test` installs them with scripts/ensure-os-deps)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with tpm_kit.running(tmp_path / "tpm") as started:
+        yield started
