@@ -248,7 +248,9 @@ def recent_events(manifest: Manifest, chain: Sequence[tuple[bytes, str]], as_of:
         number -= 1
     for candidate in range(len(chain), 0, -1):
         if _QUORUM_MARK in chain[candidate - 1][0]:
-            event = read.setdefault(candidate, _line(chain, candidate, name))
+            if candidate not in read:  # a line already read above is not read again
+                read[candidate] = _line(chain, candidate, name)
+            event = read[candidate]
             record = from_event(event, name) if event.event == EVENT_DRILL else None
             if record and record.kind is DrillKind.QUORUM and record.passed and day_of(event) <= as_of:
                 break
