@@ -148,9 +148,8 @@ def run(module_path: Path, pins: dict[str, Path], count: int, repeat: int) -> No
     from pkcs11.mechanisms import GCMParams
 
     setup_start = time.perf_counter()
-    module = discovery.Module(module_path)
     pin = sources.pin_source(pins)
-    with session(module, TOKEN, pin, write=True) as live:
+    with session(discovery.Modules([module_path]).token(TOKEN), pin, write=True) as live:
         aes_id = keys.generate_key(live, "aes", "aes")
         keys.generate_key(live, "ec", "ec")
         keys.generate_key(live, "rsa", "rsa")
@@ -166,7 +165,7 @@ def run(module_path: Path, pins: dict[str, Path], count: int, repeat: int) -> No
 
     def opener() -> Opener:
         """A fresh Opener, logged in before the clock starts."""
-        fresh = Opener(module_path, pin, [])
+        fresh = Opener(discovery.Modules([module_path]), pin)
         try:
             fresh.session(TOKEN)
         except BaseException:

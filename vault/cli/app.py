@@ -33,7 +33,7 @@ class Command:
 
 COMMANDS = (
     Command("token", "token", "PKCS#11 tokens: list them, create keys on them, export public keys."),
-    Command("ceremony", "ceremony", "Key ceremonies: write a plan template, run a plan end to end."),
+    Command("ceremony", "ceremony", "Key ceremonies: write a plan template, rehearse it, run it end to end."),
     Command("transcript", "transcript", "The ceremony's tamper-evident transcript and drill log."),
     Command("verify", "verify", "Check shares against the manifest and prove what every qualifying subset recovers."),
     Command("inspect", "inspect", "Show a share's identifier, group and thresholds, and its fingerprint."),
@@ -43,7 +43,7 @@ COMMANDS = (
     Command("rotate", "rotate", "Re-split the seed by a new plan, so that old shares never combine with new ones."),
     Command("recover", "recover", "Recover the secret from a quorum of shares."),
     Command("split", "split", "Split a secret into SLIP-39 shares: DIR/manifest.json, DIR/shares/*.txt, DIR/transcript.jsonl."),
-    Command("wrap", "wrap", "Seal a share to a token: its AES key (--token --key), or a custodian's public key (--recipient-pubkey; add --token to prove that token opens it)."),
+    Command("wrap", "wrap", "Seal a share to a token: its AES key (--token --key-label), or a custodian's public key (--recipient-pubkey; add --token to prove that token opens it)."),
     Command("unwrap", "unwrap", "Open an envelope with its token: the share's words go to --out (or stdout)."),
 )
 """In the order a custody team meets them: tokens, the ceremony and its record, checking

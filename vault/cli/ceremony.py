@@ -10,12 +10,14 @@ import typer
 from vault.cli.app import new_app
 from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PinFiles, tokens
 from vault.cli.output import emit
+from vault.core.delivery import Holder
 from vault.core.formats.manifest import to_document
+from vault.core.formats.plan import PAPER
 from vault.core.secret import KIND_NOTES
 from vault.flows import ceremony
 from vault.flows.split import SecretFlags
 
-app = new_app("Key ceremonies: write a plan template, run a plan end to end.")
+app = new_app("Key ceremonies: write a plan template, rehearse it, run it end to end.")
 
 
 @app.command()
@@ -47,6 +49,47 @@ def run(
         plan_file, out, yes, SecretFlags(generate, bip39_file, secret_file), passphrase_file, tokens(module, pin_file),
     )
     emit(as_json, *outcome_output(outcome, out))
+
+
+@app.command()
+def check(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="The ceremony plan (TOML).", show_default=False)],
+    out: Annotated[Path | None, typer.Option("--out", help="The directory the run will write: checked to be new.")] = None,
+    module: ModuleOption = None,
+    pin_file: PinFiles = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Rehearse a plan: everything a run checks before the secret exists (plan, tokens, keys, PINs,
+    each delivery proven on its token where the token is here); writes nothing."""
+    rehearsal = ceremony.check_plan(plan_file, out, tokens(module, pin_file))
+    custodians = [_rehearsed(holder) for holder in rehearsal.holders]
+    signer = rehearsal.signer
+    payload = {
+        "plan": str(plan_file),
+        "custodians": custodians,
+        "signing": None if signer is None else {"token": signer.token_label, "key": signer.key_label, "public_key_sha256": signer.public_key_sha256},
+        "unproven": [c["name"] for c in custodians if c["delivery"] != PAPER and not c["proven"]],
+    }
+    human = [f"{plan_file}: the plan, its tokens and keys are ready (no secret was made; nothing was written)"]
+    for entry in custodians:
+        human.append(f'  {entry["name"]}: {entry["delivery"]}' + (f' on token "{entry["token"]}"' if entry["token"] else "")
+                     + (": proven, a test payload opened on the token" if entry["proven"] else
+                        ": NOT PROVEN, its token is not named in the plan; the custodian should check it before the ceremony"
+                        if entry["delivery"] != PAPER else ""))
+    if signer is not None:
+        human.append(f'  transcript signing key "{signer.key_label}" on token "{signer.token_label}": signs (tried); SHA-256 {signer.public_key_sha256}')
+    emit(as_json, payload, human)
+
+
+def _rehearsed(holder: Holder) -> dict[str, Any]:
+    target = holder.target
+    return {
+        "name": holder.name,
+        "group": holder.group_index + 1,
+        "delivery": PAPER if target is None else target.kind,
+        "token": None if target is None else target.token_label,
+        "proven": target is not None and target.token_label is not None,
+    }
 
 
 def outcome_output(outcome: ceremony.Outcome, out: Path) -> tuple[dict[str, Any], list[str]]:

@@ -48,7 +48,7 @@ def extend(
         str | None,
         typer.Option("--transcript-key", metavar="SHA256", show_default=False,
                      help="The SHA-256 of the key that signed the transcript, as the witnesses wrote it down: the transcript must be "
-                          "signed by it, and its signature must cover the manifest (--key here is the AES key's label, as in wrap)."),
+                          "signed by it, and its signature must cover the manifest (--key here is the old spelling of --key-label, as in wrap)."),
     ] = None,
     trust_manifest: TrustManifest = False,
     module: ModuleOption = None,

@@ -17,8 +17,9 @@ PassphraseFile = Annotated[
 ]
 PassphrasePrompt = Annotated[bool, typer.Option("--passphrase-prompt", help="Ask for the passphrase, hidden.")]
 ModuleOption = Annotated[
-    Path | None,
-    typer.Option("--module", help="PKCS#11 library (also $COLDVAULT_PKCS11_MODULE; default: the system's SoftHSM2)."),
+    list[Path] | None,
+    typer.Option("--module", help="PKCS#11 library; repeatable: tokens are found across all (else $COLDVAULT_PKCS11_MODULE, "
+                                  "else the system's SoftHSM2)."),
 ]
 PinFiles = Annotated[
     list[str] | None,
@@ -59,9 +60,13 @@ class OaepHash(str, enum.Enum):
 # How a share is sealed (`wrap`, `extend`): an AES key on a token, or a custodian's public key.
 SealToken = Annotated[
     str | None,
-    typer.Option("--token", help="Token holding the AES key (with --key), or the recipient's token, to prove the envelope opens."),
+    typer.Option("--token", help="Token holding the AES key (with --key-label), or the recipient's token, to prove the envelope opens."),
 ]
-SealKey = Annotated[str | None, typer.Option("--key", help="Label of an AES key on --token: the token itself encrypts.")]
+SealKey = Annotated[
+    str | None,
+    typer.Option("--key-label", "--key", metavar="LABEL", help="Label of an AES key on --token: the token itself encrypts.",
+                 show_default=False),
+]
 RecipientPubkey = Annotated[
     Path | None, typer.Option("--recipient-pubkey", help="The custodian's EC P-256 or RSA public key (PEM or DER).")
 ]
@@ -70,6 +75,6 @@ OaepHashOption = Annotated[
 ]
 
 
-def tokens(module: Path | None, pin_files: list[str] | None, labels: list[str] | None = None) -> TokenOptions:
+def tokens(modules: list[Path] | None, pin_files: list[str] | None, labels: list[str] | None = None) -> TokenOptions:
     """The token flags, as the flows take them."""
-    return TokenOptions(module, tuple(pin_files or ()), tuple(labels or ()))
+    return TokenOptions(tuple(modules or ()), tuple(pin_files or ()), tuple(labels or ()))

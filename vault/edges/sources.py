@@ -20,7 +20,7 @@ from vault.edges import fsio, terminal
 from vault.edges.tokens.discovery import TokenInfo
 from vault.edges.tokens.opener import Opener
 from vault.edges.tokens.sessions import PinSource
-from vault.errors import InvalidInput, VaultError
+from vault.errors import InvalidInput, TokenError, VaultError
 
 T = TypeVar("T")
 
@@ -100,7 +100,11 @@ def parse_pin_files(values: list[str]) -> dict[str, Path]:
 
 
 def pin_source(pin_files: Mapping[str, Path]) -> PinSource:
-    """A token's PIN from its --pin-file, else from a hidden prompt (or a line of standard input)."""
+    """A token's PIN from its --pin-file, else from a hidden prompt on a terminal.
+
+    Never from a pipe: a PIN read from standard input would be a PIN some script
+    meant for another prompt, and each wrong one costs a try on the token.
+    """
 
     def pin(token: TokenInfo) -> str:
         if token.label in pin_files:
@@ -108,6 +112,9 @@ def pin_source(pin_files: Mapping[str, Path]) -> PinSource:
                 return fsio.read_line_file(pin_files[token.label])
             except VaultError as error:
                 raise error.with_context("--pin-file") from None
+        if not terminal.interactive():
+            raise TokenError(f'token "{token.label}" needs its PIN, and there is no terminal to ask for it on',
+                             f"give --pin-file {token.label}=PATH (a file holding the PIN, mode 0600)")
         return terminal.hidden(f'PIN for token "{token.label}" (not shown): ')
 
     return pin

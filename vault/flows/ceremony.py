@@ -4,8 +4,10 @@ A flow: the plan and the proofs are the core's, tokens, files and the room are t
 edges'; witnesses are asked through a `Guide`. The order is what makes it safe:
 
 1. Everything that can be checked without the secret is checked first: the plan,
-   the output directory, every token, key and public key file. A mistake costs
-   nothing yet.
+   the output directory, every token, key and public key file, and every delivery
+   whose token is here, proven by opening a throwaway payload on it
+   (`vault.flows.capabilities`). A mistake costs nothing yet; `ceremony check` runs
+   this step alone (`check_plan`).
 2. The secret exists only in memory. Shares are made, sealed, and proven (every
    envelope opens where its token is present; every qualifying subset recovers the
    secret's fingerprint) before a single file is written.
@@ -44,6 +46,7 @@ from vault.edges.tokens import keys
 from vault.edges.tokens.opener import Opener
 from vault.errors import CheckFailed, InvalidInput, VaultError, WriteRefused
 from vault.flows import packets
+from vault.flows.capabilities import Asked
 from vault.flows.split import SecretFlags
 from vault.flows.tokens import TokenOptions, opener
 
@@ -103,13 +106,18 @@ def run_plan(
     room = TerminalGuide(plan.operator, plan.witnesses, scripted=scripted)
     if plan.secret_source is SecretSource.GENERATE:  # with no flag, the plan's strength
         flags = dataclasses.replace(flags, generate=plan.secret_bits)
-    with opener(tokens) as found:
+    with opener(tokens, plan_modules(plan, plan_file.parent)) as found:
         return run(
             plan, text, plan_file.parent, out,
             read_secret=flags.read,
             read_passphrase=lambda: plan_passphrase(plan, passphrase_file),
             opener=found, guide=room,
         )
+
+
+def plan_modules(plan: Plan, plan_dir: Path) -> dict[str, Path]:
+    """The PKCS#11 library the plan names for a token, by label; relative paths from the plan's directory."""
+    return {token: plan_dir / module for token, module in plan.modules().items()}
 
 
 def check_flags(plan: Plan, flags: SecretFlags, passphrase_file: Path | None) -> None:
@@ -163,10 +171,8 @@ def run(
     manifest name the vault this one supersedes. `checkpoint` is called at each of
     `CHECKPOINTS` (tests stop the run there).
     """
-    check_output(out)
     guide.step("Checking the plan, the tokens and the keys (no secret exists yet)")
-    holders = prepare(plan, plan_dir, opener)
-    signer = _signer(plan, opener)
+    holders, signer = before_secret(plan, plan_dir, out, opener)
     ceremony = backup.new_ceremony(plan.name, clock(), random_bytes)
     log = records.Log(clock)
     log.add(records.STARTED, records.started(
@@ -213,6 +219,31 @@ def run(
     return Outcome(out, manifest, transcript.head(log.chain), signing_key, made)
 
 
+@dataclass(frozen=True)
+class Rehearsal:
+    """What `ceremony check` found: every delivery resolved (and proven where its token is here), the signer."""
+
+    plan: Plan
+    holders: tuple[Holder, ...]
+    signer: transcript.Signer | None
+
+
+def check_plan(plan_file: Path, out: Path | None, tokens: TokenOptions) -> Rehearsal:
+    """`coldvault ceremony check`: everything `run` checks before the secret exists, with the same errors; writes nothing."""
+    plan = plans.parse(fsio.read_text(plan_file), str(plan_file))
+    with opener(tokens, plan_modules(plan, plan_file.parent)) as found:
+        holders, signer = before_secret(plan, plan_file.parent, out, found)
+    return Rehearsal(plan, holders, signer)
+
+
+def before_secret(plan: Plan, plan_dir: Path, out: Path | None, opener: Opener) -> tuple[tuple[Holder, ...], transcript.Signer | None]:
+    """The output, every delivery (its key found, and proven on its token when the token is here) and the
+    signing key: what can go wrong without the secret goes wrong here, where it costs nothing."""
+    if out is not None:
+        check_output(out)
+    return prepare(plan, plan_dir, opener), _signer(plan, opener)
+
+
 def check_output(out: Path) -> None:
     """A new, empty output, and no staging directory left by an interrupted ceremony."""
     fsio.check_output_dir(out)
@@ -225,11 +256,12 @@ def check_output(out: Path) -> None:
 
 
 def prepare(plan: Plan, plan_dir: Path, opener: Opener) -> tuple[Holder, ...]:
-    """Resolve every delivery: public key files loaded, tokens and keys found. Raises naming the plan line."""
+    """Resolve every delivery: public key files loaded, tokens and keys found, each proven on its token
+    when the plan names one. Raises naming the plan line."""
     holders = []
     for group_index, member_index, custodian in plan.custodians():
         try:
-            target = packets.resolve(custodian.delivery, plan_dir, opener)
+            target = packets.resolve(custodian.delivery, plan_dir, opener, Asked.PLAN)
         except VaultError as error:
             raise error.with_context(f'{plan.where(custodian.line)}: custodian "{custodian.name}"') from None
         holders.append(Holder(group_index, member_index, custodian.name, custodian.folder, target))

@@ -19,6 +19,7 @@ from vault.core.slip39.share import Share
 from vault.edges import fsio, sources
 from vault.errors import InvalidInput, VaultError
 from vault.flows import packets
+from vault.flows.capabilities import Asked
 from vault.flows.packets import Sealing
 from vault.flows.tokens import TokenOptions, opener
 from vault.flows.vaults import anchored_manifest
@@ -43,8 +44,8 @@ def wrap(share_path: Path, out: Path, sealing: Sealing, manifest_path: Path | No
     plain = sources.read_share_file(share_path)
     fsio.check_new_file(out)
     ceremony_id, custodian, anchor = _header_names(plain, manifest_path, custodian)
-    with opener(TokenOptions(tokens.module, tokens.pin_files, (sealing.token,) if sealing.token else ())) as found:
-        target = packets.resolve(packets.delivery_from_flags(sealing), Path("."), found, name_key=True)
+    with opener(tokens) as found:
+        target = packets.resolve(packets.delivery_from_flags(sealing), Path("."), found, Asked.FLAGS, name_key=True)
         assert target is not None
         sealed, proven = packets.seal(plain, target, found, ceremony_id=ceremony_id, custodian=custodian)
     fsio.write_new_file(out, ev.to_json(sealed).encode("utf-8"))

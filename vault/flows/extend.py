@@ -30,6 +30,7 @@ from vault.edges import sources
 from vault.errors import InvalidInput
 from vault.flows import packets
 from vault.flows.ceremony import check_output
+from vault.flows.capabilities import Asked
 from vault.flows.packets import Sealing
 from vault.flows.tokens import TokenOptions, opener
 from vault.flows.vaults import Vault, carried_over, read_vault
@@ -77,7 +78,7 @@ def extend(
     if sealing.given and len(newcomers) > 1:
         raise InvalidInput("the sealing flags name one recipient: extend one sealed custodian at a time", "or leave them out: every new share on paper")
     vault = read_vault(manifest_path, key, trust_manifest)
-    with opener(TokenOptions(tokens.module, tokens.pin_files, (sealing.token,) if sealing.token else ())) as room:
+    with opener(tokens) as room:
         delivery = packets.delivery_from_flags(sealing)
         check_output(out)
         manifest = vault.manifest
@@ -85,7 +86,7 @@ def extend(
         newcomers = ext.check_newcomers(manifest, newcomers, folder_name)
         _check_replaces(manifest, replaces)
         indices = ext.new_member_indices(manifest, group, len(newcomers))
-        target = packets.resolve(delivery, Path("."), room)
+        target = packets.resolve(delivery, Path("."), room, Asked.FLAGS)
         holders = [Holder(group.index, index, name, folder_name(name), target) for index, name in zip(indices, newcomers, strict=True)]
         given = [(str(path), sources.read_share_file(path, room)) for path in basis]
         shares = ext.derive(ext.check_basis(given, manifest, group), indices)

@@ -35,6 +35,8 @@ from vault.edges import card, fsio
 from vault.edges.tokens.errors import NoMatchingKey
 from vault.edges.tokens.opener import Opener
 from vault.errors import CheckFailed, InvalidInput, VaultError
+from vault.flows import capabilities
+from vault.flows.capabilities import Asked
 
 PAPER_FILE = "share.txt"
 CARD_FILE = "card.pdf"
@@ -59,20 +61,20 @@ class Sealing:
 
 
 def check_seal_flags(sealing: Sealing, required: bool) -> None:
-    """--token with --key, or --recipient-pubkey (optionally with --token); nothing else makes sense."""
+    """--token with --key-label, or --recipient-pubkey (optionally with --token); nothing else makes sense."""
     token, key, recipient_pubkey = sealing.token, sealing.key, sealing.recipient_pubkey
     if key is not None and recipient_pubkey is not None:
-        raise InvalidInput("give --token with --key (AES on the token), or --recipient-pubkey PEM, not both")
+        raise InvalidInput("give --token with --key-label (AES on the token), or --recipient-pubkey PEM, not both")
     if key is not None and token is None:
-        raise InvalidInput("--key needs --token (the token that holds the key)")
+        raise InvalidInput("--key-label needs --token (the token that holds the key)")
     if key is None and recipient_pubkey is None and (required or token is not None):
-        raise InvalidInput("give --token with --key (AES on the token), or --recipient-pubkey PEM")
+        raise InvalidInput("give --token with --key-label (AES on the token), or --recipient-pubkey PEM")
 
 
 def delivery_from_flags(sealing: Sealing) -> Delivery:
     """The delivery `wrap`'s and `extend`'s flags ask for, as a plan would say it; no token is touched.
 
-    --key names a key on the token that seals itself; --recipient-pubkey a public key
+    --key-label names a key on the token that seals itself; --recipient-pubkey a public key
     file, read now for its kind (an error names the file).
     """
     if sealing.key is not None:
@@ -83,9 +85,10 @@ def delivery_from_flags(sealing: Sealing) -> Delivery:
     return Delivery(kind.name, token=sealing.token, public_key=str(sealing.recipient_pubkey), oaep_hash=sealing.oaep_hash)
 
 
-def resolve(delivery: Delivery, key_dir: Path, opener: Opener, name_key: bool = False) -> Target | None:
+def resolve(delivery: Delivery, key_dir: Path, opener: Opener, asked: Asked, name_key: bool = False) -> Target | None:
     """A delivery, checked before any secret exists: None for paper; else its target, with the
-    token's key found, or the public key file loaded (and its private key found on the token named).
+    token's key found, or the public key file loaded (and its private key found on the token named),
+    and proven on the token when one is named (`capabilities.prove`).
 
     With `name_key`, the label of the key found on the token is recorded in the envelope
     (`wrap`); a ceremony's envelopes name only what its plan says.
@@ -93,6 +96,15 @@ def resolve(delivery: Delivery, key_dir: Path, opener: Opener, name_key: bool = 
     if delivery.kind == PAPER:
         return None
     kind = registry.by_name(delivery.kind)
+    if delivery.token is not None:  # what the token cannot do is said before its keys are looked for
+        capabilities.check_listed(kind, delivery.token, opener, asked)
+    target = _target(kind, delivery, key_dir, opener, name_key)
+    if target.token_label is not None:
+        capabilities.prove(target, opener, asked)
+    return target
+
+
+def _target(kind: RecipientKind, delivery: Delivery, key_dir: Path, opener: Opener, name_key: bool) -> Target:
     if kind.seals_to == "token-key":
         assert delivery.token is not None and delivery.key is not None
         try:

@@ -67,7 +67,7 @@ def rotate(
     check_plan_fits(plan, old)
     old_passphrase = _old_passphrase(old.scheme.passphrase_protected, passphrases)
     room = TerminalGuide(plan.operator, plan.witnesses, scripted=scripted)
-    with opener(tokens) as found:
+    with opener(tokens, ceremony.plan_modules(plan, plan_file.parent)) as found:
         ceremony.check_output(out)
         share_set = _old_quorum(old_shares, old, manifest_path, found)
         if old.scheme.passphrase_protected and not old_passphrase:

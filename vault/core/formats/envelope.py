@@ -21,13 +21,12 @@ from typing import Any
 from vault.core.formats import fields
 from vault.core.formats.fields import Fields, JsonPath
 from vault.core.recipients import registry
-from vault.core.recipients.base import TAG_LENGTH_BYTES, Key, KeyQuery, RandomBytes, Recipient, Target
+from vault.core.recipients.base import NONCE_LENGTH_BYTES, TAG_LENGTH_BYTES, Key, KeyQuery, RandomBytes, Recipient, Target
 from vault.core.recipients.base import EnvelopeDoesNotOpen as EnvelopeDoesNotOpen  # the one opaque error, re-exported
 from vault.core.slip39.share import Share, parse_share
 from vault.errors import InvalidInput
 
 FORMAT = "coldvault-envelope/1"
-NONCE_LENGTH_BYTES = 12
 COMMON_MEMBERS = ("format", "ceremony_id", "share", "custodian", "recipient", "nonce", "ciphertext")
 SHARE_MEMBERS = ("identifier", "group_index", "member_index", "share_fingerprint")
 LOCATOR = JsonPath("envelope", FORMAT)

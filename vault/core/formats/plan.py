@@ -32,8 +32,9 @@ from vault.errors import InvalidInput
 
 FORMAT = "coldvault-plan/1"
 PAPER = "paper"
-DELIVERY_KEYS = ("token", "key", "public_key", "oaep_hash")
-"""Every key a delivery may have; which ones each kind needs and allows is the kind's (vault.core.recipients)."""
+DELIVERY_KEYS = ("token", "key", "public_key", "oaep_hash", "module")
+"""Every key a delivery may have; which ones each kind needs and allows is the kind's (vault.core.recipients),
+except `module`, which goes wherever `token` does: the PKCS#11 library that has the token."""
 MAX_NAME_LENGTH = names.MAX_NAME_LENGTH
 
 
@@ -74,6 +75,8 @@ class Delivery:
     public_key: str | None = None
     """A PEM or DER file, relative to the plan's directory."""
     oaep_hash: str | None = None
+    module: str | None = None
+    """The PKCS#11 library that has the token (a path, relative to the plan's directory); None: the command's modules."""
 
     @property
     def sealed(self) -> bool:
@@ -104,6 +107,8 @@ class Signing:
     token: str
     key: str
     line: int
+    module: str | None = None
+    """The PKCS#11 library that has the signing token, as for a delivery."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,13 @@ class Plan:
         if self.signing:
             labels.append(self.signing.token)
         return list(dict.fromkeys(labels))
+
+    def modules(self) -> dict[str, str]:
+        """The PKCS#11 library the plan names for a token, by the token's label (paths as written)."""
+        named = [(c.delivery.token, c.delivery.module) for _, _, c in self.custodians()]
+        if self.signing is not None:
+            named.append((self.signing.token, self.signing.module))
+        return {token: module for token, module in named if token and module}
 
     def where(self, line: int) -> str:
         return f"{self.source_name} line {line}"
@@ -364,6 +376,7 @@ class _Reader:
         else:
             kind = registry.by_name(delivery.kind)
             needs, allows, choices = kind.plan_needs, kind.plan_allows, kind.plan_choices
+            allows = (*allows, "module") if "token" in allows else allows
         for key in needs:
             if getattr(delivery, key) is None:
                 raise self.fail(custodian.path, f'custodian "{name}": delivery {delivery.kind} needs "{key}"')
@@ -373,6 +386,8 @@ class _Reader:
                 raise self.fail((*custodian.path, key), f'custodian "{name}": "{key}" does not apply to delivery {delivery.kind}')
             if value is not None and key in choices and value not in choices[key]:
                 raise self.fail((*custodian.path, key), f'custodian "{name}": {key} must be one of {", ".join(choices[key])}')
+        if delivery.module is not None and delivery.token is None:
+            raise self.fail((*custodian.path, "module"), f'custodian "{name}": "module" names the library of a token: give "token" too')
 
     def signing(self, root: Fields) -> Signing | None:
         if "signing" in root.value and not isinstance(root.value["signing"], dict):
@@ -380,8 +395,8 @@ class _Reader:
         signing = root.object("signing", absent=True)
         if signing is None:
             return None
-        signing.only(("token", "key"))
-        return Signing(signing.string("token"), signing.string("key"), self.lines.of(signing.path))
+        signing.only(("token", "key", "module"))
+        return Signing(signing.string("token"), signing.string("key"), self.lines.of(signing.path), signing.string("module", absent=True))
 
     def check(self, plan: Plan) -> None:
         """Rules across fields: thresholds, sizes, duplicates."""
@@ -396,6 +411,7 @@ class _Reader:
             raise self.fail(("slip39", "iteration_exponent"), f"iteration_exponent must be 0 to {ITERATION_EXPONENT_MAX}")
         if not 1 <= plan.drill_interval_days <= MAX_DRILL_INTERVAL_DAYS:
             raise self.fail(("policy", "drill_interval_days"), f"drill_interval_days must be 1 to {MAX_DRILL_INTERVAL_DAYS} (ten years)")
+        self.check_modules(plan)
         folders: dict[str, str] = {}
         seen: dict[str, int] = {}  # custodians' names so far, and their lines
         for index, group in enumerate(groups):
@@ -413,6 +429,21 @@ class _Reader:
                                     "each custodian holds one share; name each person so that no two names can be mistaken")
                 folders[custodian.folder] = custodian.name
                 seen[custodian.name] = self.lines.of(path)
+
+    def check_modules(self, plan: Plan) -> None:
+        """A token lives in one PKCS#11 library: the plan may not name two for it."""
+        named: dict[str, str] = {}
+        places: list[tuple[tuple[Step, ...], str | None, str | None]] = [
+            (("group", g, "custodian", m, "module"), c.delivery.token, c.delivery.module)
+            for g, group in enumerate(plan.groups) for m, c in enumerate(group.custodians)]
+        if plan.signing is not None:
+            places.append((("signing", "module"), plan.signing.token, plan.signing.module))
+        for path, token, module in places:
+            if token is None or module is None:
+                continue
+            if named.setdefault(token, module) != module:
+                raise self.fail(path, f'token "{token}" is given two modules: {_quoted(named[token])} and {_quoted(module)}',
+                                "a token is in one PKCS#11 library: name the same module wherever the token appears")
 
     def check_group(self, index: int, group: Group) -> None:
         count_ok = 1 <= len(group.custodians) <= MAX_MEMBER_COUNT

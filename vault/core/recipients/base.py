@@ -9,7 +9,10 @@ declares:
 - whether it seals to a public key or with a key on a token (`seals_to`);
 - `seal`: from a `Target` to its header members and the AEAD that encrypts the share;
 - `wanted`: the key a token must hold to open an envelope (a `KeyQuery`);
-- `unseal`: from its header members and that key to the AEAD that decrypts.
+- `unseal`: from its header members and that key to the AEAD that decrypts;
+- the PKCS#11 mechanisms a token needs to open it (`token_mechanisms`), and `prove`:
+  seal a throwaway payload to a target and open it with the token's key, as is done
+  before any secret exists.
 
 The AEAD is AES-256-GCM either way: in software with a data key the kind recovers
 (ecdh-p256, rsa-oaep), or on the token with a key that never leaves it
@@ -42,7 +45,10 @@ RandomBytes = Callable[[int], bytes]
 
 DATA_KEY_LENGTH_BYTES = 32
 """AES-256."""
+NONCE_LENGTH_BYTES = 12
+"""AES-GCM's 96-bit nonce."""
 TAG_LENGTH_BYTES = 16
+PROOF_ASSOCIATED_DATA = b"coldvault delivery proof: a throwaway payload, no share"
 DOES_NOT_OPEN = "the envelope does not open: it was altered, or it is sealed to another key"
 
 
@@ -156,6 +162,8 @@ class RecipientKind(ABC):
     """The type of public key this kind seals to, for kinds that seal to public keys..."""
     public_key_name: ClassVar[str | None] = None
     """...and its name for people ("EC P-256")."""
+    token_mechanisms: ClassVar[tuple[str, ...]]
+    """The PKCS#11 mechanisms a token must offer to open this kind's envelopes, as PKCS#11 names them (docs/tokens.md)."""
 
     def check_public_key(self, public_key: PublicKey) -> None:
         """Refuse a key of this kind's type that it still cannot use (another curve, too few bits)."""
@@ -171,6 +179,19 @@ class RecipientKind(ABC):
     @abstractmethod
     def unseal(self, recipient: Recipient, key: Key) -> Aead:
         """The AEAD that decrypts, from `recipient`'s members and the token's key."""
+
+    def prove(self, target: Target, key: Key, random_bytes: RandomBytes) -> None:
+        """Seal a throwaway payload to `target` as a share would be, and open it with `key`.
+
+        Raises what the token says (`TokenError`, `EnvelopeDoesNotOpen`) when `key`
+        cannot open what is sealed to `target`: run before any secret exists, it finds
+        what a token cannot do while a mistake still costs nothing.
+        """
+        recipient, aead = self.seal(target, random_bytes)
+        nonce, payload = random_bytes(NONCE_LENGTH_BYTES), random_bytes(DATA_KEY_LENGTH_BYTES)
+        sealed = aead.encrypt(nonce, payload, PROOF_ASSOCIATED_DATA)
+        if self.unseal(recipient, key).decrypt(nonce, sealed, PROOF_ASSOCIATED_DATA) != payload:
+            raise EnvelopeDoesNotOpen()
 
     @abstractmethod
     def write(self, recipient: Recipient) -> tuple[dict[str, object], dict[str, object]]:

@@ -107,7 +107,7 @@ def custodian_readme(manifest: Manifest, made: Packet, signing_key_sha256: str |
 It must say your share is listed in the manifest, name you, and show the fingerprint above.
 {_anchor_check_text(signing_key_sha256, made.envelope is None)}
 `coldvault inspect {file}{token_flags}` shows what the share says about itself. Neither shows the secret.
-
+{_token_text(made)}
 ## Rules
 
 - Never photograph, scan, type into an online device, or copy your share.
@@ -115,6 +115,19 @@ It must say your share is listed in the manifest, name you, and show the fingerp
 - Your share is checked in a recovery drill every {manifest.policy.drill_interval_days} days. If it is lost, damaged,
   or may have been seen by someone else, tell the vault's operator at once.
 """
+
+
+def _token_text(made: Packet) -> str:
+    """How the commands above reach the custodian's token: found by its public key, its PIN asked or read from a file."""
+    if made.envelope is None:
+        return ""
+    label = made.envelope.recipient.token_label
+    pin = (f"`YOUR-PIN-FILE` is a file holding your token's PIN (mode 0600); leave out `--pin-file` to type the PIN instead."
+           if label else "coldvault finds your token by its key and asks for its PIN (or give `--pin-file LABEL=FILE`).")
+    return (
+        f"\n{pin} If your token is not a SoftHSM2 token (a YubiKey, a smart card, a TPM), add `--module` and the path\n"
+        "of its PKCS#11 library to each command (coldvault's docs/tokens.md says which).\n"
+    )
 
 
 def _signing_key_line(signing_key_sha256: str | None, paper: bool) -> str:

@@ -18,6 +18,17 @@ class NoSuchToken(TokenError):
     """No token with that label is present."""
 
 
+class MechanismMissing(TokenError):
+    """The token cannot do what a recipient kind needs of it: `mechanism` (as PKCS#11 names it) is missing or refused."""
+
+    def __init__(self, mechanism: str, message: str, *hints: str) -> None:
+        super().__init__(message, *hints)
+        self.mechanism = mechanism
+
+    def with_context(self, context: str) -> MechanismMissing:
+        return MechanismMissing(self.mechanism, f"{context}: {self.message}", *self.hints)
+
+
 def translate(error: Exception, doing: str) -> TokenError:
     """A PKCS#11 failure as the `TokenError` a person can act on."""
     import pkcs11

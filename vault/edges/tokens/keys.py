@@ -15,7 +15,7 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from vault.core.recipients.base import EnvelopeDoesNotOpen, KeyPairQuery, KeyQuery, PublicKey, SecretKeyQuery, public_key_sha256
-from vault.edges.tokens.errors import NoMatchingKey, translate
+from vault.edges.tokens.errors import MechanismMissing, NoMatchingKey, translate
 from vault.errors import TokenError, WriteRefused
 
 AES_KEY_BITS = 256
@@ -34,6 +34,8 @@ class KeyInfo:
     id: str
     extractable: bool | None
     sensitive: bool | None
+    public_key_sha256: str | None = None
+    """A public key's SPKI SHA-256, hex: how envelopes name their recipient."""
 
 
 # ---------------------------------------------------------------- the keys a recipient needs
@@ -96,9 +98,9 @@ class TokenKey:
         try:
             return bytes(self.handle.decrypt(data, mechanism=Mechanism.RSA_PKCS_OAEP, mechanism_param=(digest, mgf, None)))
         except (pkcs11.MechanismInvalid, pkcs11.MechanismParamInvalid, pkcs11.ArgumentsBad):
-            raise TokenError(
-                f"this token cannot do RSA-OAEP with {hash_name.upper()}",
-                "seal to it with --oaep-hash sha1 (SoftHSM2 2.6 supports no other)",
+            raise MechanismMissing(
+                "CKM_RSA_PKCS_OAEP", f'token "{self.token_label}" cannot decrypt RSA-OAEP with {hash_name.upper()}',
+                "docs/tokens.md lists what each kind of token decrypts",
             ) from None
         except pkcs11.PKCS11Error:
             raise EnvelopeDoesNotOpen() from None
@@ -164,13 +166,9 @@ def _secret_key(live: Any, label: str, key_id: str | None) -> Any:
 
 def _key_pair(live: Any, token_label: str, query: KeyPairQuery) -> TokenKey:
     """The private key whose public key hashes to the query's SPKI SHA-256, with that public key and its label."""
-    from pkcs11 import Attribute, KeyType, ObjectClass
+    from pkcs11 import Attribute, ObjectClass
 
-    # Materialised first: PKCS#11 allows one object search at a time per session.
-    for candidate in list(live.get_objects({Attribute.CLASS: ObjectClass.PUBLIC_KEY})):
-        if candidate.key_type not in (KeyType.EC, KeyType.RSA):
-            continue
-        public = _to_cryptography(candidate)
+    for candidate, public in _public_keys(live):
         if public_key_sha256(public) != query.public_key_sha256:
             continue
         template = {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.KEY_TYPE: candidate.key_type}
@@ -182,6 +180,19 @@ def _key_pair(live: Any, token_label: str, query: KeyPairQuery) -> TokenKey:
         if len(privates) == 1:
             return TokenKey(token_label, privates[0], public, candidate.label or None)
     raise NoMatchingKey("no key on this token matches the envelope's recipient", "the envelope is sealed to another token or key")
+
+
+def public_key_hashes(live: Any) -> set[str]:
+    """The SPKI SHA-256 of every EC and RSA public key the session sees (a public session: those any caller may see)."""
+    return {public_key_sha256(public) for _, public in _public_keys(live)}
+
+
+def _public_keys(live: Any) -> list[tuple[Any, PublicKey]]:
+    from pkcs11 import Attribute, KeyType, ObjectClass
+
+    # Materialised first: PKCS#11 allows one object search at a time per session.
+    candidates = list(live.get_objects({Attribute.CLASS: ObjectClass.PUBLIC_KEY}))
+    return [(candidate, _to_cryptography(candidate)) for candidate in candidates if candidate.key_type in (KeyType.EC, KeyType.RSA)]
 
 
 # ---------------------------------------------------------------- listing, making and exporting keys
@@ -201,6 +212,7 @@ def list_keys(live: Any) -> list[KeyInfo]:
                 id=(key.id or b"").hex(),
                 extractable=None if name == "public" else bool(key[Attribute.EXTRACTABLE]),
                 sensitive=None if name == "public" else bool(key[Attribute.SENSITIVE]),
+                public_key_sha256=public_key_sha256(_to_cryptography(key)) if name == "public" and _key_type_name(key) in ("ec", "rsa") else None,
             ))
     return keys
 

@@ -1,38 +1,44 @@
 """The tokens of one command: sessions opened once per token, keys found once per recipient.
 
 An `Opener` is a context manager: every session it opened is closed on exit. The
-PKCS#11 module is loaded only when the first token is needed, so commands given
-plain share files never touch PKCS#11. It opens envelopes with the tokens they name
-(or those given with --token), and finds the keys a delivery needs before anything
-is sealed to them.
+PKCS#11 modules are loaded only when the first token is needed, so commands given
+plain share files never touch PKCS#11.
+
+An envelope sealed to a public key names its recipient by the SHA-256 of that key,
+so its token is found by looking at the public objects of every token present,
+without logging in; the PIN is then asked for that token only. The token label an
+envelope records is a hint for tokens that keep their public keys private. `--token`
+is honoured exactly: only the tokens it names are used, and each must be present.
 """
 
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
 from vault.core.formats import envelope as ev
-from vault.core.recipients.base import KeyQuery
+from vault.core.recipients.base import KeyPairQuery, KeyQuery, SecretKeyQuery
 from vault.core.slip39.share import Share
-from vault.edges.tokens.discovery import Module, module_path
+from vault.edges.tokens import mechanisms
+from vault.edges.tokens.discovery import Modules, Present
 from vault.edges.tokens.errors import NoMatchingKey, NoSuchToken, translate
-from vault.edges.tokens.keys import TokenKey, find
-from vault.edges.tokens.sessions import PinSource, session
+from vault.edges.tokens.keys import TokenKey, find, public_key_hashes
+from vault.edges.tokens.sessions import PinSource, public_session, session
 from vault.errors import TokenError
 
 
 class Opener:
     """Sessions and keys of the tokens a command uses, logging in once per token."""
 
-    def __init__(self, module: Path | None, pin: PinSource, token_labels: list[str]) -> None:
-        self._module_path = module
-        self._module: Module | None = None
+    def __init__(self, modules: Modules, pin: PinSource, token_labels: Sequence[str] = ()) -> None:
+        self.modules = modules
         self._pin = pin
-        self._token_labels = token_labels
+        self._token_labels = list(dict.fromkeys(token_labels))
         self._sessions: dict[str, Any] = {}
+        self._public: dict[str, set[str]] = {}
+        self._mechanisms: dict[str, mechanisms.Mechanisms] = {}
         self._keys: dict[tuple[str, KeyQuery], TokenKey] = {}
         """Keys already found, per token and query: a token search costs more than the
         cryptography (benchmarks/envelopes.py), and a ceremony opens many envelopes."""
@@ -43,18 +49,24 @@ class Opener:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self._stack.close()
+        if error is not None and type(error).__module__.startswith("pkcs11"):  # a token failure nothing below said in words
+            raise translate(error if isinstance(error, Exception) else Exception(), "on a token") from None
 
-    @property
-    def module(self) -> Module:
-        if self._module is None:
-            self._module = Module(module_path(self._module_path))
-        return self._module
+    def token(self, label: str) -> Present:
+        """The token labelled `label`; exit 4 listing the tokens present when it is not."""
+        return self.modules.token(label)
 
     def session(self, label: str, write: bool = False) -> Any:
         """A logged-in session on token `label` (read-write if `write`), opened once for the command."""
         if label not in self._sessions:
-            self._sessions[label] = self._stack.enter_context(session(self.module, label, self._pin, write))
+            self._sessions[label] = self._stack.enter_context(session(self.token(label), self._pin, write))
         return self._sessions[label]
+
+    def mechanisms(self, label: str) -> mechanisms.Mechanisms:
+        """What token `label` says it can do (its mechanism list), read once."""
+        if label not in self._mechanisms:
+            self._mechanisms[label] = mechanisms.read(self.token(label).slot)
+        return self._mechanisms[label]
 
     def key(self, label: str, query: KeyQuery) -> TokenKey:
         """The key `query` asks for on token `label`, remembered once found."""
@@ -69,25 +81,54 @@ class Opener:
                 raise translate(error, f'finding a key on token "{label}"') from None
         return self._keys[cache_key]
 
+    def shows(self, found: Present, query: KeyPairQuery) -> bool:
+        """Whether `found` shows the public key `query` names among its public objects (no PIN asked)."""
+        if found.label not in self._public:
+            with public_session(found) as live:
+                self._public[found.label] = public_key_hashes(live)
+        return query.public_key_sha256 in self._public[found.label]
+
+    def holder(self, query: KeyPairQuery) -> str | None:
+        """The label of the token present that shows the public key `query` names, if one does."""
+        holding = [found.label for found in self.modules.present() if self.shows(found, query)]
+        return holding[0] if holding else None
+
     def open(self, envelope: ev.Envelope) -> Share:
         """The share inside `envelope`; raises saying which token or key is missing, or that it does not open."""
-        named = envelope.recipient.token_label
-        labels = ([named] if named else []) + [label for label in self._token_labels if label != named]
-        if not labels:
-            raise TokenError(
-                "the envelope does not name its token",
-                "give --token LABEL (repeatable) for the tokens that may hold its key",
-            )
         import pkcs11
 
         wanted = ev.wanted(envelope)
         last: TokenError | None = None
-        for label in labels:
+        for label in self._candidates(envelope, wanted):
             try:
                 return ev.unseal(envelope, self.key(label, wanted))
-            except (NoSuchToken, NoMatchingKey) as error:  # try the next token given
+            except (NoSuchToken, NoMatchingKey) as error:  # try the next token
                 last = error
             except pkcs11.PKCS11Error as error:  # e.g. the token was pulled out mid-operation
                 raise translate(error, f'on token "{label}"') from None
         assert last is not None
         raise last
+
+    def _candidates(self, envelope: ev.Envelope, wanted: KeyQuery) -> list[str]:
+        """The tokens that may open `envelope`, in the order to try them (a PIN is asked only when one is tried)."""
+        if self._token_labels:  # --token: exactly these
+            given = [self.token(label) for label in self._token_labels]
+            if isinstance(wanted, KeyPairQuery):
+                showing = [found.label for found in given if self.shows(found, wanted)]
+                return showing or [found.label for found in given]  # a token may keep its public keys private
+            return [found.label for found in given]
+        named = envelope.recipient.token_label
+        if isinstance(wanted, SecretKeyQuery):
+            if not named:
+                raise TokenError("the envelope does not name its token", "give --token LABEL for the token that holds its AES key")
+            return [named]
+        holder = self.holder(wanted)
+        if holder is not None:
+            return [holder]
+        if named:
+            return [named]  # absent (exit 4 naming the tokens present), or keeping its public keys private
+        raise NoMatchingKey(
+            "no token present shows the public key this envelope is sealed to",
+            f"its SHA-256 is {wanted.public_key_sha256}; tokens present: {self.modules.labels()}",
+            "plug in the custodian's token, or give --token LABEL if it keeps its public keys private",
+        )

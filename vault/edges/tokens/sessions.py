@@ -1,8 +1,10 @@
-"""Logging in to a token: one session per use, closed (and logged out) on exit, also on error.
+"""Sessions on a token: one per use, closed (and logged out) on exit, also on error.
 
 The PIN comes from a `PinSource` the caller passes in (a PIN file, or a hidden
-prompt: `vault.edges.sources.pin_source`); this module never prompts. A wrong PIN is
-never retried by itself: tokens lock after a few.
+prompt on a terminal: `vault.edges.sources.pin_source`); this module never prompts. A
+wrong PIN is never retried by itself: tokens lock after a few. A public session
+(`public_session`) logs in to nothing: it reads the public objects every token shows,
+which is how an envelope's key is found before any PIN is asked.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from vault.edges.tokens.discovery import Module, TokenInfo
+from vault.edges.tokens.discovery import Present, TokenInfo
 from vault.edges.tokens.errors import translate
 from vault.errors import TokenError
 
@@ -20,20 +22,41 @@ PinSource = Callable[[TokenInfo], str]
 
 
 @contextlib.contextmanager
-def session(module: Module, label: str, pin: PinSource, write: bool = False) -> Iterator[Any]:
-    """A logged-in session on the token labelled `label`; closed (and logged out) on exit."""
+def session(found: Present, pin: PinSource, write: bool = False) -> Iterator[Any]:
+    """A logged-in session on the token `found`; closed (and logged out) on exit."""
     import pkcs11
 
-    token, info = module.token(label)
+    info = found.info
     if info.pin_locked:
-        raise TokenError(f'the PIN of token "{label}" is locked', "the token's security officer must unblock it")
+        raise TokenError(f'the PIN of token "{info.label}" is locked', "the token's security officer must unblock it")
     user_pin = pkcs11.PROTECTED_AUTH if info.pin_pad else pin(info) if info.login_required else None
     try:
-        opened = token.open(user_pin=user_pin, rw=write)
+        opened = found.token.open(user_pin=user_pin, rw=write)
     except pkcs11.PinIncorrect:
-        raise _wrong_pin(module, label) from None
+        raise _wrong_pin(found) from None
     except pkcs11.PKCS11Error as error:
-        raise translate(error, f'logging in to token "{label}"') from None
+        raise translate(error, f'logging in to token "{info.label}"') from None
+    with _translated(opened, info.label) as live:
+        yield live
+
+
+@contextlib.contextmanager
+def public_session(found: Present) -> Iterator[Any]:
+    """A session that is not logged in: the token's public objects only; no PIN is asked."""
+    import pkcs11
+
+    try:
+        opened = found.token.open()
+    except pkcs11.PKCS11Error as error:
+        raise translate(error, f'opening token "{found.label}"') from None
+    with _translated(opened, found.label) as live:
+        yield live
+
+
+@contextlib.contextmanager
+def _translated(opened: Any, label: str) -> Iterator[Any]:
+    import pkcs11
+
     with opened as live:
         try:
             yield live
@@ -41,12 +64,10 @@ def session(module: Module, label: str, pin: PinSource, write: bool = False) -> 
             raise translate(error, f'on token "{label}"') from None
 
 
-def _wrong_pin(module: Module, label: str) -> TokenError:
+def _wrong_pin(found: Present) -> TokenError:
     """The wrong-PIN error, with what the token says about the tries left (where it says)."""
-    try:
-        _, info = module.token(label)
-    except TokenError:
-        info = None
+    label = found.label
+    info = found.reread()
     hints = ["coldvault never retries a PIN by itself; check it and run again"]
     if info is not None and info.pin_locked:
         return TokenError(f'wrong PIN for token "{label}": the PIN is now locked', "the token's security officer must unblock it")
