@@ -114,6 +114,17 @@ MISTAKES = [
     case("bad-oaep-hash",
          replace((CAROL_PAPER, f'name = "Carol"\n  delivery = "rsa-oaep"\n  public_key = "keys/carol.pem"\n  oaep_hash = "md5"{HERE}')),
          'custodian "Carol": oaep_hash must be one of sha256, sha1'),
+    case("module-on-paper", replace(('name = "Alice"', f'name = "Alice"\n  module = "/usr/lib/libx.so"{HERE}')),
+         'custodian "Alice": "module" does not apply to delivery paper'),
+    case("module-without-token",
+         replace((CAROL_PAPER, f'name = "Carol"\n  delivery = "ecdh-p256"\n  public_key = "keys/carol.pem"\n  module = "/usr/lib/libx.so"{HERE}')),
+         'custodian "Carol": "module" names the library of a token: give "token" too'),
+    case("one-token-two-modules",
+         replace((CAROL_PAPER, 'name = "Carol"\n  delivery = "ecdh-p256"\n  public_key = "keys/carol.pem"\n  token = "shared"\n'
+                               f'  module = "/usr/lib/libb.so"{HERE}'),
+                 ('name = "Bob"\n  delivery = "paper"', 'name = "Bob"\n  delivery = "ecdh-p256"\n  public_key = "keys/carol.pem"\n'
+                                                       '  token = "shared"\n  module = "/usr/lib/liba.so"')),
+         'token "shared" is given two modules: "/usr/lib/liba.so" and "/usr/lib/libb.so"'),
     case("unknown-source", replace(('source = "bip39"', 'source = "dice"' + HERE)), 'secret source "dice" is unknown'),
     case("bits-not-for-source", replace(("bits = 256", "bits = 136" + HERE)), "136 bits is not a strength for source bip39"),
     case("missing-operator", replace(("[ceremony]", "[ceremony]" + HERE), ('operator = "Dana"', "")), '[ceremony] needs "operator"'),

@@ -282,11 +282,24 @@ def ecdsa_sign(live: Any, label: str, digest: bytes) -> tuple[bytes, PublicKey]:
         raise NoMatchingKey(f'no EC private key labelled "{label}" on this token', "create one with `coldvault token keygen --type ec`") from None
     except pkcs11.MultipleObjectsReturned:
         raise TokenError(f'several EC private keys are labelled "{label}"', "give keys distinct labels") from None
-    public = public_key(live, label)
+    public = _public_of(live, private, label)
     try:
         return bytes(private.sign(digest, mechanism=Mechanism.ECDSA)), public
     except pkcs11.PKCS11Error as error:
         raise translate(error, f'signing with the key "{label}"') from None
+
+
+def _public_of(live: Any, private: Any, label: str) -> PublicKey:
+    """The public key of `private`: the public object with its CKA_ID (PIV modules label the two halves
+    differently, "Private key for X" and "Public key for X"), else the one with its label."""
+    from pkcs11 import Attribute, ObjectClass
+
+    key_id = private.id
+    if key_id:
+        matches = list(live.get_objects({Attribute.CLASS: ObjectClass.PUBLIC_KEY, Attribute.ID: key_id}))
+        if len(matches) == 1:
+            return _to_cryptography(matches[0])
+    return public_key(live, label)
 
 
 def _to_cryptography(key: Any) -> PublicKey:

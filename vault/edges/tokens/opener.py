@@ -88,10 +88,10 @@ class Opener:
                 self._public[found.label] = public_key_hashes(live)
         return query.public_key_sha256 in self._public[found.label]
 
-    def holder(self, query: KeyPairQuery) -> str | None:
-        """The label of the token present that shows the public key `query` names, if one does."""
+    def holder(self, query: KeyPairQuery, named: str | None = None) -> str | None:
+        """The label of a token present that shows the public key `query` names (`named`, when it is one of them)."""
         holding = [found.label for found in self.modules.present() if self.shows(found, query)]
-        return holding[0] if holding else None
+        return named if named in holding else holding[0] if holding else None
 
     def open(self, envelope: ev.Envelope) -> Share:
         """The share inside `envelope`; raises saying which token or key is missing, or that it does not open."""
@@ -122,7 +122,7 @@ class Opener:
             if not named:
                 raise TokenError("the envelope does not name its token", "give --token LABEL for the token that holds its AES key")
             return [named]
-        holder = self.holder(wanted)
+        holder = self.holder(wanted, named)
         if holder is not None:
             return [holder]
         if named:
