@@ -2,9 +2,9 @@
 
 Every other token test runs on SoftHSM2, which is lenient where real tokens are not.
 Here the real CLI meets tpm2-pkcs11 (the `tpm` fixture: a swtpm of each test's own,
-scripts/tpm_kit.py). Keys are made with OpenSC's pkcs11-tool where coldvault's own
-`token keygen` fails on this token today; the tests marked xfail(strict) pin those gaps
-(issue 15) and fail as soon as one is closed, so the mark comes off with the fix.
+scripts/tpm_kit.py). Keys are made both by OpenSC's pkcs11-tool and by coldvault's own
+`token keygen`. What tpm2-pkcs11 1.9.0 cannot do (AES keys, ECDH) is refused with the
+missing function or mechanism named, never blamed on the envelope.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 from tpm_kit import Tpm
 
@@ -95,34 +96,61 @@ def test_an_rsa_oaep_envelope_sealed_to_a_tpm_key_opens_on_the_tpm(tpm, oaep_has
     assert words.split() == share_words
 
 
-def test_an_aes_key_is_refused_as_unsupported_and_nothing_is_made(tpm):
+def test_an_aes_key_is_refused_naming_what_the_tpm_lacks_and_nothing_is_made(tpm):
     tpm.token("tpm-a")
     code, _, stderr = coldvault(tpm, "token", "keygen", "--token", "tpm-a", "--label", "k-aes", "--type", "aes", *tpm.pin_args())
 
     assert code == 4, stderr
-    assert 'on token "tpm-a": the token does not support this operation' in stderr
+    assert ('error: token "tpm-a" cannot create AES keys (C_GenerateKey with CKM_AES_KEY_GEN: CKR_FUNCTION_NOT_SUPPORTED)'
+            in stderr)
+    assert "hint: make an EC or RSA key instead" in stderr
     assert "Traceback" not in stderr
     assert listed_keys(tpm, "tpm-a") == set()
 
 
-def keygen_gap(attribute: str) -> pytest.MarkDecorator:
-    """tpm2-pkcs11 1.9.0 refuses the key templates coldvault sends (0x10a is CKA_VERIFY, 0x104 CKA_ENCRYPT)."""
-    return pytest.mark.xfail(strict=True, reason=f"issue 15: tpm2-pkcs11 says 'User specified and TPM specified attr "
-                                                 f"mismatch: {attribute}'; coldvault exits 4, 'the token failed (GeneralError)'")
-
-
-@pytest.mark.parametrize("key_type", [pytest.param("ec", marks=keygen_gap("0x10a")),
-                                      pytest.param("rsa", marks=keygen_gap("0x104"))])
-def test_keygen_makes_a_key_pair_on_the_tpm(tpm, key_type):
+@pytest.mark.parametrize("key_type", ["ec", "rsa"])
+def test_keygen_makes_a_key_pair_on_the_tpm_that_never_leaves_it(tpm, key_type):
     tpm.token("tpm-a")
-    ok(coldvault(tpm, "token", "keygen", "--token", "tpm-a", "--label", "made", "--type", key_type, *tpm.pin_args(), "--json"))
+    made = json.loads(ok(coldvault(tpm, "token", "keygen", "--token", "tpm-a", "--label", "made", "--type", key_type,
+                                   *tpm.pin_args(), "--json")))
 
-    assert {(c, label) for c, _, label, _ in listed_keys(tpm, "tpm-a")} == {("private", "made"), ("public", "made")}
+    listing = json.loads(ok(coldvault(tpm, "token", "list", "--module", tpm.module, *tpm.pin_args(), "--json")))
+    (token,) = [t for t in listing["tokens"] if t["label"] == "tpm-a"]
+    assert {(k["object_class"], k["key_type"], k["label"], k["id"]) for k in token["keys"]} == {
+        ("private", key_type, "made", made["id"]), ("public", key_type, "made", made["id"])}
+    (private,) = [k for k in token["keys"] if k["object_class"] == "private"]
+    assert private["sensitive"] is True and private["extractable"] is False
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: tpm2-pkcs11 has no CKM_ECDH1_DERIVE; coldvault says "
-                                       "'the envelope does not open: it was altered, or it is sealed to another key' (exit 3)")
+def test_an_rsa_key_made_by_keygen_on_the_tpm_opens_what_is_sealed_to_it(tpm):
+    tpm.token("tpm-a")
+    ok(coldvault(tpm, "token", "keygen", "--token", "tpm-a", "--label", "made-rsa", "--type", "rsa", *tpm.pin_args()))
+    (tpm.root / "secret.hex").write_text(SECRET_HEX + "\n")
+    ok(coldvault(tpm, "split", "--secret-file", "secret.hex", "--scheme", "2of3", "--out", "vault", *FAST))
+    ok(coldvault(tpm, "token", "pubkey", "--token", "tpm-a", "--label", "made-rsa", "--out", "rsa.pem", *tpm.pin_args("tpm-a")))
+    share = tpm.root / "vault" / "shares" / "group1-share1.txt"
+
+    ok(coldvault(tpm, "wrap", share, "--out", "sealed.envelope.json", "--recipient-pubkey", "rsa.pem"))
+    words = ok(coldvault(tpm, "unwrap", "sealed.envelope.json", "--token", "tpm-a", *tpm.pin_args("tpm-a")))
+
+    share_words = [w for line in share.read_text().splitlines() if not line.lstrip().startswith("#") for w in line.split()]
+    assert words.split() == share_words
+
+
+def test_the_public_key_of_an_ec_key_made_by_keygen_on_the_tpm_is_the_one_pkcs11_tool_reads(tpm):
+    tpm.token("tpm-a")
+    ok(coldvault(tpm, "token", "keygen", "--token", "tpm-a", "--label", "made-ec", "--type", "ec", *tpm.pin_args()))
+    ok(coldvault(tpm, "token", "pubkey", "--token", "tpm-a", "--label", "made-ec", "--out", "ec.pem", *tpm.pin_args("tpm-a")))
+    tpm.pkcs11_tool("--token-label", "tpm-a", "--read-object", "--type", "pubkey", "--label", "made-ec",
+                    "-o", str(tpm.root / "ec.der"))
+
+    exported = load_pem_public_key((tpm.root / "ec.pem").read_bytes())
+    assert isinstance(exported, ec.EllipticCurvePublicKey) and isinstance(exported.curve, ec.SECP256R1)
+    assert exported.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo) == (tpm.root / "ec.der").read_bytes()
+
+
 def test_an_ecdh_delivery_to_a_tpm_is_refused_naming_the_missing_mechanism(tpm):
+    """tpm2-pkcs11 1.9.0 answers C_DeriveKey with CKR_FUNCTION_NOT_SUPPORTED: a token error, not a bad envelope."""
     tpm_with_keys(tpm)
     (tpm.root / "secret.hex").write_text(SECRET_HEX + "\n")
     ok(coldvault(tpm, "split", "--secret-file", "secret.hex", "--scheme", "2of3", "--out", "vault", *FAST))
@@ -131,5 +159,6 @@ def test_an_ecdh_delivery_to_a_tpm_is_refused_naming_the_missing_mechanism(tpm):
                                 "--recipient-pubkey", "ec.pem", "--token", "tpm-a", *tpm.pin_args("tpm-a"))
 
     assert code == 4, stderr
-    assert "CKM_ECDH1_DERIVE" in stderr
+    assert 'error: token "tpm-a" has no CKM_ECDH1_DERIVE: it cannot open ecdh-p256 envelopes' in stderr
+    assert "does not open" not in stderr
     assert not (tpm.root / "e.envelope.json").exists()

@@ -67,9 +67,10 @@ def prove(target: Target, opener: Opener, asked: Asked, random_bytes: Callable[[
 def check_listed(kind: RecipientKind, label: str, opener: Opener, asked: Asked) -> Mechanisms:
     """Token `label` lists every mechanism `kind` needs (checked before its keys are looked for); its mechanisms."""
     listed = opener.mechanisms(label)
-    for mechanism in kind.token_mechanisms:
-        if not listed.lists(mechanism):
-            raise MechanismMissing(mechanism, f'token "{label}" has no {mechanism}', _instead(kind, listed, asked))
+    for mechanism, uses in kind.token_mechanisms.items():
+        why = listed.why_not(mechanism, *uses)
+        if why is not None:
+            raise MechanismMissing(mechanism, f'token "{label}" {why}', _instead(kind, listed, asked))
     return listed
 
 
@@ -91,7 +92,8 @@ def proven(token_label: str, key: Key, secret: bool, random_bytes: Callable[[int
 
 def listed_kinds(listed: Mechanisms) -> tuple[str, ...]:
     """The deliveries whose mechanisms a token lists (not proven: no key was tried)."""
-    return tuple(kind.name for kind in registry.KINDS if all(listed.lists(m) for m in kind.token_mechanisms))
+    return tuple(kind.name for kind in registry.KINDS
+                 if not any(listed.lacks(mechanism, *uses) for mechanism, uses in kind.token_mechanisms.items()))
 
 
 def _key_of(target: Target, opener: Opener) -> Key:

@@ -162,8 +162,9 @@ class RecipientKind(ABC):
     """The type of public key this kind seals to, for kinds that seal to public keys..."""
     public_key_name: ClassVar[str | None] = None
     """...and its name for people ("EC P-256")."""
-    token_mechanisms: ClassVar[tuple[str, ...]]
-    """The PKCS#11 mechanisms a token must offer to open this kind's envelopes, as PKCS#11 names them (docs/tokens.md)."""
+    token_mechanisms: ClassVar[Mapping[str, tuple[str, ...]]]
+    """The PKCS#11 mechanisms a token must offer to open this kind's envelopes, as PKCS#11 names them, and for
+    what (the CKF_ flags in lower case: "encrypt", "decrypt", "derive"); docs/tokens.md."""
 
     def check_public_key(self, public_key: PublicKey) -> None:
         """Refuse a key of this kind's type that it still cannot use (another curve, too few bits)."""

@@ -50,7 +50,7 @@ class EcdhP256(PublicKeyKind):
     recipient_type = EcdhRecipient
     envelope_members = ("ephemeral_public_key",)
     plan_allows = ("public_key", "token")
-    token_mechanisms = ("CKM_ECDH1_DERIVE",)
+    token_mechanisms = {"CKM_ECDH1_DERIVE": ("derive",)}
     public_key_name = "EC P-256"
     public_key_type = ec.EllipticCurvePublicKey
 

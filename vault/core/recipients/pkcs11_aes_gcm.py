@@ -29,7 +29,7 @@ class TokenAes(RecipientKind):
     seals_to = "token-key"
     plan_needs = ("token", "key")
     plan_allows = ("token", "key")
-    token_mechanisms = ("CKM_AES_GCM",)
+    token_mechanisms = {"CKM_AES_GCM": ("encrypt", "decrypt")}
 
     def seal(self, target: Target, random_bytes: object) -> tuple[Recipient, Aead]:
         assert target.key is not None and target.token_label is not None and target.key_label is not None

@@ -49,7 +49,7 @@ class RsaOaep(PublicKeyKind):
     recipient_type = RsaRecipient
     envelope_members = ("wrapped_key",)
     plan_allows = ("public_key", "token", "oaep_hash")
-    token_mechanisms = ("CKM_RSA_PKCS_OAEP",)
+    token_mechanisms = {"CKM_RSA_PKCS_OAEP": ("decrypt",)}
     plan_choices = {"oaep_hash": OAEP_HASHES}
     public_key_name = "RSA"
     public_key_type = rsa.RSAPublicKey

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from vault.core.recipients.base import EnvelopeDoesNotOpen, KeyPairQuery, KeyQuery, PublicKey, SecretKeyQuery, public_key_sha256
@@ -23,6 +24,9 @@ RSA_KEY_BITS = 3072
 EC_CURVE = "secp256r1"
 KEY_ID_LENGTH_BYTES = 8
 GCM_TAG_BITS = 128
+SHARED_X_BITS = 256
+"""The x-coordinate of a P-256 point."""
+DER_SHORT_LENGTH_LIMIT_BYTES = 127
 
 
 @dataclass(frozen=True)
@@ -71,23 +75,50 @@ class TokenKey:
     def ecdh_shared_x(self, peer_point: bytes) -> bytes:
         """CKM_ECDH1_DERIVE: the shared secret's x-coordinate.
 
+        PKCS#11 leaves the form of the peer point to the token: it goes raw (04||X||Y,
+        what YubiKeys and most cards take) and, if the token refuses that as a bad
+        parameter, DER-encoded as an OCTET STRING (what older SoftHSM and some OpenSC
+        drivers want); SoftHSM2 2.6.1 takes both. The point is checked on the host first,
+        so a point off the curve (an altered envelope) is never blamed on the token, and a
+        token that cannot derive at all (tpm2-pkcs11 1.9.0) is said to lack the mechanism
+        rather than to have been handed a bad envelope.
+
         The derived object is a session object whose value must be readable, since the key
         derivation and AES-GCM run on the host; it is destroyed as soon as it is read.
         """
         import pkcs11
-        from pkcs11 import KDF, Attribute, KeyType
 
         try:
-            derived = self.handle.derive_key(
-                KeyType.GENERIC_SECRET, 256, mechanism_param=(KDF.NULL, None, peer_point),
-                template={Attribute.SENSITIVE: False, Attribute.EXTRACTABLE: True, Attribute.TOKEN: False},
-            )
-            try:
-                return bytes(derived[Attribute.VALUE])
-            finally:
-                derived.destroy()  # a readable copy of the shared secret must not outlive this call
-        except pkcs11.PKCS11Error:
+            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), peer_point)
+        except ValueError:
             raise EnvelopeDoesNotOpen() from None
+        if not hasattr(self.handle, "derive_key"):  # python-pkcs11 leaves it out when CKA_DERIVE is false
+            raise TokenError(f'the key "{self.label}" on token "{self.token_label}" does not allow ECDH (its CKA_DERIVE is false)',
+                             "make a key that does with `coldvault token keygen --type ec`")
+        for encoded in (peer_point, _der_octet_string(peer_point)):
+            try:
+                return self._derive_shared_x(encoded)
+            except _point_refused():
+                continue
+            except _no_ecdh():
+                raise MechanismMissing("CKM_ECDH1_DERIVE", f'token "{self.token_label}" has no CKM_ECDH1_DERIVE: it cannot open ecdh-p256 envelopes',
+                                       "deliver to an RSA key on it instead (rsa-oaep; `coldvault token keygen --type rsa`)") from None
+            except pkcs11.PKCS11Error as error:
+                raise translate(error, f'ECDH on token "{self.token_label}"') from None
+        raise TokenError(f'token "{self.token_label}" refuses the peer point of CKM_ECDH1_DERIVE both raw and DER-encoded',
+                         "deliver to an RSA key on it instead (rsa-oaep)")
+
+    def _derive_shared_x(self, encoded_point: bytes) -> bytes:
+        from pkcs11 import KDF, Attribute, KeyType
+
+        derived = self.handle.derive_key(
+            KeyType.GENERIC_SECRET, SHARED_X_BITS, mechanism_param=(KDF.NULL, None, encoded_point),
+            template={Attribute.SENSITIVE: False, Attribute.EXTRACTABLE: True, Attribute.TOKEN: False},
+        )
+        try:
+            return bytes(derived[Attribute.VALUE])
+        finally:
+            derived.destroy()  # a readable copy of the shared secret must not outlive this call
 
     def rsa_oaep_decrypt(self, data: bytes, hash_name: str) -> bytes:
         """CKM_RSA_PKCS_OAEP with `hash_name` for OAEP and MGF1 alike; never raw RSA."""
@@ -95,6 +126,9 @@ class TokenKey:
         from pkcs11 import MGF, Mechanism
 
         digest, mgf = {"sha256": (Mechanism.SHA256, MGF.SHA256), "sha1": (Mechanism.SHA_1, MGF.SHA1)}[hash_name]
+        if not hasattr(self.handle, "decrypt"):  # python-pkcs11 leaves it out when CKA_DECRYPT is false
+            raise TokenError(f'the key "{self.label}" on token "{self.token_label}" does not allow decryption (its CKA_DECRYPT is false)',
+                             "make a key that does with `coldvault token keygen --type rsa`")
         try:
             return bytes(self.handle.decrypt(data, mechanism=Mechanism.RSA_PKCS_OAEP, mechanism_param=(digest, mgf, None)))
         except (pkcs11.MechanismInvalid, pkcs11.MechanismParamInvalid, pkcs11.ArgumentsBad):
@@ -104,6 +138,26 @@ class TokenKey:
             ) from None
         except pkcs11.PKCS11Error:
             raise EnvelopeDoesNotOpen() from None
+
+
+def _point_refused() -> tuple[type[Exception], ...]:
+    """What a token says when it wants the peer point of CKM_ECDH1_DERIVE in the other form."""
+    import pkcs11
+
+    return (pkcs11.MechanismParamInvalid, pkcs11.ArgumentsBad, pkcs11.DomainParamsInvalid, pkcs11.AttributeValueInvalid)
+
+
+def _no_ecdh() -> tuple[type[Exception], ...]:
+    """What a token says when it cannot do CKM_ECDH1_DERIVE (or C_DeriveKey) at all."""
+    import pkcs11
+
+    return (pkcs11.MechanismInvalid, pkcs11.FunctionNotSupported, pkcs11.KeyTypeInconsistent)
+
+
+def _der_octet_string(point: bytes) -> bytes:
+    """`point` as a DER OCTET STRING (tag 04, one length byte: a P-256 point is 65 bytes)."""
+    assert len(point) <= DER_SHORT_LENGTH_LIMIT_BYTES
+    return bytes([0x04, len(point)]) + point
 
 
 class _TokenAead:
@@ -225,32 +279,82 @@ def _key_type_name(key: Any) -> str:
 
 
 def generate_key(live: Any, key_type: str, label: str) -> str:
-    """Create a key (pair) that can never leave the token; returns its CKA_ID (hex)."""
+    """Create a key (pair) that can never leave the token; returns its CKA_ID (hex).
+
+    The templates ask for what coldvault needs (CKA_DERIVE and CKA_SIGN for an EC key:
+    ECDH for ecdh-p256, ECDSA for the transcript; CKA_DECRYPT for an RSA key: RSA-OAEP)
+    and forbid wrapping, but leave CKA_ENCRYPT, CKA_VERIFY, CKA_DECRYPT and CKA_SIGN
+    unsaid where coldvault does not need them: tpm2-pkcs11 sets those four from the TPM
+    object, where a key signs and decrypts alike, and refuses a template that says
+    otherwise ("attr mismatch"); other tokens apply their own defaults.
+    """
     from pkcs11 import Attribute, KeyType
+    from pkcs11.constants import DEFAULT
     from pkcs11.util.ec import encode_named_curve_parameters
 
     if any(key.label == label for key in list_keys(live)):
-        raise WriteRefused(f'the token already has a key labelled "{label}"', "choose another --label")
+        raise WriteRefused(f'the token already has a key labelled "{label}"', "choose another --key-label")
     key_id = secrets.token_bytes(KEY_ID_LENGTH_BYTES)
-    private = {Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.PRIVATE: True}
-    if key_type == "aes":
-        live.generate_key(KeyType.AES, AES_KEY_BITS, label=label, id=key_id, store=True,
-                          template={**private, Attribute.ENCRYPT: True, Attribute.DECRYPT: True,
-                                    Attribute.WRAP: False, Attribute.UNWRAP: False})
-    elif key_type == "ec":
-        parameters = live.create_domain_parameters(
-            KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters(EC_CURVE)}, local=True
-        )
-        parameters.generate_keypair(store=True, label=label, id=key_id,
-                                    private_template={**private, Attribute.DERIVE: True},
-                                    public_template={Attribute.PRIVATE: False})
-    elif key_type == "rsa":
-        live.generate_keypair(KeyType.RSA, RSA_KEY_BITS, store=True, label=label, id=key_id,
-                              private_template={**private, Attribute.DECRYPT: True, Attribute.SIGN: False},
-                              public_template={Attribute.PRIVATE: False})
-    else:
-        raise ValueError(f"key type {key_type!r}")
+    never_leaves = {Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.PRIVATE: True}
+    token_decides = {Attribute.ENCRYPT: DEFAULT, Attribute.VERIFY: DEFAULT, Attribute.DECRYPT: DEFAULT, Attribute.SIGN: DEFAULT}
+    public = {**token_decides, Attribute.PRIVATE: False, Attribute.WRAP: False}
+    private = {**token_decides, **never_leaves, Attribute.UNWRAP: False}
+    try:
+        if key_type == "aes":
+            live.generate_key(KeyType.AES, AES_KEY_BITS, label=label, id=key_id, store=True,
+                              template={**never_leaves, Attribute.ENCRYPT: True, Attribute.DECRYPT: True,
+                                        Attribute.WRAP: False, Attribute.UNWRAP: False})
+        elif key_type == "ec":
+            parameters = live.create_domain_parameters(
+                KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters(EC_CURVE)}, local=True
+            )
+            parameters.generate_keypair(store=True, label=label, id=key_id, capabilities=0,
+                                        private_template={**private, Attribute.DERIVE: True, Attribute.SIGN: True},
+                                        public_template={**public, Attribute.VERIFY: True})
+        elif key_type == "rsa":
+            live.generate_keypair(KeyType.RSA, RSA_KEY_BITS, store=True, label=label, id=key_id, capabilities=0,
+                                  private_template={**private, Attribute.DECRYPT: True},
+                                  public_template={**public, Attribute.ENCRYPT: True})
+        else:
+            raise ValueError(f"key type {key_type!r}")
+    except _cannot_generate() as error:
+        raise _cannot_create(live, key_type, error) from None
     return key_id.hex()
+
+
+_KEY_GENERATION = {  # key type -> (what it is called, the PKCS#11 function, its mechanism)
+    "aes": ("AES keys", "C_GenerateKey", "CKM_AES_KEY_GEN"),
+    "ec": ("EC P-256 key pairs", "C_GenerateKeyPair", "CKM_EC_KEY_PAIR_GEN"),
+    "rsa": (f"RSA-{RSA_KEY_BITS} key pairs", "C_GenerateKeyPair", "CKM_RSA_PKCS_KEY_PAIR_GEN"),
+}
+_CANNOT_GENERATE_HINTS = {
+    "aes": "make an EC or RSA key instead (--type ec or --type rsa) and deliver to its public key (ecdh-p256 or rsa-oaep)",
+    "ec": "make an RSA key instead (--type rsa) and deliver to it with rsa-oaep",
+    "rsa": "make an EC key instead (--type ec) and deliver to it with ecdh-p256",
+}
+
+
+def _cannot_generate() -> tuple[type[Exception], ...]:
+    """What a token says when it cannot make a kind of key at all (not: a template it dislikes)."""
+    import pkcs11
+
+    return (pkcs11.FunctionNotSupported, pkcs11.MechanismInvalid, pkcs11.KeySizeRange, pkcs11.DomainParamsInvalid)
+
+
+def _cannot_create(live: Any, key_type: str, error: Exception) -> TokenError:
+    """`token "tpm-a" cannot create AES keys (C_GenerateKey: CKR_FUNCTION_NOT_SUPPORTED ...)`."""
+    what, function, mechanism = _KEY_GENERATION[key_type]
+    return TokenError(f'token "{live.token.label}" cannot create {what} ({function} with {mechanism}: {_ckr_name(error)})',
+                      _CANNOT_GENERATE_HINTS[key_type])
+
+
+def _ckr_name(error: Exception) -> str:
+    """The CKR_ return value behind one of `_cannot_generate`'s exceptions, as PKCS#11 spells it."""
+    return _CKR_NAMES.get(type(error).__name__, type(error).__name__)
+
+
+_CKR_NAMES = {"FunctionNotSupported": "CKR_FUNCTION_NOT_SUPPORTED", "MechanismInvalid": "CKR_MECHANISM_INVALID",
+              "KeySizeRange": "CKR_KEY_SIZE_RANGE", "DomainParamsInvalid": "CKR_DOMAIN_PARAMS_INVALID"}
 
 
 def public_key(live: Any, label: str) -> PublicKey:

@@ -65,7 +65,7 @@ class Opener:
     def mechanisms(self, label: str) -> mechanisms.Mechanisms:
         """What token `label` says it can do (its mechanism list), read once."""
         if label not in self._mechanisms:
-            self._mechanisms[label] = mechanisms.read(self.token(label).slot)
+            self._mechanisms[label] = mechanisms.read(self.token(label).slot, label)
         return self._mechanisms[label]
 
     def key(self, label: str, query: KeyQuery) -> TokenKey:
