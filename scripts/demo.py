@@ -48,6 +48,7 @@ def main() -> None:
     kit = softhsm_kit.provision(work / "demo.toml", work)
     pins = kit.pin_args()
 
+    run("ceremony", "check", "demo.toml", "--out", "vault", *pins, cwd=work, env=kit.env)  # the rehearsal: no secret, nothing written
     run("ceremony", "run", "demo.toml", "--out", "vault", "--yes", "--passphrase-file", "passphrase.txt", *pins, cwd=work, env=kit.env)
     run("transcript", "verify", "vault", cwd=work, env=kit.env)
     packets = sorted(str(p.relative_to(work)) for p in (work / "vault" / "custodians").glob("*/share*"))

@@ -228,6 +228,9 @@ def test_the_same_label_in_two_libraries_is_refused_and_the_module_settles_it(ro
     assert code == 4 and 'token "twin" is present in 2 PKCS#11 modules' in stderr, stderr
     assert "--module" in stderr and not (room.root / "t.pem").exists()
     room.pubkey("twin", "soft-ec", "t.pem", room.softhsm_module)
+    listing = json.loads(room.ok("token", "list", *room.modules(), *room.pins("twin"), "--json"))  # both listed, neither guessed
+    assert sorted((t["label"], t["module"], t["keys"]) for t in listing["tokens"]) == [
+        ("twin", str(room.softhsm_module), None), ("twin", str(room.tpm.module), None)]
 
     plan = room.plan(custodian("Tess", "ecdh-p256", public_key="t.pem", token="twin") + custodian("Dave", "paper")
                      + custodian("Erin", "paper"))

@@ -170,7 +170,7 @@ def test_a_tpm_ecdh_derive_is_a_missing_mechanism_not_a_bad_envelope(tpm: Tpm):
     result = tpm.run([sys.executable, "-c", ECDH_BOTH_FORMS, "tpm-a", pin], check=False)
 
     assert result.returncode == 1
-    assert 'TokenError: token "tpm-a" has no CKM_ECDH1_DERIVE' in result.stderr
+    assert 'MechanismMissing: token "tpm-a" has no CKM_ECDH1_DERIVE' in result.stderr
 
 
 def test_mechanisms_lack_what_is_unlisted_or_listed_without_the_use():

@@ -50,7 +50,9 @@ def list_tokens(module: ModuleOption = None, pin_file: PinFiles = None, as_json:
             + (f"; module {info.module}" if len(module_paths) > 1 else "")
         )
         human.append(f"  mechanisms for: {', '.join(listing.deliveries) or 'no delivery'}")
-        if keys is None:
+        if keys is None and [t.token.label for t in listings].count(info.label) > 1:
+            human.append("  keys: this label is in several modules: give only this token's --module to list them")
+        elif keys is None:
             human.append(f"  keys: give --pin-file {info.label}=PATH to list them and prove what each opens")
         for listed in keys or []:
             key = listed.key

@@ -41,7 +41,7 @@ def wrap(
     pin_file: PinFiles = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Seal a share to a token: its AES key (--token --key), or a custodian's public key (--recipient-pubkey; add --token to prove that token opens it)."""
+    """Seal a share to a token: its AES key (--token --key-label), or a custodian's public key (--recipient-pubkey; add --token to prove that token opens it)."""
     wrapped = envelopes.wrap(
         share, out, Sealing(token, key, recipient_pubkey, oaep_hash.value), manifest, custodian, tokens(module, pin_file),
     )

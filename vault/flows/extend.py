@@ -29,8 +29,8 @@ from vault.core.slip39.share import Share
 from vault.edges import sources
 from vault.errors import InvalidInput
 from vault.flows import packets
-from vault.flows.ceremony import check_output
 from vault.flows.capabilities import Asked
+from vault.flows.ceremony import check_output
 from vault.flows.packets import Sealing
 from vault.flows.tokens import TokenOptions, opener
 from vault.flows.vaults import Vault, carried_over, read_vault

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from vault.core.recipients.base import KeyPairQuery, SecretKeyQuery, public_key_sha256
 from vault.edges import fsio, sources
-from vault.edges.tokens import keys
+from vault.edges.tokens import keys, mechanisms
 from vault.edges.tokens.discovery import Modules, TokenInfo
 from vault.edges.tokens.keys import KeyInfo
 from vault.edges.tokens.opener import Opener
@@ -64,13 +64,16 @@ def list_tokens(options: TokenOptions) -> tuple[tuple[Path, ...], tuple[TokenLis
     pin_files = sources.parse_pin_files(list(options.pin_files))
     listings = []
     with opener(options) as room:
-        for found in room.modules.present():
+        present = room.modules.present()
+        labels = [found.label for found in present]
+        for found in present:
             info = found.info
             listed = None
-            if info.label in pin_files or not info.login_required:
+            unique = labels.count(info.label) == 1  # a label in two modules is listed, but not logged in to
+            if unique and (info.label in pin_files or not info.login_required):
                 live = room.session(info.label)
                 listed = tuple(_listed(room, info.label, key, live) for key in keys.list_keys(live))
-            listings.append(TokenListing(info, listed_kinds(room.mechanisms(info.label)), listed))
+            listings.append(TokenListing(info, listed_kinds(mechanisms.read(found.slot, info.label)), listed))
         paths = tuple(module.path for module in room.modules.loaded())
     return paths, tuple(listings)
 

@@ -122,7 +122,7 @@ def _token_text(made: Packet) -> str:
     if made.envelope is None:
         return ""
     label = made.envelope.recipient.token_label
-    pin = (f"`YOUR-PIN-FILE` is a file holding your token's PIN (mode 0600); leave out `--pin-file` to type the PIN instead."
+    pin = ("`YOUR-PIN-FILE` is a file holding your token's PIN (mode 0600); leave out `--pin-file` to type the PIN instead."
            if label else "coldvault finds your token by its key and asks for its PIN (or give `--pin-file LABEL=FILE`).")
     return (
         f"\n{pin} If your token is not a SoftHSM2 token (a YubiKey, a smart card, a TPM), add `--module` and the path\n"
