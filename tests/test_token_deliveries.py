@@ -175,7 +175,13 @@ def test_softhsm_rsa_oaep_sha256_is_refused_before_the_secret_with_the_plan_sett
     assert 'hint: set oaep_hash = "sha1" for this custodian in the plan' in stderr
     assert not (room.root / "vault").exists()
 
-    plan.write_text(plan.read_text().replace('token = "soft-r"', 'token = "soft-r"\noaep_hash = "sha1"'))
+    # Not named in the plan, but here: the rehearsal finds the token by its public key and refuses the same way.
+    unnamed = plan.read_text().replace('token = "soft-r"\n', "")
+    plan.write_text(unnamed)
+    code, _, stderr = room.cli("ceremony", "check", plan, "--module", room.softhsm_module, *room.pins("soft-r"))
+    assert code == 4 and '(token "soft-r", found by its key): token "soft-r" decrypts RSA-OAEP with SHA-1 only' in stderr, stderr
+
+    plan.write_text(unnamed.replace('public_key = "r.pem"', 'public_key = "r.pem"\ntoken = "soft-r"\noaep_hash = "sha1"'))
     outcome = json.loads(room.ok(*run, "--json"))
     assert outcome["unproven_envelopes"] == []
 
@@ -285,6 +291,12 @@ def test_each_custodian_readme_command_works_as_written_for_every_delivery(tmp_p
         + custodian("Dave", "paper")
     )
     pins = [arg for label in ("soft-b", "soft-c") for arg in ("--pin-file", f"{label}={kit.pins[label]}")]
+    # The rehearsal also proves Alice's envelope: her token is here, found by its public key, though the plan does not name it.
+    rehearsal = run_cli(tmp_path, "ceremony", "check", "plan.toml", *pins, "--pin-file", f"soft-a={kit.pins['soft-a']}", "--json",
+                        env=softhsm)
+    assert rehearsal.returncode == 0, rehearsal.stderr
+    alice = rehearsal.json()["custodians"][0]
+    assert (alice["name"], alice["token"], alice["token_named_in_plan"], alice["proven"]) == ("Alice", "soft-a", False, True)
     made = run_cli(tmp_path, "ceremony", "run", "plan.toml", "--yes", "--out", "vault", "--secret-file", "secret.hex", *pins, "--json",
                    env=softhsm)
     assert made.returncode == 0, made.stderr

@@ -62,7 +62,7 @@ def check(
     """Rehearse a plan: everything a run checks before the secret exists (plan, tokens, keys, PINs,
     each delivery proven on its token where the token is here); writes nothing."""
     rehearsal = ceremony.check_plan(plan_file, out, tokens(module, pin_file))
-    custodians = [_rehearsed(holder) for holder in rehearsal.holders]
+    custodians = [_rehearsed(holder, rehearsal.found_by_key.get(holder.name)) for holder in rehearsal.holders]
     signer = rehearsal.signer
     payload = {
         "plan": str(plan_file),
@@ -73,23 +73,33 @@ def check(
     human = [f"{plan_file}: the plan, its tokens and keys are ready (no secret was made; nothing was written)"]
     for entry in custodians:
         human.append(f'  {entry["name"]}: {entry["delivery"]}' + (f' on token "{entry["token"]}"' if entry["token"] else "")
-                     + (": proven, a test payload opened on the token" if entry["proven"] else
-                        ": NOT PROVEN, its token is not named in the plan; the custodian should check it before the ceremony"
-                        if entry["delivery"] != PAPER else ""))
+                     + _rehearsal_verdict(entry))
     if signer is not None:
         human.append(f'  transcript signing key "{signer.key_label}" on token "{signer.token_label}": signs (tried); SHA-256 {signer.public_key_sha256}')
     emit(as_json, payload, human)
 
 
-def _rehearsed(holder: Holder) -> dict[str, Any]:
+def _rehearsed(holder: Holder, found_by_key: str | None) -> dict[str, Any]:
     target = holder.target
     return {
         "name": holder.name,
         "group": holder.group_index + 1,
         "delivery": PAPER if target is None else target.kind,
-        "token": None if target is None else target.token_label,
-        "proven": target is not None and target.token_label is not None,
+        "token": found_by_key if target is None or target.token_label is None else target.token_label,
+        "token_named_in_plan": target is not None and target.token_label is not None,
+        "proven": target is not None and (target.token_label is not None or found_by_key is not None),
     }
+
+
+def _rehearsal_verdict(entry: dict[str, Any]) -> str:
+    if entry["delivery"] == PAPER:
+        return ""
+    if entry["proven"] and entry["token_named_in_plan"]:
+        return ": proven, a test payload opened on the token"
+    if entry["proven"]:
+        return (": proven, a test payload opened on the token, found by its public key; the plan does not name it, "
+                f'so the run will not prove it again: add token = "{entry["token"]}" to prove it there too')
+    return ": NOT PROVEN, its token is not here; the custodian should bring it, or check the envelope after the ceremony"
 
 
 def outcome_output(outcome: ceremony.Outcome, out: Path) -> tuple[dict[str, Any], list[str]]:

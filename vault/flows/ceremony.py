@@ -36,7 +36,7 @@ from vault.core.formats import manifest as mf
 from vault.core.formats import plan as plans
 from vault.core.formats.plan import Plan, SecretSource
 from vault.core.outputs import OutputFile
-from vault.core.recipients.base import public_key_sha256, spki_der
+from vault.core.recipients.base import KeyPairQuery, public_key_sha256, spki_der
 from vault.core.secret import Secret
 from vault.core.slip39.share import Share
 from vault.core.text import packets as words
@@ -46,6 +46,7 @@ from vault.edges.tokens import keys
 from vault.edges.tokens.opener import Opener
 from vault.errors import CheckFailed, InvalidInput, VaultError, WriteRefused
 from vault.flows import packets
+from vault.flows import capabilities
 from vault.flows.capabilities import Asked
 from vault.flows.split import SecretFlags
 from vault.flows.tokens import TokenOptions, opener
@@ -226,14 +227,40 @@ class Rehearsal:
     plan: Plan
     holders: tuple[Holder, ...]
     signer: transcript.Signer | None
+    found_by_key: dict[str, str]
+    """Custodians whose token the plan does not name but is here (found by its public key), and that token:
+    proven too, which the run will not do (it proves only the tokens the plan names)."""
 
 
 def check_plan(plan_file: Path, out: Path | None, tokens: TokenOptions) -> Rehearsal:
-    """`coldvault ceremony check`: everything `run` checks before the secret exists, with the same errors; writes nothing."""
+    """`coldvault ceremony check`: everything `run` checks before the secret exists, with the same errors; writes nothing.
+
+    It also proves a delivery whose token the plan does not name when that token is
+    here anyway (a custodian who brought it to the rehearsal), found by its public key.
+    """
     plan = plans.parse(fsio.read_text(plan_file), str(plan_file))
     with opener(tokens, plan_modules(plan, plan_file.parent)) as found:
         holders, signer = before_secret(plan, plan_file.parent, out, found)
-    return Rehearsal(plan, holders, signer)
+        found_by_key = _prove_unnamed(plan, holders, found)
+    return Rehearsal(plan, holders, signer, found_by_key)
+
+
+def _prove_unnamed(plan: Plan, holders: Sequence[Holder], opener: Opener) -> dict[str, str]:
+    """Prove each delivery to a public key whose token the plan does not name, on the token here that shows that key."""
+    proven: dict[str, str] = {}
+    for holder, (_, _, custodian) in zip(holders, plan.custodians(), strict=True):
+        target = holder.target
+        if target is None or target.token_label is not None or target.public_key is None:
+            continue
+        label = opener.holder(KeyPairQuery(public_key_sha256(target.public_key)))
+        if label is None:
+            continue
+        try:
+            capabilities.prove(dataclasses.replace(target, token_label=label), opener, Asked.PLAN)
+        except VaultError as error:
+            raise error.with_context(f'{plan.where(custodian.line)}: custodian "{custodian.name}" (token "{label}", found by its key)') from None
+        proven[holder.name] = label
+    return proven
 
 
 def before_secret(plan: Plan, plan_dir: Path, out: Path | None, opener: Opener) -> tuple[tuple[Holder, ...], transcript.Signer | None]:
