@@ -45,8 +45,7 @@ from vault.edges.guide import TerminalGuide
 from vault.edges.tokens import keys
 from vault.edges.tokens.opener import Opener
 from vault.errors import CheckFailed, InvalidInput, VaultError, WriteRefused
-from vault.flows import packets
-from vault.flows import capabilities
+from vault.flows import capabilities, packets
 from vault.flows.capabilities import Asked
 from vault.flows.split import SecretFlags
 from vault.flows.tokens import TokenOptions, opener
