@@ -27,7 +27,8 @@ PinFiles = Annotated[
 ]
 TokenLabels = Annotated[
     list[str] | None,
-    typer.Option("--token", help="A token that may hold an envelope's key (when the envelope does not name it); repeatable."),
+    typer.Option("--token", help="Open envelopes with these tokens only (each must be present); repeatable. "
+                                 "Without it, each envelope's token is found by its public key, or by the label it records."),
 ]
 ManifestOption = Annotated[
     Path, typer.Option("--manifest", help="The vault's manifest.json, checked against the transcript.jsonl beside it.")
