@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from typer import _click as click  # the click that typer vendors
@@ -32,22 +32,24 @@ class Command:
 
 
 COMMANDS = (
-    Command("token", "token", "PKCS#11 tokens: list them, create keys on them, export public keys."),
     Command("ceremony", "ceremony", "Key ceremonies: write a plan template, rehearse it, run it end to end."),
-    Command("transcript", "transcript", "The ceremony's tamper-evident transcript and drill log."),
-    Command("verify", "verify", "Check shares against the manifest and prove what every qualifying subset recovers."),
+    Command("split", "split", "Split a secret into SLIP-39 shares: DIR/manifest.json, DIR/shares/*.txt, DIR/transcript.jsonl."),
     Command("inspect", "inspect", "Show a share's identifier, group and thresholds, and its fingerprint."),
+    Command("verify", "verify", "Check shares against the manifest and prove what every qualifying subset recovers."),
     Command("card", "card", "Write a one-page printable card for a share: its words, numbered, with its group and fingerprint."),
+    Command("wrap", "wrap", "Seal a share to a token: its AES key (--token --key-label), or a custodian's public key (--recipient-pubkey; add --token to prove that token opens it)."),
+    Command("unwrap", "unwrap", "Open an envelope with its token: the share's words go to --out (or stdout)."),
+    Command("token", "token", "PKCS#11 tokens: list them, create keys on them, export public keys."),
     Command("drill", "drill", "Recovery drills: check shares without revealing the seed; readiness; reports."),
+    Command("transcript", "transcript", "The ceremony's tamper-evident transcript and drill log."),
     Command("extend", "extend", "Add members to one group, from a threshold of its shares, without the seed."),
     Command("rotate", "rotate", "Re-split the seed by a new plan, so that old shares never combine with new ones."),
     Command("recover", "recover", "Recover the secret from a quorum of shares."),
-    Command("split", "split", "Split a secret into SLIP-39 shares: DIR/manifest.json, DIR/shares/*.txt, DIR/transcript.jsonl."),
-    Command("wrap", "wrap", "Seal a share to a token: its AES key (--token --key-label), or a custodian's public key (--recipient-pubkey; add --token to prove that token opens it)."),
-    Command("unwrap", "unwrap", "Open an envelope with its token: the share's words go to --out (or stdout)."),
 )
-"""In the order a custody team meets them: tokens, the ceremony and its record, checking
-shares, drills, changing custodians, recovery; then the single steps a ceremony wraps."""
+"""In the order a custody team uses them, which `coldvault --help` keeps (`LazyGroup.list_commands`;
+click would sort them): the ceremony, or its single steps (split, inspect, verify, card, wrap,
+unwrap) and the tokens they need; then the years after: drills and the transcript they check,
+changing custodians (extend, rotate), and last, recovery. tests/test_cli_app.py holds the help to it."""
 
 
 def load(command: Command) -> click.Command:
@@ -88,11 +90,9 @@ class LazyGroup(TyperGroup):
         return [command.name for command in COMMANDS]
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The commands and their one-line helps, from the table, shortened as click shortens a command's own."""
-        limit = formatter.width - 6 - max(len(command.name) for command in COMMANDS)
-        rows = [(command.name, TyperCommand(name=command.name, help=command.help).get_short_help_str(limit)) for command in COMMANDS]
+        """The commands and their one-sentence summaries, from the table, whole (wrapped, never cut off with "...")."""
         with formatter.section("Commands"):
-            formatter.write_dl(rows)
+            formatter.write_dl([(command.name, command.help) for command in COMMANDS])
 
 
 def new_app(help: str | None = None, **settings: Any) -> typer.Typer:

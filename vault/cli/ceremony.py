@@ -10,10 +10,13 @@ import typer
 from vault.cli.app import new_app
 from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PinFiles, tokens
 from vault.cli.output import emit
+from vault.core import proof
 from vault.core.delivery import Holder
+from vault.core.formats import fields
 from vault.core.formats.manifest import to_document
 from vault.core.formats.plan import PAPER
 from vault.core.secret import KIND_NOTES
+from vault.core.text import safe
 from vault.flows import ceremony
 from vault.flows.split import SecretFlags
 
@@ -69,7 +72,10 @@ def check(
         "custodians": custodians,
         "signing": None if signer is None else {"token": signer.token_label, "key": signer.key_label, "public_key_sha256": signer.public_key_sha256},
         "unproven": [c["name"] for c in custodians if c["delivery"] != PAPER and not c["proven"]],
+        "warnings": list(rehearsal.warnings),
     }
+    for warning in rehearsal.warnings:  # stderr, as every warning; in the payload too with --json
+        typer.echo(safe.text(warning), err=True)
     human = [f"{plan_file}: the plan, its tokens and keys are ready (no secret was made; nothing was written)"]
     for entry in custodians:
         human.append(f'  {entry["name"]}: {entry["delivery"]}' + (f' on token "{entry["token"]}"' if entry["token"] else "")
@@ -112,11 +118,14 @@ def outcome_output(outcome: ceremony.Outcome, out: Path) -> tuple[dict[str, Any]
         "signed": outcome.signed,
         "signing_key_sha256": outcome.signing_key_sha256,
         "unproven_envelopes": unproven,
+        "qualifying_subsets": fields.count(outcome.qualifying_subsets),
+        "summary": proof.proven_summary(outcome.qualifying_subsets),
         "manifest": to_document(manifest),
     }
     human = [
         f"Wrote {out} (ceremony {manifest.ceremony.id}): manifest.json, transcript.jsonl, runbook.md, custodians/",
         f"secret fingerprint: {manifest.secret.secret_fingerprint}   wallet fingerprint: {manifest.secret.wallet_fingerprint}",
+        proof.proven_summary(outcome.qualifying_subsets),
         f"note: {KIND_NOTES[manifest.secret.kind]}",
         "",
         "TRANSCRIPT HEAD (witnesses: write it on the runbook by hand):",

@@ -23,8 +23,9 @@ from vault.cli.options import (
 from vault.cli.output import emit, say_anchor
 from vault.core import drill as dr
 from vault.core.anchor import to_data
-from vault.core.formats.drills import DrillRecord, Signer
+from vault.core.formats.drills import DrillRecord, Result, Signer
 from vault.core.formats.drills import to_data as record_data
+from vault.core.proof import proven_summary
 from vault.core.scheme import describe_group
 from vault.errors import CheckFailed
 from vault.flows import drill as flow
@@ -62,7 +63,9 @@ def run(
         tokens(module, pin_file, token), key=key,
     )
     judged = drilled.outcome
+    passed_quorum = judged.record.quorum.result is Result.PASSED
     emit(as_json, {"ok": judged.passed, "log": str(drilled.log), "head": drilled.head, **record_data(judged.record),
+                   "summary": proven_summary(judged.record.quorum.qualifying_subsets) if passed_quorum else None,
                    "anchor": to_data(drilled.anchor)},
          _run_lines(judged.record, drilled.log, drilled.head))
     say_anchor(as_json, drilled.anchor, manifest)
@@ -118,8 +121,11 @@ def _state(share: dr.ShareReadiness) -> str:
 
 
 def _run_lines(record: DrillRecord, log_path: Path, head: str) -> list[str]:
-    lines = [f"{check.custodian or check.source}: {check.result}: {check.reason}" for check in record.shares]
+    lines = [f"{check.custodian or check.source}: {check.result}: {check.reason}"
+             + (f" (share fingerprint {check.share_fingerprint})" if check.share_fingerprint else "") for check in record.shares]
     lines.append(f"quorum: {record.quorum.result}: {record.quorum.reason}")
+    if record.quorum.result is Result.PASSED:
+        lines.append(proven_summary(record.quorum.qualifying_subsets))
     whose = {check.share_fingerprint: check.custodian or check.source for check in record.shares}
     signers = ["the vault's key (derived from the recovered secret)" if item.signer is Signer.VAULT
                else f"{whose.get(item.share_fingerprint, item.share_fingerprint)}'s share key" for item in record.attestations]

@@ -29,7 +29,10 @@ def recover(
     passphrase_file: PassphraseFile = None,
     passphrase_prompt: PassphrasePrompt = False,
     output_format: Annotated[
-        OutputFormat | None, typer.Option("--format", help="bip39 (BIP-39 secrets only) or hex. Default: the secret's own.")
+        OutputFormat | None, typer.Option(
+            "--format",
+            help="bip39 (BIP-39 secrets only), hex, or xprv (the wallet's BIP-32 root key; needs --manifest). Default: the secret's own.",
+        )
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the secret to this new file (mode 0600).")] = None,
     reveal: Annotated[bool, typer.Option("--reveal", help="Print the secret on stdout.")] = False,

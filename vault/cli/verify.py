@@ -71,14 +71,19 @@ def _report(result: pf.Proof, group_threshold: int) -> list[str]:
             if share.group_index == group.index and share.status not in (pf.ShareStatus.INVALID, pf.ShareStatus.FOREIGN):
                 custodian = share.custodian or "custodian not named"
                 number = "?" if share.member_index is None else share.member_index + 1
-                lines.append(f"  share {number} ({custodian}) {share.source}: {share.status}: {share.detail}")
+                lines.append(f"  share {number} ({custodian}) {share.source}: {share.status}: {share.detail}{_fingerprint(share)}")
     strays = [s for s in result.shares if s.status in (pf.ShareStatus.INVALID, pf.ShareStatus.FOREIGN)]
     if strays:
         lines.append("not shares of this vault:")
-        lines += [f"  {share.source}: {share.status}: {share.detail}" for share in strays]
+        lines += [f"  {share.source}: {share.status}: {share.detail}{_fingerprint(share)}" for share in strays]
     lines.append(f"secret ({group_threshold} groups needed): {result.secret_status}: {result.secret_detail}")
     lines.append(_summary(result))
     return lines
+
+
+def _fingerprint(share: pf.ShareResult) -> str:
+    """The share's fingerprint, as its card and its custodian's README print it, so the custodian can compare."""
+    return f" (share fingerprint {share.share_fingerprint})" if share.share_fingerprint else ""
 
 
 def _summary(result: pf.Proof) -> str:
@@ -90,10 +95,7 @@ def _summary(result: pf.Proof) -> str:
             parts.append(f"secret: {result.secret_status}")
         return "FAILED: " + "; ".join(parts)
     if result.secret_status == pf.SecretStatus.MATCHES:
-        return (
-            f"PROVEN: every qualifying subset of the shares given recovers the manifest's secret "
-            f"({result.qualifying_subsets} minimal subsets)"
-        )
+        return pf.proven_summary(result.qualifying_subsets)
     unverified = [f"group {g.index + 1}" for g in result.groups if g.status == pf.GroupStatus.UNVERIFIED]
     return f"shares OK; not proven without a quorum ({', '.join(unverified)} short of their thresholds)"
 

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Sequence
 
 from vault.core import bip32
-from vault.core.secret import Secret, SecretKind, bip39_seed, to_bip39
+from vault.core.secret import Secret
 
 SECRET_FINGERPRINT_DOMAIN = b"coldvault/secret-fingerprint/v1\x00"
 SHARE_FINGERPRINT_DOMAIN = b"coldvault/share-fingerprint/v1\x00"
@@ -31,11 +31,7 @@ def wallet_fingerprint(secret: Secret) -> str:
     BIP-39 entropy: the seed of its words with an empty BIP-39 passphrase.
     Master secret: the SLIP-39 master secret is the BIP-32 seed, as on a Trezor.
     """
-    if secret.kind is SecretKind.BIP39_ENTROPY:
-        seed = bip39_seed(to_bip39(secret))
-    else:
-        seed = secret.value
-    return bip32.master_fingerprint(seed).hex()
+    return bip32.master_fingerprint(bip32.wallet_seed(secret)).hex()
 
 
 def share_fingerprint(words: Sequence[str]) -> str:

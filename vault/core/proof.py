@@ -114,6 +114,15 @@ class Proof:
         )
 
 
+def proven_summary(qualifying_subsets: int) -> str:
+    """The one sentence the room reads when a proof holds: the ceremony, `verify` and `drill run` print it
+    word for word (README and the runbooks quote it). The count is of minimal subsets (docs/verify.md);
+    any larger qualifying subset contains one of them, so it recovers the secret too."""
+    if qualifying_subsets == 1:
+        return "PROVEN: the one minimal qualifying subset of these shares recovers the manifest's secret"
+    return f"PROVEN: every one of the {qualifying_subsets} minimal qualifying subsets of these shares recovers the manifest's secret"
+
+
 def prove(given: Sequence[Given], manifest: Manifest, passphrase: bytes | None) -> Proof:
     """Check each share alone, then every group, then the secret; report what is proven.
 

@@ -38,7 +38,7 @@ from vault.core.formats.plan import Plan, SecretSource
 from vault.core.outputs import OutputFile
 from vault.core.recipients.base import KeyPairQuery, public_key_sha256, spki_der
 from vault.core.secret import Secret
-from vault.core.slip39.share import Share
+from vault.core.slip39.share import SHARE_WORDS_128_BIT, SHARE_WORDS_256_BIT, Share, share_word_count
 from vault.core.text import packets as words
 from vault.edges import fsio, sources
 from vault.edges.guide import TerminalGuide
@@ -90,6 +90,8 @@ class Outcome:
     signing_key_sha256: str | None
     """The SHA-256 of the key that signed the transcript (witnesses write it down), or None: not signed."""
     packets: tuple[Packet, ...]
+    qualifying_subsets: int
+    """How many minimal qualifying subsets of the new shares were proven to recover the secret (`recovery-proven`)."""
 
     @property
     def signed(self) -> bool:
@@ -171,7 +173,7 @@ def run(
     manifest name the vault this one supersedes. `checkpoint` is called at each of
     `CHECKPOINTS` (tests stop the run there).
     """
-    guide.step("Checking the plan, the tokens and the keys (no secret exists yet)")
+    guide.step("Checking the plan, the tokens and the keys (no secret exists yet)", device_warnings(plan))
     holders, signer = before_secret(plan, plan_dir, out, opener)
     ceremony = backup.new_ceremony(plan.name, clock(), random_bytes)
     log = records.Log(clock)
@@ -205,7 +207,8 @@ def run(
     manifest = backup.describe(ceremony, secret, plan.scheme, bool(passphrase), options, shares, [_holding(packet) for packet in made])
     if rotation is not None:
         manifest = dataclasses.replace(manifest, supersedes=rotation.supersedes)
-    log.add("recovery-proven", _prove(manifest, shares, passphrase))
+    qualifying_subsets = _prove(manifest, shares, passphrase)
+    log.add("recovery-proven", {"secret_fingerprint": manifest.secret.secret_fingerprint, "qualifying_subsets": fields.count(qualifying_subsets)})
     manifest_text = mf.to_json(manifest)
     signing_key = signer.public_key_sha256 if signer else None
     files = packets.packet_files(manifest, manifest_text, made, signing_key)
@@ -216,7 +219,7 @@ def run(
     record = _record_files(plan, manifest, log.chain, made, opener, rotation, signing_key)
     files += record + packets.transcript_copies(made, record)
     packets.write(out, files, manifest, made, staged=lambda: checkpoint("staged"))
-    return Outcome(out, manifest, transcript.head(log.chain), signing_key, made)
+    return Outcome(out, manifest, transcript.head(log.chain), signing_key, made, qualifying_subsets)
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,8 @@ class Rehearsal:
     found_by_key: dict[str, str]
     """Custodians whose token the plan does not name but is here (found by its public key), and that token:
     proven too, which the run will not do (it proves only the tokens the plan names)."""
+    warnings: tuple[str, ...] = ()
+    """What the plan allows but the room should know before the day (`device_warnings`)."""
 
 
 def check_plan(plan_file: Path, out: Path | None, tokens: TokenOptions) -> Rehearsal:
@@ -241,7 +246,21 @@ def check_plan(plan_file: Path, out: Path | None, tokens: TokenOptions) -> Rehea
     with opener(tokens, plan_modules(plan, plan_file.parent)) as found:
         holders, signer = before_secret(plan, plan_file.parent, out, found)
         found_by_key = _prove_unnamed(plan, holders, found)
-    return Rehearsal(plan, holders, signer, found_by_key)
+    return Rehearsal(plan, holders, signer, found_by_key, device_warnings(plan))
+
+
+def device_warnings(plan: Plan) -> tuple[str, ...]:
+    """A strength whose shares no Trezor accepts: allowed (coldvault recovers them), but the room must choose it knowingly.
+
+    A Trezor takes only the share lengths of 128- and 256-bit secrets when a share is typed into it.
+    """
+    words = share_word_count(plan.secret_bits)
+    if words in (SHARE_WORDS_128_BIT, SHARE_WORDS_256_BIT):
+        return ()
+    return (
+        f"warning: the plan's secret has {plan.secret_bits} bits, so each share has {words} words; Trezor devices accept only "
+        f"{SHARE_WORDS_128_BIT}- and {SHARE_WORDS_256_BIT}-word shares (128 or 256 bits): recover these with coldvault, not on a Trezor",
+    )
 
 
 def _prove_unnamed(plan: Plan, holders: Sequence[Holder], opener: Opener) -> dict[str, str]:
@@ -307,12 +326,12 @@ def _holding(made: Packet) -> backup.Holding:
     return backup.Holding(made.holder.name, made.file, made.envelope.kind if made.envelope else None, made.proven)
 
 
-def _prove(manifest: mf.Manifest, shares: tuple[Share, ...], passphrase: bytes) -> dict[str, Any]:
-    """Every qualifying subset of the new shares recovers the secret (docs/verify.md)."""
+def _prove(manifest: mf.Manifest, shares: tuple[Share, ...], passphrase: bytes) -> int:
+    """Every qualifying subset of the new shares recovers the secret (docs/verify.md); how many minimal ones there are."""
     result = proof.prove([proof.Given(f"share {i}", share) for i, share in enumerate(shares)], manifest, passphrase)
     if not result.ok or result.secret_status != proof.SecretStatus.MATCHES:
         raise CheckFailed(f"the new shares do not prove out ({result.secret_detail}); nothing was written")
-    return {"secret_fingerprint": manifest.secret.secret_fingerprint, "qualifying_subsets": fields.count(result.qualifying_subsets)}
+    return result.qualifying_subsets
 
 
 def _record_files(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vault.core import verification
+from vault.core import bip32, verification
 from vault.core.anchor import Anchor
 from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats import manifest as mf
@@ -29,6 +29,11 @@ from vault.flows.vaults import anchored_manifest
 class OutputFormat(str, enum.Enum):
     BIP39 = "bip39"
     HEX = "hex"
+    XPRV = "xprv"
+    """The BIP-32 root extended private key of the seed a wallet derives (vault.core.bip32): for wallets other than a Trezor."""
+
+
+XPRV_WARNING = "warning: this is the wallet's master private key: whoever reads it can spend everything"
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,11 @@ def recover(
     kind = _kind(manifest, output_format)
     if kind is SecretKind.MASTER_SECRET and output_format is OutputFormat.BIP39:
         raise InvalidInput("the manifest says this vault holds a SLIP-39 master secret, which has no BIP-39 words", "use --format hex")
+    if output_format is OutputFormat.XPRV and manifest is None:
+        raise InvalidInput(
+            "--format xprv needs --manifest: the wallet's seed depends on the secret's kind",
+            "add --manifest (a master secret is the BIP-32 seed; BIP-39 entropy gives the seed of its words)",
+        )
     if kind is None and (reveal or out is not None):
         raise InvalidInput(
             "without --manifest, say which kind of secret to output",
@@ -140,10 +150,21 @@ def _output(secret: Secret, recovered: Recovered, output_format: OutputFormat | 
     if not reveal and out is None:
         return recovered
     chosen = output_format or (OutputFormat.BIP39 if secret.kind is SecretKind.BIP39_ENTROPY else OutputFormat.HEX)
-    text = to_bip39(secret) if chosen is OutputFormat.BIP39 else secret.value.hex()
+    text = _text(secret, chosen)
+    if chosen is OutputFormat.XPRV:
+        terminal.info(XPRV_WARNING)
     if out is not None:
         fsio.write_new_file(out, (text + "\n").encode("ascii"))
     return dataclasses.replace(recovered, out=out, revealed=text if reveal else None)
+
+
+def _text(secret: Secret, chosen: OutputFormat) -> str:
+    """The secret as the format asked: BIP-39 words, hex, or the root xprv of the seed a wallet derives from it."""
+    if chosen is OutputFormat.BIP39:
+        return to_bip39(secret)
+    if chosen is OutputFormat.XPRV:
+        return bip32.root_xprv(bip32.wallet_seed(secret))
+    return secret.value.hex()
 
 
 def _kind(manifest: mf.Manifest | None, output_format: OutputFormat | None) -> SecretKind | None:

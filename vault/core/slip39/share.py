@@ -44,6 +44,13 @@ SHARE_WORDS_128_BIT = MIN_MNEMONIC_LENGTH_WORDS
 SHARE_WORDS_256_BIT = 33
 SHARE_WORDS_MAX = METADATA_LENGTH_WORDS + -(-MAX_SECRET_LENGTH_BYTES * 8 // RADIX_BITS)
 """59: the words of a share of the longest secret coldvault takes (512 bits)."""
+
+
+def share_word_count(secret_bits: int) -> int:
+    """The words of each share of a `secret_bits` secret: the metadata and checksum, then the value, 10 bits a word."""
+    return METADATA_LENGTH_WORDS + -(-secret_bits // RADIX_BITS)
+
+
 PASSPHRASE_MIN_CODE_POINT = 32
 PASSPHRASE_MAX_CODE_POINT = 126
 

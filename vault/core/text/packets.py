@@ -104,7 +104,7 @@ def custodian_readme(manifest: Manifest, made: Packet, signing_key_sha256: str |
 
     coldvault verify --manifest manifest.json {file}{token_flags}{key_flag}
 
-It must say your share is listed in the manifest, name you, and show the fingerprint above.
+Its line that names you must end `ok: listed in the manifest (share fingerprint {entry.share_fingerprint})`: your share's fingerprint above.
 {_anchor_check_text(signing_key_sha256, made.envelope is None)}
 `coldvault inspect {file}{token_flags}` shows what the share says about itself. Neither shows the secret.
 {_token_text(made)}
