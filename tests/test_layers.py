@@ -30,7 +30,7 @@ CORE_STANDARD_LIBRARY = {
     "hashlib", "hmac", "html", "itertools", "json", "math", "re", "secrets", "string", "tomllib", "typing", "unicodedata", "uuid",
 }
 """Pure modules: computation only. `secrets` gives the default randomness (a parameter everywhere)."""
-CORE_THIRD_PARTY = {"shamir_mnemonic", "mnemonic", "cryptography", "fontTools"}
+CORE_THIRD_PARTY = {"shamir_mnemonic", "mnemonic", "cryptography", "fontTools", "anyascii"}
 CLI_EDGE_EXCEPTIONS = {"vault.edges.hygiene"}
 
 

@@ -20,11 +20,12 @@ Pure: manifests and shares in, shares and a revised manifest out.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from vault.core import attestation, names
+from vault.core.delivery import CUSTODIANS_DIR
 from vault.core.formats import fields as strictjson
 from vault.core.formats.manifest import GroupInfo, Manifest, Revision, ShareEntry
 from vault.core.scheme import describe_group
@@ -153,28 +154,33 @@ def revise(manifest: Manifest, predecessor_sha256: str, shares: Sequence[Share],
     )
 
 
-def check_newcomers(manifest: Manifest, newcomers: Sequence[str], folder: Callable[[str], str]) -> tuple[str, ...]:
+def check_newcomers(manifest: Manifest, newcomers: Sequence[str]) -> tuple[str, ...]:
     """New custodians' names, NFC-normalized (`names.check`); each must be neither a custodian of this vault nor
-    another newcomer, by folder name or by looking the same (`names.lookalike`)."""
+    another newcomer: not the same name folded (`names.twin`), nor one that looks the same (`names.lookalike`)."""
     if not newcomers:
         raise InvalidInput("no --custodian given", "name each new custodian: one share is made per --custodian")
-    taken = {folder(entry.custodian): entry.custodian for entry in manifest.shares if entry.custodian}
-    checked = []
+    taken = [entry.custodian for entry in manifest.shares if entry.custodian]
+    checked: list[str] = []
     for given in newcomers:
         name = names.flag(given, "--custodian")
-        key = folder(name)
-        if not key:
-            raise InvalidInput(f"custodian name {name!r} has no letters or digits", "use the custodian's name as on their ID")
-        twin = taken.get(key) or names.lookalike(name, taken.values())
-        if twin is not None:
-            raise InvalidInput(
-                f'"{name}" is already a custodian of this vault ("{twin}")' if key in taken else
-                f'"{name}" looks the same as "{twin}", a custodian of this vault',
-                "a custodian holds one share per vault; to replace a lost share, name the new holder and use --replaces",
-            )
-        taken[key] = name
+        _refuse_a_custodian_twice(name, taken)
+        taken.append(name)
         checked.append(name)
     return tuple(checked)
+
+
+def _refuse_a_custodian_twice(name: str, custodians: Sequence[str]) -> None:
+    hint = "a custodian holds one share per vault; to replace a lost share, name the new holder and use --replaces"
+    if (twin := names.twin(name, custodians)) is not None:
+        raise InvalidInput(f'"{name}" is already a custodian of this vault ("{twin}", the same name {names.SAME_NAME_RULE})', hint)
+    if (twin := names.lookalike(name, custodians)) is not None:
+        raise InvalidInput(f'"{name}" looks the same as "{twin}", a custodian of this vault', hint)
+
+
+def custodian_folders(manifest: Manifest) -> frozenset[str]:
+    """The folders under `custodians/` that the manifest's share files are in: a newcomer's folder must be another."""
+    parts = (entry.file.split("/") for entry in manifest.shares)
+    return frozenset(part[1] for part in parts if len(part) > 2 and part[0] == CUSTODIANS_DIR)
 
 
 def _not_listed(share: Share, manifest: Manifest) -> str:

@@ -11,20 +11,31 @@ name must mean what it shows:
   word is not empty): Latin "Alice" with a Cyrillic "А" is refused. Han with Hiragana or
   Katakana (Japanese), with Hangul (Korean) or with Bopomofo count as one script, as in
   UTS #39; digits and punctuation go with any script.
+- A name holds at least one letter or digit, of any script.
+- Two names are the same name when they are equal folded (`fold`): case, accents,
+  width and punctuation set aside, so a witness typing "Tomas Ortega" on a US keyboard
+  confirms "Tomás Ortega", and "Zoé Müller" beside "Zoë Müller" is one person twice.
 - Two names of the same kind (custodians, witnesses, groups) may not look the same:
   their UTS #39 confusable skeletons, of the name and of its case-folded form, differ.
   "Alice" and "ALICE", "Ivan" and "lvan", are one name twice.
+- A custodian's folder is the name in ASCII letters (`folder`: anyascii's
+  transliteration, "Ærin Ødegård" is `aerin-odegard`, "李伟" is `li-wei`), made unique
+  in the vault by a suffix (`folders`).
 
 The skeleton's data is Unicode's confusables.txt (`vault.core.confusables`); the
-scripts come from fontTools' copy of Unicode's Scripts and ScriptExtensions data.
+scripts come from fontTools' copy of Unicode's Scripts and ScriptExtensions data; the
+transliteration is anyascii's table (pure data, ISC licence).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from anyascii import anyascii
 from fontTools import unicodedata as unicode_scripts
 
 from vault.core.confusables import PROTOTYPES
@@ -41,6 +52,19 @@ _ANY_SCRIPT = frozenset(("Zyyy", "Zinh"))
 """Common and Inherited: digits, punctuation, combining marks; they go with any script."""
 _AUGMENTED = {"Hani": ("Hanb", "Jpan", "Kore"), "Hira": ("Jpan",), "Kana": ("Jpan",), "Hang": ("Kore",), "Bopo": ("Hanb",)}
 """UTS #39 5.1: the writing systems that mix scripts (Japanese, Korean, Han with Bopomofo) as one."""
+_ACCENTED = frozenset(("Latn", "Grek", "Cyrl"))
+"""Scripts whose combining marks are accents a keyboard may lack ("Tomás" typed "Tomas"): `fold` drops them.
+Elsewhere a mark changes the letter (kana's voicing marks, Indic vowel signs) and is kept."""
+_SYLLABIC = frozenset(("Hani", "Hang"))
+"""Scripts of one syllable per character: their transliterations are hyphenated in folder names ("li-wei")."""
+SAME_NAME_RULE = "once case, accents, width and punctuation are set aside"
+"""How `same` compares, for the messages that refuse a name twice."""
+MAX_FOLDER_LENGTH = 40
+"""Characters of a folder's name before a suffix: short enough for any file system and for Windows' path limit."""
+_FALLBACK_FOLDER = "name-"
+"""A folder for a name with no ASCII transliteration: this, then 12 hex digits of the SHA-256 of the NFC name."""
+_RESERVED_FOLDERS = frozenset(("con", "prn", "aux", "nul", *(f"{device}{n}" for device in ("com", "lpt") for n in range(10))))
+"""Names Windows gives to devices: a folder so named cannot be opened there."""
 
 
 def check(name: str) -> str:
@@ -60,6 +84,8 @@ def check(name: str) -> str:
         if scripts := mixed_scripts(word):
             raise InvalidInput(f'the word "{word}" mixes scripts ({" and ".join(scripts)}), so it can look like another name',
                                "write each word of a name in one script")
+    if not fold(text):
+        raise InvalidInput("a name needs at least one letter or digit (of any script)")
     return text
 
 
@@ -106,16 +132,101 @@ def skeleton(text: str) -> str:
     return unicodedata.normalize("NFD", "".join(PROTOTYPES.get(char, char) for char in decomposed))
 
 
+@functools.lru_cache(maxsize=4096)
+def fold(name: str) -> str:
+    """What a name is compared by: its words of letters, digits and marks, folded for case, accents and width.
+
+    NFKD (a fullwidth "Ａ" is "A", "é" is "e" and an accent), the accents of Latin, Greek
+    and Cyrillic letters dropped, case-folded, NFKC again; a Latin letter with no
+    decomposition ("ø", "ł", "æ", "ß") as anyascii spells it ("o", "l", "ae", "ss"); every
+    run of spaces and punctuation one space. "Tomás  Ortega", "TOMAS ORTEGA" and
+    "Tomas Ortega" are one name; "李伟" and "黎伟" are two. Cached: a plan compares each pair.
+    """
+    kept: list[str] = []
+    accented = False
+    for char in unicodedata.normalize("NFKD", name):
+        if unicodedata.category(char).startswith("M"):
+            if accented:
+                continue
+        else:
+            accented = not _ACCENTED.isdisjoint(unicode_scripts.script_extension(char))
+        kept.append(char)
+    folded = unicodedata.normalize("NFKC", "".join(kept).casefold())
+    spelled = "".join(_latin_in_ascii(char) for char in folded)
+    return " ".join("".join(char if _in_word(char) else " " for char in spelled).split())
+
+
+def same(one: str, other: str) -> bool:
+    """Whether two names are the same name folded (`fold`): a witness's typed name and the plan's, two custodians'."""
+    return fold(one) == fold(other)
+
+
+def twin(name: str, others: Iterable[str]) -> str | None:
+    """The first of `others` that is the same name as `name` folded (`same`), or None."""
+    return next((other for other in others if same(name, other)), None)
+
+
 def lookalike(name: str, others: Iterable[str]) -> str | None:
-    """The first of `others` that looks the same as `name` (case ignored), or None."""
+    """The first of `others` that is the same name folded or looks the same as `name` (case ignored), or None."""
     keys = _keys(name)
     return next((other for other in others if keys & _keys(other)), None)
 
 
+def folder(name: str) -> str:
+    """A folder's name for `name`, safe on any file system: lower-case ASCII letters, digits and hyphens.
+
+    anyascii's transliteration ("Zoë Müller" is `zoe-muller`, "Иван Петров" `ivan-petrov`),
+    each Han or Hangul character a syllable of its own ("李伟" is `li-wei`, not `liwei`:
+    pinyin run together can be read two ways, as "xian" and "xi-an"); at most
+    `MAX_FOLDER_LENGTH` characters. A name anyascii cannot spell gets `name-` and 12 hex
+    digits of its SHA-256, the same on every run. Not unique: `folders` makes them so.
+    """
+    text = unicodedata.normalize("NFC", name.strip())
+    spelled = "".join(f" {anyascii(char)} " if _syllabic(char) else anyascii(char) for char in text)
+    slug = re.sub(r"[^0-9a-z]+", "-", spelled.lower()).strip("-")[:MAX_FOLDER_LENGTH].strip("-")
+    return slug or _FALLBACK_FOLDER + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def folders(custodians: Sequence[str], taken: Iterable[str] = ()) -> tuple[str, ...]:
+    """Each custodian's `folder`, in order, unique among themselves and `taken` (the vault's folders so far).
+
+    A folder already taken, or one Windows reserves for a device (`con`, `aux`, `com1`...),
+    gets the first free suffix `-2`, `-3`...: "李伟" and then "黎伟" are `li-wei` and
+    `li-wei-2`. The same list gives the same folders on every run.
+    """
+    used = set(_RESERVED_FOLDERS) | set(taken)
+    chosen: list[str] = []
+    for name in custodians:
+        base = candidate = folder(name)
+        suffix = 2
+        while candidate in used:
+            candidate, suffix = f"{base}-{suffix}", suffix + 1
+        used.add(candidate)
+        chosen.append(candidate)
+    return tuple(chosen)
+
+
 @functools.lru_cache(maxsize=4096)
-def _keys(name: str) -> frozenset[str]:
-    """What a name looks like: its skeleton as written and case-folded (cached: a plan compares each pair of names)."""
-    return frozenset((skeleton(name), skeleton(name.casefold())))
+def _keys(name: str) -> frozenset[tuple[str, str]]:
+    """A name as compared: folded, and its skeleton as written and case-folded (cached: a plan compares each pair)."""
+    return frozenset((("fold", fold(name)), ("skeleton", skeleton(name)), ("skeleton", skeleton(name.casefold()))))
+
+
+def _latin_in_ascii(char: str) -> str:
+    """A Latin letter as anyascii spells it in ASCII letters ("ø" is "o", "æ" "ae"); any other character as it is."""
+    if char.isascii() or not unicodedata.category(char).startswith("L") or "Latn" not in unicode_scripts.script_extension(char):
+        return char
+    spelled = anyascii(char).casefold()
+    return spelled if spelled.isalnum() else char  # "ʔ" is spelled "'": kept, or it would vanish from the name
+
+
+def _in_word(char: str) -> bool:
+    """Letters, digits and marks make words; everything else (spaces, punctuation, symbols) separates them."""
+    return unicodedata.category(char)[0] in "LNM"
+
+
+def _syllabic(char: str) -> bool:
+    return not _SYLLABIC.isdisjoint(unicode_scripts.script_extension(char))
 
 
 def _ignorable(char: str) -> bool:

@@ -7,9 +7,9 @@ ceremony from a scripted one.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 
+from vault.core import names
 from vault.edges import terminal
 from vault.errors import CheckFailed, InvalidInput
 
@@ -31,7 +31,8 @@ class TerminalGuide:
     def confirm(self, what: str) -> str:
         """Each witness types their own name to confirm `what`; a refusal stops the ceremony.
 
-        The typed name is NFC-normalized as the plan's names are, so "é" typed either way is the same letter.
+        The typed name is compared folded (`names.same`), as the plan's names are compared with each
+        other: "Tomas Ortega" typed on a keyboard without accents confirms "Tomás Ortega".
         """
         if self.scripted:
             return SCRIPTED
@@ -48,7 +49,7 @@ class TerminalGuide:
                     "the input ended before every witness confirmed; nothing was written",
                     "run at a terminal, or give --yes for a scripted run",
                 )
-            if unicodedata.normalize("NFC", answer.strip()).casefold() == name.casefold():  # the plan's names are NFC
+            if names.same(answer, name):
                 return
             terminal.info(f'   that is not "{name}"; try again')
         raise CheckFailed(f"{name} did not confirm {what}; the ceremony stopped and nothing was written")

@@ -24,7 +24,6 @@ from vault.core.anchor import Anchor
 from vault.core.delivery import Holder, Packet
 from vault.core.formats import manifest as mf
 from vault.core.formats import transcript
-from vault.core.formats.plan import folder_name
 from vault.core.slip39.share import Share
 from vault.edges import sources
 from vault.errors import InvalidInput
@@ -83,11 +82,12 @@ def extend(
         check_output(out)
         manifest = vault.manifest
         group = ext.choose_group(manifest, group_number)
-        newcomers = ext.check_newcomers(manifest, newcomers, folder_name)
+        newcomers = ext.check_newcomers(manifest, newcomers)
         _check_replaces(manifest, replaces)
         indices = ext.new_member_indices(manifest, group, len(newcomers))
         target = packets.resolve(delivery, Path("."), room, Asked.FLAGS)
-        holders = [Holder(group.index, index, name, folder_name(name), target) for index, name in zip(indices, newcomers, strict=True)]
+        folders = names.folders(newcomers, taken=ext.custodian_folders(manifest))
+        holders = [Holder(group.index, index, name, folder, target) for index, name, folder in zip(indices, newcomers, folders, strict=True)]
         given = [(str(path), sources.read_share_file(path, room)) for path in basis]
         shares = ext.derive(ext.check_basis(given, manifest, group), indices)
         made = tuple(packets.deliver(holder, share, manifest.ceremony.id, room, random_bytes) for holder, share in zip(holders, shares, strict=True))
@@ -116,7 +116,7 @@ def share_record(manifest: mf.Manifest, share: Share) -> dict[str, Any]:
 def _check_replaces(manifest: mf.Manifest, replaces: str | None) -> None:
     if replaces is None:
         return
-    if not any(entry.custodian and folder_name(entry.custodian) == folder_name(replaces) for entry in manifest.shares):
+    if names.twin(replaces, [entry.custodian for entry in manifest.shares if entry.custodian]) is None:
         raise InvalidInput(f'--replaces "{replaces}": no custodian of this vault has that name')
 
 

@@ -13,6 +13,7 @@ The format is specified in docs/plan.md.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import enum
 import json
@@ -87,7 +88,7 @@ class Delivery:
 class Custodian:
     name: str
     folder: str
-    """The custodian's folder under `custodians/`, unique in the plan."""
+    """The custodian's folder under `custodians/`, unique in the plan (`names.folders`)."""
     delivery: Delivery
     line: int
 
@@ -175,11 +176,6 @@ def parse(text: str, source_name: str = "plan") -> Plan:
         raise InvalidInput(f"{source_name}: not valid TOML: a number has too many digits") from None
     reader = _Reader(source_name, _Lines(text))
     return reader.plan(document)
-
-
-def folder_name(name: str) -> str:
-    """'Carol O'Neil' -> 'carol-o-neil': a folder name that is safe on any file system."""
-    return re.sub(r"[^0-9a-z]+", "-", name.casefold()).strip("-")
 
 
 class _Lines:
@@ -338,7 +334,10 @@ class _Reader:
             raise self.fail(("group", MAX_GROUP_COUNT), f"{len(documents)} groups; SLIP-39 allows at most {MAX_GROUP_COUNT}")
         if not all(isinstance(document, dict) for document in documents):
             raise self.fail(("group",), "each group should be a [[group]] table")
-        return tuple(self.group(_Table(document, self.locator, ("group", index))) for index, document in enumerate(documents))
+        groups = tuple(self.group(_Table(document, self.locator, ("group", index))) for index, document in enumerate(documents))
+        folders = iter(names.folders([custodian.name for group in groups for custodian in group.custodians]))
+        return tuple(dataclasses.replace(group, custodians=tuple(dataclasses.replace(custodian, folder=next(folders))
+                                                                 for custodian in group.custodians)) for group in groups)
 
     def group(self, group: Fields) -> Group:
         group.only(("name", "threshold", "custodian"))
@@ -363,9 +362,7 @@ class _Reader:
                             f"use one of: {', '.join(deliveries)}")
         delivery = Delivery(kind, **{key: custodian.string(key, absent=True) for key in DELIVERY_KEYS})
         self.delivery(name, delivery, custodian)
-        if not folder_name(name):
-            raise self.fail((*custodian.path, "name"), f'custodian "{name}": the name needs at least one letter or digit a-z, 0-9')
-        return Custodian(name, folder_name(name), delivery, self.lines.of(custodian.path))
+        return Custodian(name, names.folder(name), delivery, self.lines.of(custodian.path))
 
     def delivery(self, name: str, delivery: Delivery, custodian: Fields) -> None:
         """Which keys each delivery needs, which it may have, and their values: as its recipient kind declares."""
@@ -412,22 +409,21 @@ class _Reader:
         if not 1 <= plan.drill_interval_days <= MAX_DRILL_INTERVAL_DAYS:
             raise self.fail(("policy", "drill_interval_days"), f"drill_interval_days must be 1 to {MAX_DRILL_INTERVAL_DAYS} (ten years)")
         self.check_modules(plan)
-        folders: dict[str, str] = {}
         seen: dict[str, int] = {}  # custodians' names so far, and their lines
         for index, group in enumerate(groups):
             self.check_group(index, group)
             if (twin := names.lookalike(group.name, [g.name for g in groups[:index]])) is not None:
-                same = "" if twin.casefold() == group.name.casefold() else f' (it looks the same as "{twin}")'
+                same = "" if names.same(twin, group.name) else f' (it looks the same as "{twin}")'
                 raise self.fail(("group", index, "name"), f'group "{group.name}" is named twice{same}')
             for member, custodian in enumerate(group.custodians):
                 path = ("group", index, "custodian", member, "name")
-                if custodian.folder in folders:
-                    raise self.fail(path, f'duplicate custodian "{custodian.name}" (same as "{folders[custodian.folder]}")',
-                                    "each custodian holds one share; name each person once")
+                if (twin := names.twin(custodian.name, seen)) is not None:
+                    raise self.fail(path, f'duplicate custodian "{custodian.name}": the same name as "{twin}" (line {seen[twin]}) '
+                                          f'{names.SAME_NAME_RULE}',
+                                    "each custodian holds one share: name each person once; two people need names that differ in letters")
                 if (twin := names.lookalike(custodian.name, seen)) is not None:
                     raise self.fail(path, f'custodian "{custodian.name}" looks the same as "{twin}" (line {seen[twin]})',
                                     "each custodian holds one share; name each person so that no two names can be mistaken")
-                folders[custodian.folder] = custodian.name
                 seen[custodian.name] = self.lines.of(path)
 
     def check_modules(self, plan: Plan) -> None:
