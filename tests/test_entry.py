@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shamir_mnemonic
 
-from vault.core.slip39.recovery import ShareSet, recover
+from vault.core.slip39.recovery import Entry, ShareSet, recover
+from vault.core.slip39.share import parse_share
 from vault.core.wordlists import SLIP39_WORDS
 from vault.edges.entry import enter_shares
 
@@ -135,3 +136,51 @@ def test_a_check_refuses_a_share_before_it_joins_and_entry_goes_on():
     share_set = enter_shares(ShareSet(), lambda prompt: pending.pop(0) if pending else None, said.append, check)
     assert any("not accepted: not a share of this vault" in line for line in said)
     assert [entry.share.mnemonic for entry in share_set.entries] == [shares[0], shares[1]]
+
+
+def wrong_at(mnemonic: str, index: int) -> list[str]:
+    words = mnemonic.split()
+    words[index] = next(w for w in SLIP39_WORDS if w != words[index])
+    return words
+
+
+def test_a_share_of_a_known_set_is_checked_at_its_last_word():
+    """The first two words name the set; its length known (a manifest's vault), the last word ends the share."""
+    shares = make_shares()
+    first = parse_share(shares[0])
+    lines = wrong_at(shares[0], 6) + ["7", shares[0].split()[6], shares[1]]
+    pending = list(lines)
+    said: list[str] = []
+
+    def read_line(prompt: str) -> str | None:
+        said.append(prompt)
+        return pending.pop(0) if pending else None
+
+    share_set = enter_shares(ShareSet(), read_line, said.append, lengths={first.identifier: len(first.words)})
+    assert any("word 7 is probably wrong" in line for line in said)
+    assert "  word 21: " not in said
+    assert recover(share_set, b"") == SECRET
+
+
+def test_without_a_known_length_a_wrong_share_says_at_20_words_how_to_find_the_wrong_word():
+    shares = make_shares()
+    _, said = drive(wrong_at(shares[0], 6))
+    assert any("not a valid share at 20 words" in line and "an empty line finds it" in line for line in said)
+    assert "  word 21: " in said  # it may be a longer share: entry goes on
+
+
+def test_shares_given_already_count_and_only_the_rest_is_asked_for():
+    shares = make_shares()
+    given = ShareSet().add(Entry("share1.txt", parse_share(shares[0])))
+    share_set, said = drive([shares[2]], given)
+    assert "Given already: 1 share(s)." in said
+    assert "Share 2:" in said and "Share 1:" not in said and "Share 3:" not in said
+    assert recover(share_set, b"") == SECRET
+
+
+def test_a_quorum_given_already_asks_for_nothing():
+    shares = make_shares()
+    given = ShareSet().add(Entry("a", parse_share(shares[0]))).add(Entry("b", parse_share(shares[1])))
+    share_set, said = drive([], given)
+    assert said == ["The shares given are enough: none to type."]
+    assert share_set is given

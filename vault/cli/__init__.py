@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
             _report(error.format_message(), ())
         sys.exit(error.exit_code)
     except (KeyboardInterrupt, typer.Abort):
-        _report("interrupted; nothing was written", ())
+        _interrupted()
         sys.exit(EXIT_INTERRUPTED)
     except Exception as error:
         if debug:
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_INTERNAL_ERROR)
     # typer 0.28 catches Ctrl-C itself (and typer.Exit) and returns the exit code.
     if returned == EXIT_INTERRUPTED:
-        _report("interrupted; nothing was written", ())
+        _interrupted()
     if isinstance(returned, int) and returned:
         sys.exit(returned)
 
@@ -85,6 +85,14 @@ def check_arguments(args: Sequence[str]) -> None:
             shown = "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in arg)
             raise InvalidInput(f"argument {position} is not valid UTF-8: {shown}",
                                "give names, labels and paths in UTF-8; nothing was done") from None
+
+
+def _interrupted() -> None:
+    """Ctrl-C: the message on a line of its own. The terminal has just echoed "^C" where
+    the cursor was (mid-prompt, mid-word), so on a terminal the line is ended first."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    _report("interrupted; nothing was written", ())
 
 
 def _report(message: str, hints: tuple[str, ...] | list[str]) -> None:

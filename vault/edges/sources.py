@@ -46,13 +46,14 @@ def read_secret(generate: int | None, bip39_file: Path | None, secret_file: Path
     if secret_file is not None:
         return _parse_file(secret_file, secret.from_hex)
     if terminal.interactive():
-        text = terminal.hidden("Seed (BIP-39 words, or the master secret in hex; not shown): ")
-        parsed = _parse_typed_secret(text)
-        if parsed.kind is secret.SecretKind.MASTER_SECRET:  # hex has no checksum: type it twice
-            if terminal.hidden("Repeat the master secret: ").strip().lower() != text.strip().lower():
-                raise InvalidInput("the two master secrets differ; nothing was done")
-        return parsed
+        return terminal.ask_secret("Seed (BIP-39 words, or the master secret in hex; not shown): ", "seed",
+                                   _parse_typed_secret, _repeat_hex)
     return _parse_typed_secret(terminal.read_all_stdin())
+
+
+def _repeat_hex(typed: Secret) -> str | None:
+    """A master secret in hex has no checksum: it is typed twice. BIP-39 words have one."""
+    return "master secret" if typed.kind is secret.SecretKind.MASTER_SECRET else None
 
 
 def _parse_typed_secret(text: str) -> Secret:
@@ -77,10 +78,9 @@ def read_passphrase(path: Path | None, prompt: bool, confirm: bool) -> SecretByt
         raise InvalidInput("give --passphrase-file or --passphrase-prompt, not both")
     if path is not None:
         passphrase = _parse_file(path, check_passphrase, read=fsio.read_line_file)
-    elif prompt and confirm:
-        passphrase = check_passphrase(terminal.hidden_confirmed("SLIP-39 passphrase (not shown): ", "passphrase"))
     elif prompt:
-        passphrase = check_passphrase(terminal.hidden("SLIP-39 passphrase (not shown): "))
+        repeat: Callable[[bytes], str | None] = (lambda _: "passphrase") if confirm else (lambda _: None)
+        passphrase = terminal.ask_secret("SLIP-39 passphrase (not shown): ", "passphrase", check_passphrase, repeat)
     else:
         passphrase = b""
     return SecretBytes(passphrase)

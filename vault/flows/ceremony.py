@@ -38,7 +38,7 @@ from vault.core.formats.plan import Plan, SecretSource
 from vault.core.outputs import OutputFile
 from vault.core.recipients.base import KeyPairQuery, public_key_sha256, spki_der
 from vault.core.secret import Secret
-from vault.core.slip39.share import SHARE_WORDS_128_BIT, SHARE_WORDS_256_BIT, Share, share_word_count
+from vault.core.slip39.share import SHARE_WORDS_128_BIT, SHARE_WORDS_256_BIT, Share, share_words
 from vault.core.text import packets as words
 from vault.edges import fsio, sources
 from vault.edges.guide import TerminalGuide
@@ -254,7 +254,7 @@ def device_warnings(plan: Plan) -> tuple[str, ...]:
 
     A Trezor takes only the share lengths of 128- and 256-bit secrets when a share is typed into it.
     """
-    words = share_word_count(plan.secret_bits)
+    words = share_words(plan.secret_bits)
     if words in (SHARE_WORDS_128_BIT, SHARE_WORDS_256_BIT):
         return ()
     return (

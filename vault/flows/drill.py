@@ -23,12 +23,13 @@ from vault.core.attestation import SigningKey
 from vault.core.formats import drills, transcript
 from vault.core.formats import manifest as mf
 from vault.core.formats.drills import EVENT_DRILL, DrillKind
-from vault.core.slip39.recovery import ShareSet
+from vault.core.slip39.recovery import Entry, ShareSet
 from vault.core.slip39.share import Share
 from vault.core.text import report as rp
-from vault.edges import entry, fsio, sources, terminal
+from vault.edges import fsio, sources, terminal
 from vault.edges.tokens.opener import Opener
-from vault.errors import CheckFailed, InvalidInput, TokenError
+from vault.errors import CheckFailed, InvalidInput, TokenError, VaultError
+from vault.flows.recover import type_shares
 from vault.flows.tokens import TokenOptions, opener
 from vault.flows.vaults import anchored_manifest, read_events
 
@@ -79,9 +80,9 @@ def run(
         raise InvalidInput("no shares given", "give share files or envelopes, or --interactive")
     with opener(tokens) as found:
         given = [_given(path, found) for path in share_paths]
+    passphrase = _passphrase(manifest, partial, passphrase_file, passphrase_prompt)  # before any word is typed
     if interactive:
-        given += _typed(manifest)
-    passphrase = _passphrase(manifest, partial, passphrase_file, passphrase_prompt)
+        given += _typed(manifest, given)
     result, vault_key = proof.prove_attested(given, manifest, passphrase)
     kind = DrillKind.SHARES if partial else DrillKind.QUORUM
     judged = dr.outcome(result, manifest, kind, str(uuid.uuid4()), operator, witnesses, read.sha256)
@@ -169,11 +170,23 @@ def _given(path: Path, found: Opener) -> proof.Given:
         return proof.Given(str(path), None, f"could not be opened: {error.message}", claimed)
 
 
-def _typed(manifest: mf.Manifest) -> list[proof.Given]:
-    """Shares typed word by word, each checked against the manifest the moment it is complete."""
+def _typed(manifest: mf.Manifest, brought: Sequence[proof.Given]) -> list[proof.Given]:
+    """Shares typed word by word, each checked against the manifest the moment it is complete.
+
+    The good shares brought as files count: only what the quorum still needs is asked
+    for. A bad one is left out of the count (the proof reports it)."""
     share_set = ShareSet(member_thresholds=tuple(g.member_threshold for g in manifest.scheme.groups))
-    share_set = entry.enter_shares(share_set, terminal.read_line, terminal.info, lambda s: verification.check_share(s, manifest))
-    return [proof.Given(e.source, e.share) for e in share_set.entries]
+    for item in brought:
+        if item.share is None or share_set.find(item.share):
+            continue
+        try:
+            verification.check_share(item.share, manifest)
+            share_set = share_set.add(Entry(item.source, item.share))
+        except VaultError:
+            continue
+    given = len(share_set.entries)
+    share_set = type_shares(share_set, manifest)
+    return [proof.Given(e.source, e.share) for e in share_set.entries[given:]]
 
 
 def _passphrase(manifest: mf.Manifest, partial: bool, path: Path | None, prompt: bool) -> bytes | None:

@@ -1,8 +1,9 @@
 """`coldvault recover`: combine a quorum of shares; fingerprints by default, the secret only when asked.
 
 Shares come from files and envelopes, then (with --interactive) word by word, each
-checked against the manifest the moment it is complete. What is missing is said
-before the passphrase is asked for. The secret is compared with the manifest by
+checked against the manifest the moment it is complete. Typing, the passphrase of a
+vault that has one is asked first (nobody types 33 words to learn it was needed);
+from files, what is missing is said before the passphrase is asked for. The secret is compared with the manifest by
 fingerprint; it is written (--out, mode 0600) or shown (--reveal) only on request.
 """
 
@@ -18,8 +19,9 @@ from vault.core import bip32, verification
 from vault.core.anchor import Anchor
 from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats import manifest as mf
-from vault.core.secret import Secret, SecretKind, to_bip39
+from vault.core.secret import Secret, SecretBytes, SecretKind, to_bip39
 from vault.core.slip39 import recovery
+from vault.core.slip39.share import share_words
 from vault.edges import entry, fsio, sources, terminal
 from vault.errors import InvalidInput, VaultError
 from vault.flows.tokens import TokenOptions, opener
@@ -101,11 +103,19 @@ def recover(
         )
     if out is not None:
         fsio.check_new_file(out)
-    share_set = _collect(share_paths, interactive, manifest, manifest_path, tokens)
+    thresholds = tuple(group.member_threshold for group in manifest.scheme.groups) if manifest else ()
+    with opener(tokens) as found:
+        share_set = sources.collect_shares(list(share_paths), terminal.info, thresholds, found)
+    passphrase = _passphrase_before_words(manifest, passphrase_file, passphrase_prompt) if interactive else None
+    if interactive:
+        share_set = type_shares(share_set, manifest)
+    if manifest is not None:
+        check_against(share_set, manifest, manifest_path)
     share_set.quorum()  # says what is missing before asking for a passphrase
-    passphrase = sources.read_passphrase(passphrase_file, passphrase_prompt, confirm=False)
+    if passphrase is None:
+        passphrase = sources.read_passphrase(passphrase_file, passphrase_prompt, confirm=False)
     if manifest is not None and manifest.scheme.passphrase_protected and not passphrase:
-        raise InvalidInput("the manifest says this vault has a passphrase, and none was given", "give --passphrase-file or --passphrase-prompt")
+        raise _no_passphrase()
     value = recovery.recover(share_set, passphrase)
     for unused in share_set.unused():
         terminal.info(f"note: {unused.source} was not needed, so this recovery did not check it")
@@ -119,19 +129,30 @@ def recover(
     return _output(secret, recovered, output_format, out, reveal)
 
 
-def _collect(
-    share_paths: Sequence[Path], interactive: bool, manifest: mf.Manifest | None, manifest_path: Path | None, tokens: TokenOptions
-) -> recovery.ShareSet:
-    """The shares given as files and envelopes, then typed; each checked against the manifest, if any."""
-    thresholds = tuple(group.member_threshold for group in manifest.scheme.groups) if manifest else ()
-    with opener(tokens) as found:
-        share_set = sources.collect_shares(list(share_paths), terminal.info, thresholds, found)
-    if interactive:
-        check = (lambda share: verification.check_share(share, manifest)) if manifest else None
-        share_set = entry.enter_shares(share_set, terminal.read_line, terminal.info, check)
-    if manifest is not None:
-        check_against(share_set, manifest, manifest_path)
-    return share_set
+def _no_passphrase() -> InvalidInput:
+    return InvalidInput("the manifest says this vault has a passphrase, and none was given", "give --passphrase-file or --passphrase-prompt")
+
+
+def _passphrase_before_words(manifest: mf.Manifest | None, path: Path | None, prompt: bool) -> SecretBytes:
+    """Before any word is typed: the passphrase given, or, when the manifest says the vault
+    has one, asked at the terminal (refused at once without one)."""
+    if path is None and not prompt and manifest is not None and manifest.scheme.passphrase_protected:
+        if not terminal.interactive():
+            raise _no_passphrase()
+        prompt = True
+    return sources.read_passphrase(path, prompt, confirm=False)
+
+
+def type_shares(share_set: recovery.ShareSet, manifest: mf.Manifest | None) -> recovery.ShareSet:
+    """`share_set` (the shares given as files) and the shares typed until it can recover.
+
+    With a manifest each typed share is checked against it, and its length is known
+    from its first words (the vault's identifier and secret size)."""
+    if manifest is None:
+        return entry.enter_shares(share_set, terminal.read_line, terminal.info)
+    lengths = {manifest.scheme.identifier: share_words(manifest.secret.bits)}
+    return entry.enter_shares(share_set, terminal.read_line, terminal.info,
+                              lambda share: verification.check_share(share, manifest), lengths)
 
 
 def check_against(share_set: recovery.ShareSet, manifest: mf.Manifest, manifest_path: Path | None) -> None:

@@ -40,17 +40,18 @@ from vault.core.slip39.reference import (
 from vault.core.wordlists import SLIP39_WORDS
 from vault.errors import InvalidInput, ShareError
 
+
+def share_words(bits: int) -> int:
+    """The words of every share of a `bits`-bit secret: 20 for 128 bits, 33 for 256."""
+    return METADATA_LENGTH_WORDS + -(-bits // RADIX_BITS)
+
+
 SHARE_WORDS_128_BIT = MIN_MNEMONIC_LENGTH_WORDS
-SHARE_WORDS_256_BIT = 33
-SHARE_WORDS_MAX = METADATA_LENGTH_WORDS + -(-MAX_SECRET_LENGTH_BYTES * 8 // RADIX_BITS)
+SHARE_WORDS_256_BIT = share_words(256)
+SHARE_WORDS_MAX = share_words(MAX_SECRET_LENGTH_BYTES * 8)
 """59: the words of a share of the longest secret coldvault takes (512 bits)."""
-
-
-def share_word_count(secret_bits: int) -> int:
-    """The words of each share of a `secret_bits` secret: the metadata and checksum, then the value, 10 bits a word."""
-    return METADATA_LENGTH_WORDS + -(-secret_bits // RADIX_BITS)
-
-
+IDENTIFIER_WORDS = 2
+"""A share's first two words hold its set's identifier (15 bits), extendable flag and iteration exponent."""
 PASSPHRASE_MIN_CODE_POINT = 32
 PASSPHRASE_MAX_CODE_POINT = 126
 
@@ -135,6 +136,15 @@ def parse_share(text: str) -> Share:
     except MnemonicError as error:
         raise ShareError(_explain_reference_error(str(error))) from None
     return Share.from_reference(reference, tuple(words))
+
+
+def identifier_of(words: Sequence[str]) -> int | None:
+    """The identifier of the set a share belongs to, read from its first words as they are
+    typed: enough to know its length before the last word. None until two words are known."""
+    if len(words) < IDENTIFIER_WORDS or any(word not in WORD_INDEX_MAP for word in words[:IDENTIFIER_WORDS]):
+        return None
+    first, second = (WORD_INDEX_MAP[word] for word in words[:IDENTIFIER_WORDS])
+    return ((first << RADIX_BITS) | second) >> (RADIX_BITS * IDENTIFIER_WORDS - ID_LENGTH_BITS)
 
 
 def _word_indices(words: Sequence[str]) -> list[int]:
