@@ -44,6 +44,8 @@ QR_COLUMNS = 3
 MARGIN = 18.0  # mm
 LABEL_WIDTH = 36.0  # mm
 WORD_ROW_HEIGHT = 11.0  # mm
+QR_WORD_ROW_HEIGHT = 9.0  # mm
+"""Three columns make more rows: lower boxes keep 33 words as tall as without a QR code, so the card fits its page."""
 QR_WIDTH_MM = 46.0
 """The QR code's side, quiet zone included: 33 words make a version 11 code, 69 modules of 0.67 mm, easy for a phone."""
 QR_GAP_MM = 4.0
@@ -130,10 +132,10 @@ def render_card(
         top = pdf.get_y()
         _qr_code(pdf, share_text(share), pdf.l_margin + width - QR_WIDTH_MM, top)
         pdf.set_xy(pdf.l_margin, top)
-        _word_grid(pdf, share.words, width - QR_WIDTH_MM - QR_GAP_MM, QR_COLUMNS)
+        _word_grid(pdf, share.words, width - QR_WIDTH_MM - QR_GAP_MM, QR_COLUMNS, QR_WORD_ROW_HEIGHT)
         pdf.set_y(max(pdf.get_y(), top + QR_WIDTH_MM + 12))
     else:
-        _word_grid(pdf, share.words, width, COLUMNS)
+        _word_grid(pdf, share.words, width, COLUMNS, WORD_ROW_HEIGHT)
     pdf.ln(4)
 
     pdf.set_font("Helvetica", "B", 11)
@@ -150,6 +152,8 @@ def render_card(
     pdf.ln(14)
 
     _signature_line(pdf, width)
+    if pdf.get_y() > pdf.h - MARGIN:  # auto page break is off: what runs past the page would be lost silently
+        raise ValueError("the card does not fit on one page")
     return bytes(pdf.output())
 
 
@@ -207,7 +211,7 @@ def _qr_code(pdf: FPDF, text: str, left: float, top: float) -> None:
     pdf.multi_cell(QR_WIDTH_MM, 3.5, "The QR code holds these same words: it is as secret as they are.", align="C")
 
 
-def _word_grid(pdf: FPDF, words: tuple[str, ...], width: float, columns: int) -> None:
+def _word_grid(pdf: FPDF, words: tuple[str, ...], width: float, columns: int, row_height: float) -> None:
     """Numbered words (1-based), row by row, in boxes: a big monospace font to copy by hand."""
     column = width / columns
     number_width = 9.0
@@ -215,15 +219,15 @@ def _word_grid(pdf: FPDF, words: tuple[str, ...], width: float, columns: int) ->
     pdf.set_line_width(0.3)
     for position, word in enumerate(words):
         row, col = divmod(position, columns)
-        x, y = left + col * column, top + row * WORD_ROW_HEIGHT
-        pdf.rect(x, y, column, WORD_ROW_HEIGHT)
+        x, y = left + col * column, top + row * row_height
+        pdf.rect(x, y, column, row_height)
         pdf.set_xy(x, y)
         pdf.set_font("Helvetica", "", 11)
-        pdf.cell(number_width, WORD_ROW_HEIGHT, str(position + 1), align="R")
+        pdf.cell(number_width, row_height, str(position + 1), align="R")
         pdf.set_font("Courier", "B", 15)
-        pdf.cell(column - number_width, WORD_ROW_HEIGHT, " " + word)
+        pdf.cell(column - number_width, row_height, " " + word)
     rows = -(-len(words) // columns)
-    pdf.set_xy(left, top + rows * WORD_ROW_HEIGHT)
+    pdf.set_xy(left, top + rows * row_height)
 
 
 def _signature_line(pdf: FPDF, width: float) -> None:

@@ -70,7 +70,7 @@ def card(
         raise InvalidInput("--key needs --manifest: it pins the key that signed the manifest's transcript")
     custodian = people.flag(custodian, "--custodian") if custodian is not None else None
     if custodian is not None:
-        check_card_name("--custodian", custodian)
+        check_card_name(f'--custodian "{custodian}"', custodian)
     fsio.check_new_file(out)
     with opener(tokens) as found:
         share = sources.read_share_file(path, found)
