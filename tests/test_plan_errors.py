@@ -141,7 +141,7 @@ MISTAKES = [
     case("mixed-script-custodian", replace(('name = "Bob"', 'name = "\u0412ob"' + HERE)),
          'name "\\u0412ob": the word "\u0412ob" mixes scripts (Cyrillic and Latin)', "hint: write each word of a name in one script"),
     case("lookalike-custodian", replace(('name = "Carol"', 'name = "\uff22ob"' + HERE)),
-         'custodian "\uff22ob" looks the same as "Bob" (line 44)'),
+         'custodian "\uff22ob" looks the same as "Bob" (line 47)'),
     case("lookalike-group", lambda text: text + one_member_group("F\uff41mily", "Zoe", name_mark=HERE),
          'group "F\uff41mily" is named twice (it looks the same as "Family")'),
     case("iteration-exponent-16", replace(("iteration_exponent = 1", "iteration_exponent = 16" + HERE)),
