@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from vault.core.formats import sharefile
+from vault.core.names import MAX_NAME_LENGTH
 from vault.edges.card import render_card
 
 FAST = ("--iteration-exponent", "0")
@@ -107,13 +108,27 @@ def test_the_manifest_custodian_is_printed_unless_overridden(cli, tmp_path, pdft
     assert "share 1 of 3; 2 needed" in text
 
 
-def test_a_name_outside_latin_1_is_printed_with_question_marks(cli, tmp_path, pdftotext):
+def test_a_name_outside_latin_1_is_printed_as_written(cli, tmp_path, pdftotext):
     split(cli, "vault", "--generate", "128", "--scheme", "2of3")
     refused = cli("card", "vault/shares/group1-share1.txt", "--custodian", "Zoë 李\x07Wong", "--out", "card.pdf")
     assert refused.returncode == 3 and "U+0007" in refused.stderr  # a name holds no control character (vault.core.names)
     run = cli("card", "vault/shares/group1-share1.txt", "--custodian", "Zoë 李 Wong", "--out", "card.pdf")
     assert_ok(run)
-    assert "Zoë ? Wong" in flat(pdf_text(pdftotext, tmp_path / "card.pdf"))
+    assert "Zoë 李 Wong" in flat(pdf_text(pdftotext, tmp_path / "card.pdf"))
+
+
+def test_the_fullest_card_still_fits_its_one_page(cli, tmp_path, pdftotext):
+    """33 words beside a QR code, two groups, a signing key, the passphrase rule and names of the longest kind."""
+    split(cli, "vault", "--generate", "256", *GROUPS)
+    share = sharefile.parse((tmp_path / "vault/shares/group1-share1.txt").read_text())
+    long_name = ("李" * 30 + " Łucja Żółć Σοφία Иван " * 3)[:MAX_NAME_LENGTH]
+    pdf = render_card(share, ceremony_name=long_name, ceremony_id="c-1", custodian=long_name, group_name=long_name,
+                      member_count=3, signing_key_sha256="ab" * 32, passphrase_protected=True, qr=True)
+    (tmp_path / "card.pdf").write_bytes(pdf)
+    text = pdf_text(pdftotext, tmp_path / "card.pdf")
+    assert "\f" not in text.rstrip("\f")  # one page
+    assert_words_on_card(text, list(share.words))
+    assert "Custodian's signature" in text and "Date" in text
 
 
 # --------------------------------------------------------------------------- a card is a plaintext share

@@ -143,11 +143,11 @@ MISTAKES = [
     case("mixed-script-custodian", replace(('name = "Bob"', 'name = "\u0412ob"' + HERE)),
          'name "\\u0412ob": the word "\u0412ob" mixes scripts (Cyrillic and Latin)', "hint: write each word of a name in one script"),
     case("lookalike-custodian", replace(('name = "Carol"', 'name = "AIice"' + HERE)),  # a capital I for the l
-         'custodian "AIice" looks the same as "Alice" (line 40)'),
+         'custodian "AIice" looks the same as "Alice" (line 43)'),
     case("custodian-without-letters", replace(('name = "Carol"', 'name = "- . -"' + HERE)),
          'name "- . -": a name needs at least one letter or digit (of any script)'),
     case("fullwidth-custodian", replace(('name = "Carol"', 'name = "\uff22ob"' + HERE)),  # the same name folded for width
-         'duplicate custodian "\uff22ob": the same name as "Bob" (line 44)'),
+         'duplicate custodian "\uff22ob": the same name as "Bob" (line 47)'),
     case("lookalike-group", lambda text: text + one_member_group("FamiIy", "Zoe", name_mark=HERE),
          'group "FamiIy" is named twice (it looks the same as "Family")'),
     case("fullwidth-group", lambda text: text + one_member_group("F\uff41mily", "Zoe", name_mark=HERE),

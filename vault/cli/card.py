@@ -27,13 +27,14 @@ def card(
     ] = None,
     key: AnchorKey = None,
     custodian: Annotated[str | None, typer.Option("--custodian", help="Custodian's name printed on the card (overrides the manifest's).")] = None,
+    qr: Annotated[bool, typer.Option("--qr", help="Also print the words as a QR code (SLIP-39 text form), as secret as the words.")] = False,
     token: TokenLabels = None,
     module: ModuleOption = None,
     pin_file: PinFiles = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Write a one-page printable card for a share: its words, numbered, with its group and fingerprint."""
-    carded = shares.card(share, out, manifest, custodian, tokens(module, pin_file, token), key)
+    carded = shares.card(share, out, manifest, custodian, tokens(module, pin_file, token), key, qr=qr)
     printed = carded.share
     payload = {"out": str(out), "share_fingerprint": printed.fingerprint,
                "anchor": to_data(carded.anchor) if carded.anchor else None}

@@ -211,7 +211,7 @@ def run(
     log.add("recovery-proven", {"secret_fingerprint": manifest.secret.secret_fingerprint, "qualifying_subsets": fields.count(qualifying_subsets)})
     manifest_text = mf.to_json(manifest)
     signing_key = signer.public_key_sha256 if signer else None
-    files = packets.packet_files(manifest, manifest_text, made, signing_key)
+    files = packets.packet_files(manifest, manifest_text, made, signing_key, qr=plan.card_qr)
     guide.step("Packets", words.packet_lines(manifest, made))
     log.add(records.COMPLETED, records.completed(
         manifest_text.encode("utf-8"), files, guide.confirm("that the packets and share fingerprints are as listed"),
@@ -282,10 +282,12 @@ def _prove_unnamed(plan: Plan, holders: Sequence[Holder], opener: Opener) -> dic
 
 
 def before_secret(plan: Plan, plan_dir: Path, out: Path | None, opener: Opener) -> tuple[tuple[Holder, ...], transcript.Signer | None]:
-    """The output, every delivery (its key found, and proven on its token when the token is here) and the
-    signing key: what can go wrong without the secret goes wrong here, where it costs nothing."""
+    """The output, the names on the cards (a font shows them), every delivery (its key found, and proven on its
+    token when the token is here) and the signing key: what can go wrong without the secret goes wrong here,
+    where it costs nothing."""
     if out is not None:
         check_output(out)
+    packets.check_card_names(plan)
     return prepare(plan, plan_dir, opener), _signer(plan, opener)
 
 

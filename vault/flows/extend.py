@@ -83,6 +83,11 @@ def extend(
         manifest = vault.manifest
         group = ext.choose_group(manifest, group_number)
         newcomers = ext.check_newcomers(manifest, newcomers)
+        if not sealing.given:  # each newcomer gets a card
+            for name in newcomers:
+                packets.check_card_name(f'custodian "{name}"', name)
+            packets.check_card_name(f'group "{group.name}"', group.name)
+            packets.check_card_name(f'ceremony "{manifest.ceremony.name}"', manifest.ceremony.name)
         _check_replaces(manifest, replaces)
         indices = ext.new_member_indices(manifest, group, len(newcomers))
         target = packets.resolve(delivery, Path("."), room, Asked.FLAGS)

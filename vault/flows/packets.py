@@ -25,7 +25,7 @@ from vault.core.formats import envelope as ev
 from vault.core.formats import manifest as mf
 from vault.core.formats import sharefile
 from vault.core.formats import transcript as tr
-from vault.core.formats.plan import PAPER, Delivery
+from vault.core.formats.plan import PAPER, Delivery, Plan
 from vault.core.outputs import OutputFile
 from vault.core.recipients import registry
 from vault.core.recipients.base import KeyPairQuery, PublicKey, RecipientKind, SecretKeyQuery, Target, public_key_sha256
@@ -178,14 +178,38 @@ def deliver(
 # ---------------------------------------------------------------- files
 
 
+def check_card_names(plan: Plan) -> None:
+    """Every name a paper custodian's card prints (theirs, their group's, the ceremony's), refused before any
+    secret exists when no font on this machine shows it: a card never prints "?" for a letter."""
+    for group in plan.groups:
+        for custodian in group.custodians:
+            if custodian.delivery.sealed:
+                continue
+            for context, name in (
+                (f'{plan.where(custodian.line)}: custodian "{custodian.name}"', custodian.name),
+                (f'{plan.where(group.line)}: group "{group.name}" (on the card of custodian "{custodian.name}")', group.name),
+                (f'{plan.source_name}: ceremony "{plan.name}" (on the card of custodian "{custodian.name}")', plan.name),
+            ):
+                check_card_name(context, name)
+
+
+def check_card_name(context: str, name: str | None) -> None:
+    """A name a card will print, refused (exit 3) when no font on this machine shows it, with where it came from."""
+    try:
+        card.check_names(name)
+    except VaultError as error:
+        raise error.with_context(context) from None
+
+
 def packet_files(
-    manifest: mf.Manifest, manifest_text: str, packets: Sequence[Packet], signing_key_sha256: str | None = None,
+    manifest: mf.Manifest, manifest_text: str, packets: Sequence[Packet], signing_key_sha256: str | None = None, qr: bool = False,
 ) -> list[OutputFile]:
     """manifest.json, and per custodian: the share (card and text, or envelope), a manifest copy, a README.
 
     `signing_key_sha256` is the key that signs the transcript recording this manifest
     (None: not signed): each README and card carries it, for the custodian to compare
-    with what the witnesses wrote down and to pin with `--key`.
+    with what the witnesses wrote down and to pin with `--key`. With `qr`, each card
+    carries the share as a QR code too.
     """
     files = [OutputFile(MANIFEST_FILE, manifest_text, secret=False)]
     for made in packets:
@@ -195,6 +219,7 @@ def packet_files(
             files.append(OutputFile(f"{made.folder}/{CARD_FILE}", card.render_card(
                 made.share, ceremony_name=manifest.ceremony.name, ceremony_id=manifest.ceremony.id, custodian=made.holder.name,
                 group_name=group.name, member_count=group.member_count, signing_key_sha256=signing_key_sha256,
+                passphrase_protected=manifest.scheme.passphrase_protected, qr=qr,
             ), secret=True))
         else:
             files.append(OutputFile(made.file, ev.to_json(made.envelope), secret=False))

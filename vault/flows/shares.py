@@ -19,6 +19,7 @@ from vault.core.slip39.share import Share
 from vault.edges import card as cards
 from vault.edges import fsio, sources
 from vault.errors import InvalidInput
+from vault.flows.packets import check_card_name
 from vault.flows.tokens import TokenOptions, opener
 from vault.flows.vaults import anchored_manifest
 
@@ -57,22 +58,31 @@ class Card:
 
 def card(
     path: Path, out: Path, manifest_path: Path | None, custodian: str | None, tokens: TokenOptions, key: str | None = None,
+    qr: bool = False,
 ) -> Card:
     """Write a card for the share at `path` (mode 0600: it holds the words); names from the anchored manifest, if given.
 
-    When a signed transcript anchors the manifest, the card carries its signing key's SHA-256.
+    When a signed transcript anchors the manifest, the card carries its signing key's SHA-256,
+    and says whether the vault has a passphrase. A name no font here prints is refused
+    before the share is read.
     """
     if key is not None and manifest_path is None:
         raise InvalidInput("--key needs --manifest: it pins the key that signed the manifest's transcript")
     custodian = people.flag(custodian, "--custodian") if custodian is not None else None
+    if custodian is not None:
+        check_card_name(f'--custodian "{custodian}"', custodian)
     fsio.check_new_file(out)
     with opener(tokens) as found:
         share = sources.read_share_file(path, found)
     names = _names(share, manifest_path, key) if manifest_path is not None else _Names()
+    if custodian is None:
+        check_card_name(f'{manifest_path}: custodian "{names.custodian}"', names.custodian)
+    check_card_name(f'{manifest_path}: group "{names.group_name}"', names.group_name)
+    check_card_name(f'{manifest_path}: ceremony "{names.ceremony_name}"', names.ceremony_name)
     pdf = cards.render_card(
         share, ceremony_name=names.ceremony_name, ceremony_id=names.ceremony_id,
         custodian=custodian if custodian is not None else names.custodian, group_name=names.group_name, member_count=names.member_count,
-        signing_key_sha256=names.signing_key_sha256,
+        signing_key_sha256=names.signing_key_sha256, passphrase_protected=names.passphrase_protected, qr=qr,
     )
     fsio.write_new_file(out, pdf)
     return Card(share, names.anchor)
@@ -88,6 +98,7 @@ class _Names:
     group_name: str | None = None
     member_count: int | None = None
     signing_key_sha256: str | None = None
+    passphrase_protected: bool | None = None
     anchor: Anchor | None = None
 
 
@@ -106,5 +117,6 @@ def _names(share: Share, path: Path, key: str | None) -> _Names:
         group_name=group.name if group else None,
         member_count=group.member_count if group else None,
         signing_key_sha256=anchored.anchor.signer_public_key_sha256 if anchored.anchor.kind is AnchorKind.SIGNED else None,
+        passphrase_protected=manifest.scheme.passphrase_protected,
         anchor=anchored.anchor,
     )

@@ -127,6 +127,8 @@ class Plan:
     drill_interval_days: int
     groups: tuple[Group, ...]
     signing: Signing | None
+    card_qr: bool = False
+    """`[cards] qr`: every paper custodian's card also carries the share as a QR code."""
 
     @property
     def scheme(self) -> Scheme:
@@ -274,13 +276,14 @@ class _Reader:
             raise table.fail(key, f"{_quoted(text.strip())}: {error.message}", *error.hints) from None
 
     def plan(self, document: dict[str, Any]) -> Plan:
-        root = _Table(document, self.locator).only(("format", "ceremony", "secret", "slip39", "policy", "signing", "group"))
+        root = _Table(document, self.locator).only(("format", "ceremony", "secret", "slip39", "policy", "signing", "group", "cards"))
         if root.string("format") != FORMAT:
             raise root.fail("format", f'is {_quoted(document["format"])}; this coldvault reads "{FORMAT}"')
         ceremony = root.object("ceremony").only(("name", "operator", "witnesses"))
         source, bits = self.secret(root.object("secret"))
         slip39 = root.object("slip39", empty=True).only(("group_threshold", "passphrase", "iteration_exponent", "extendable"))
         policy = root.object("policy", empty=True).only(("drill_interval_days",))
+        cards = root.object("cards", empty=True).only(("qr",))
         groups = self.groups(root)
         plan = Plan(
             source_name=self.source_name,
@@ -296,6 +299,7 @@ class _Reader:
             drill_interval_days=policy.integer("drill_interval_days", default=DEFAULT_DRILL_INTERVAL_DAYS),
             groups=groups,
             signing=self.signing(root),
+            card_qr=cards.boolean("qr", default=False),
         )
         self.check(plan)
         return plan

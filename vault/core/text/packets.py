@@ -92,6 +92,7 @@ def custodian_readme(manifest: Manifest, made: Packet, signing_key_sha256: str |
 - Share fingerprint: `{entry.share_fingerprint}`
 - The vault's secret fingerprint: `{manifest.secret.secret_fingerprint}`; wallet fingerprint `{manifest.secret.wallet_fingerprint}`
 - Delivery: {safe.markdown(delivery_text(made))}
+- {_passphrase_text(scheme.passphrase_protected)}
 {_signing_key_line(signing_key_sha256, made.envelope is None)}
 ## What is in this folder
 
@@ -115,6 +116,18 @@ Its line that names you must end `ok: listed in the manifest (share fingerprint 
 - Your share is checked in a recovery drill every {manifest.policy.drill_interval_days} days. If it is lost, damaged,
   or may have been seen by someone else, tell the vault's operator at once.
 """
+
+
+def _passphrase_text(protected: bool) -> str:
+    """Whether the shares alone recover the wallet. Never where the passphrase is: a page that says so would lead
+    whoever finds a share to the other half of the secret; the operator knows, and tells the people who need to."""
+    if not protected:
+        return "Passphrase: none. Enough shares recover the vault; nothing else is needed."
+    return (
+        "Passphrase: **needed too.** Enough shares without the vault's passphrase recover a different, empty\n"
+        "  wallet, and no error says so. The passphrase is not in this folder nor on any card; the vault's\n"
+        "  operator knows where it is kept."
+    )
 
 
 def _token_text(made: Packet) -> str:
