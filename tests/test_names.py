@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from test_hostile_strings import assert_shown_safely, on_screen
 
 from vault.core import names
@@ -36,8 +38,16 @@ CUSTODIANS = {
 """Each custodian's name as the plan writes it, and the folder docs/plan.md says it gets."""
 
 
+SEALED = {"محمد علي"}
+"""Delivered sealed to a public key: a card cannot yet lay out Arabic (docs/plan.md, "Names on cards")."""
+
+
 def plan_text(custodians: list[str], witnesses: list[str] | None = None) -> str:
-    members = "".join(f'\n  [[group.custodian]]\n  name = "{name}"\n  delivery = "paper"\n' for name in custodians)
+    members = "".join(
+        f'\n  [[group.custodian]]\n  name = "{name}"\n'
+        + ('  delivery = "ecdh-p256"\n  public_key = "key.pem"\n' if name in SEALED else '  delivery = "paper"\n')
+        for name in custodians
+    )
     return f"""format = "coldvault-plan/1"
 
 [ceremony]
@@ -64,12 +74,15 @@ def shares(vault: Path) -> list[dict]:
 
 def test_names_in_any_script_run_and_get_readable_ascii_folders(tmp_path):
     (tmp_path / "plan.toml").write_text(plan_text(list(CUSTODIANS)), encoding="utf-8")
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    (tmp_path / "key.pem").write_bytes(key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
     done = run_cli(tmp_path, "ceremony", "run", "plan.toml", "--out", "vault", "--yes")
     assert done.returncode == 0, done.stderr
     vault = tmp_path / "vault"
     assert sorted(p.name for p in (vault / "custodians").iterdir()) == sorted(CUSTODIANS.values())
     listed = {entry["custodian"]: entry["file"] for entry in shares(vault)}
-    assert listed == {name: f"custodians/{folder}/share.txt" for name, folder in CUSTODIANS.items()}  # names as written
+    assert listed == {name: f"custodians/{folder}/{'share.envelope.json' if name in SEALED else 'share.txt'}"
+                      for name, folder in CUSTODIANS.items()}  # names as written
     readme = (vault / "custodians" / "lucja-zolc" / "README.md").read_text(encoding="utf-8")
     assert "Łucja Żółć" in readme
 

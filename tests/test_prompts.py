@@ -46,6 +46,8 @@ class Screen:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: exec at once
             try:
+                # A shell runs a background job with SIGINT ignored, and exec keeps that: Ctrl-C must reach coldvault.
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
                 os.chdir(cwd)
                 os.execve(sys.executable, [sys.executable, "-m", "vault", *args], env)
             finally:
