@@ -49,7 +49,7 @@ def _header(fleet: Fleet) -> str:
 
 
 def _vaults(fleet: Fleet, links: Mapping[str, str]) -> str:
-    head = "".join(f"<th>{h}</th>" for h in ("Vault", "Verdict", "Recoverable until", "Groups ready", "Shares", "Weakest point"))
+    head = "".join(f"<th>{h}</th>" for h in ("Vault", "Verdict", "Recoverable through (last day)", "Groups ready", "Shares", "Weakest point"))
     rows = "".join(_row(vault, fleet, links) for vault in fleet.vaults)
     table = (f'<table><colgroup><col style="width:24%"><col style="width:14%"><col style="width:14%"><col style="width:10%">'
              f'<col style="width:14%"><col style="width:24%"></colgroup><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
