@@ -198,8 +198,10 @@ def write_new_file(target: Path, data: bytes, mode: int = SECRET_FILE_MODE) -> N
 def replace_file(target: Path, data: bytes, mode: int = PUBLIC_FILE_MODE) -> None:
     """Write `target` whole, replacing it atomically: readers see the old file or the new, never half.
 
-    For logs that grow (drills.jsonl): the new text goes to a temporary file beside
-    it and is renamed over the old one. A symbolic link is refused.
+    For logs that grow (drills.jsonl) and the fleet's metrics file: the new text goes
+    to a temporary file beside it (`.NAME.XXXXXXXX`: hidden, and not ending in `.prom`,
+    so node_exporter's textfile collector never reads it) and is renamed over the old
+    one. A symbolic link is refused.
     """
     if target.is_symlink():
         raise WriteRefused(f"{target}: is a symbolic link; refusing to write through it")
