@@ -95,6 +95,7 @@ def _vault(vault: fl.VaultStatus) -> dict[str, Any]:
         "name": vault.name,
         "ceremony_id": vault.ceremony_id,
         "identifier": vault.manifest.scheme.identifier,
+        "revision": vault.revision,
         "anchor": to_data(vault.anchor),
         "recoverable": vault.recoverable,
         "recoverable_until": until.isoformat() if until else None,
