@@ -38,7 +38,7 @@ def status(paths: Sequence[Path], as_of: date | None, clock: Clock = drill.utc_n
     day = drill.as_of_day(as_of, clock)  # a day too late is the whole command's mistake, refused before any vault is read
     vaults: list[fl.VaultStatus] = []
     unreadable: list[fl.Unreadable] = []
-    read: set[Path] = set()
+    read: set[str] = set()
     for path in paths:
         refused = len(unreadable)
         manifests = list(_manifests(path, unreadable))
@@ -46,9 +46,10 @@ def status(paths: Sequence[Path], as_of: date | None, clock: Clock = drill.utc_n
             unreadable.append(_unreadable(path, InvalidInput(
                 f"{path}: no vault found under it", f"a vault is a {MANIFEST_FILE} with its {transcript.TRANSCRIPT_FILE} beside it")))
         for manifest in manifests:
-            if manifest.resolve() in read:
+            real = os.path.realpath(manifest)  # never raises, not even on a loop of links (Path.resolve does)
+            if real in read:
                 continue  # the same file named twice (a manifest under a directory also given): one place, read once
-            read.add(manifest.resolve())
+            read.add(real)
             try:
                 found = drill.status(manifest, day, None, clock)
             except VaultError as error:
