@@ -45,7 +45,7 @@ def test_every_command_module_is_in_the_table() -> None:
 def test_the_list_is_in_the_order_a_team_uses_the_commands(cli) -> None:
     """The table's order (its docstring says why) is the help's: click's own listing would sort them."""
     assert [c.name for c in COMMANDS] == [
-        "ceremony", "split", "inspect", "verify", "card", "wrap", "unwrap", "token", "drill", "transcript", "extend", "rotate", "recover",
+        "ceremony", "split", "inspect", "verify", "card", "wrap", "unwrap", "token", "drill", "fleet", "transcript", "extend", "rotate", "recover",
     ]
     section = cli("--help").stdout.split("Commands:")[1]
     listed = [line.split()[0] for line in section.splitlines() if line.startswith("  ") and not line.startswith("   ")]

@@ -176,7 +176,7 @@ def test_ceremony_run_says_the_trezor_warning_before_anything_else(tmp_path: Pat
 # --------------------------------------------------------------------------- the help
 
 
-WORKFLOW = ["ceremony", "split", "inspect", "verify", "card", "wrap", "unwrap", "token", "drill", "transcript", "extend", "rotate", "recover"]
+WORKFLOW = ["ceremony", "split", "inspect", "verify", "card", "wrap", "unwrap", "token", "drill", "fleet", "transcript", "extend", "rotate", "recover"]
 
 
 def test_help_lists_the_commands_in_workflow_order_each_with_its_whole_summary(tmp_path: Path) -> None:

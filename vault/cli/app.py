@@ -41,6 +41,7 @@ COMMANDS = (
     Command("unwrap", "unwrap", "Open an envelope with its token: the share's words go to --out (or stdout)."),
     Command("token", "token", "PKCS#11 tokens: list them, create keys on them, export public keys."),
     Command("drill", "drill", "Recovery drills: check shares without revealing the seed; readiness; reports."),
+    Command("fleet", "fleet", "Many vaults at once: which are recoverable, and until when."),
     Command("transcript", "transcript", "The ceremony's tamper-evident transcript and drill log."),
     Command("extend", "extend", "Add members to one group, from a threshold of its shares, without the seed."),
     Command("rotate", "rotate", "Re-split the seed by a new plan, so that old shares never combine with new ones."),
@@ -48,7 +49,7 @@ COMMANDS = (
 )
 """In the order a custody team uses them, which `coldvault --help` keeps (`LazyGroup.list_commands`;
 click would sort them): the ceremony, or its single steps (split, inspect, verify, card, wrap,
-unwrap) and the tokens they need; then the years after: drills and the transcript they check,
+unwrap) and the tokens they need; then the years after: drills, the fleet of vaults they keep ready, and the transcript they check,
 changing custodians (extend, rotate), and last, recovery. tests/test_cli_app.py holds the help to it."""
 
 

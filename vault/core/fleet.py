@@ -46,6 +46,11 @@ class VaultStatus:
         return self.manifest.ceremony.id, self.manifest.scheme.identifier
 
     @property
+    def revision(self) -> int:
+        """The manifest's revision: 1 for the ceremony's own, 2 and on for each `extend`."""
+        return self.manifest.revision.number if self.manifest.revision else 1
+
+    @property
     def recoverable(self) -> bool:
         return self.readiness.recoverable and not self.readiness.tampered
 
@@ -102,12 +107,19 @@ def recoverable_until(readiness: Readiness) -> date | None:
 
 
 def fleet(as_of: date, vaults: Iterable[VaultStatus], unreadable: Sequence[Unreadable]) -> Fleet:
-    """The fleet: the same vault found twice is one vault with both places; the most urgent first."""
+    """The fleet: the same vault found twice is one vault with both places; the most urgent first.
+
+    `extend` keeps the ceremony id and the identifier, so an old revision left beside
+    the new one is the same vault: it is judged by its latest revision (the shares it
+    lists are the ones custodians hold), whose place comes first.
+    """
     merged: dict[tuple[str, int], VaultStatus] = {}
     for vault in vaults:
         seen = merged.get(vault.identity)
         if seen is None:
             merged[vault.identity] = vault
+        elif vault.revision > seen.revision:
+            merged[vault.identity] = VaultStatus(vault.places + seen.places, vault.manifest, vault.anchor, vault.readiness)
         else:
             merged[vault.identity] = VaultStatus(seen.places + vault.places, seen.manifest, seen.anchor, seen.readiness)
     ordered = sorted(merged.values(), key=_urgency)

@@ -36,7 +36,7 @@ from vault.flows.vaults import anchored_manifest, read_events
 Clock = Callable[[], datetime]
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
@@ -53,6 +53,7 @@ class Status:
     readiness: dr.Readiness
     anchor: Anchor
     """What anchored the manifest the readiness was judged against."""
+    manifest: mf.Manifest
 
 
 def run(
@@ -66,7 +67,7 @@ def run(
     witnesses: Sequence[str],
     log: Path | None,
     tokens: TokenOptions,
-    clock: Clock = _now,
+    clock: Clock = utc_now,
     key: str | None = None,
 ) -> Drilled:
     """Check the shares brought; with a quorum, prove the secret's fingerprint; append the verdict to the drill log."""
@@ -113,22 +114,22 @@ def _refuse_tampered(found: evidence.Evidence) -> None:
                           "nothing was recorded: keep the log as evidence and find out who changed it")
 
 
-def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = _now, key: str | None = None) -> Status:
+def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = utc_now, key: str | None = None) -> Status:
     """Readiness per share, group and vault as of a day (default: today, UTC), from the drill log."""
-    day = _as_of(as_of, clock)
+    day = as_of_day(as_of, clock)
     read = anchored_manifest(manifest_path, key)
     path = log_of(manifest_path, log)
     if not path.exists():
-        return Status(dr.readiness(read.manifest, (), day, log_name=str(path)), read.anchor)
+        return Status(dr.readiness(read.manifest, (), day, log_name=str(path)), read.anchor, read.manifest)
     with fsio.bulk_reading(), fsio.read_lines(path, transcript.MAX_LINE_BYTES) as lines:
-        return Status(dr.readiness_from_end(read.manifest, list(lines), day, log_name=str(path)), read.anchor)
+        return Status(dr.readiness_from_end(read.manifest, list(lines), day, log_name=str(path)), read.anchor, read.manifest)
 
 
 def report(
-    manifest_path: Path, out: Path, as_of: date | None, log: Path | None, clock: Clock = _now, key: str | None = None,
+    manifest_path: Path, out: Path, as_of: date | None, log: Path | None, clock: Clock = utc_now, key: str | None = None,
 ) -> Status:
     """Write the self-contained readiness report to the new file `out`; the readiness it shows."""
-    day = _as_of(as_of, clock)
+    day = as_of_day(as_of, clock)
     read = anchored_manifest(manifest_path, key)
     manifest = read.manifest
     fsio.check_new_file(out)
@@ -137,10 +138,10 @@ def report(
         ready = dr.readiness(manifest, read_log(path), day, every_signature=True, log_name=str(path))
         page = rp.render(manifest, ready, describe(read.anchor, str(manifest_path)))
     fsio.write_new_file(out, page.encode("utf-8"), fsio.PUBLIC_FILE_MODE)
-    return Status(ready, read.anchor)
+    return Status(ready, read.anchor, manifest)
 
 
-def _as_of(day: date | None, clock: Clock) -> date:
+def as_of_day(day: date | None, clock: Clock) -> date:
     """--as-of, or today (UTC); a day too late for the calendar to hold its due dates is refused first."""
     day = day or clock().date()
     if day > dr.LATEST_AS_OF:

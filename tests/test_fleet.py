@@ -1,0 +1,178 @@
+"""`coldvault fleet status`: many real vaults at once, each judged as `drill status` judges it.
+
+The tree is made by the real CLI: a ceremony (the template plan: Family, 2 of Alice,
+Bob, Carol on paper, with a packet per custodian under custodians/), drilled; a vault
+made by `split` and extended by `extend` into a second directory (the same vault at
+revision 2). Drills are recorded today (the CLI's clock), so days are placed with
+`--as-of` relative to the due day `drill status` itself reports.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from conftest import Run, run_cli
+
+CEREMONY = "desk-a/vault"
+SPLIT = "desk-b/v"
+EXTENDED = "desk-b/v2"
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("fleet")
+    (work / "desk-a").mkdir()
+    assert run_cli(work / "desk-a", "ceremony", "init", "plan.toml").returncode == 0
+    made = run_cli(work / "desk-a", "ceremony", "run", "plan.toml", "--out", "vault", "--yes")
+    assert made.returncode == 0, made.stderr
+    drilled = run_cli(work, "drill", "run", "--manifest", f"{CEREMONY}/manifest.json",
+                      f"{CEREMONY}/custodians/alice/share.txt", f"{CEREMONY}/custodians/bob/share.txt")
+    assert drilled.returncode == 0, drilled.stderr
+    (work / "desk-b").mkdir()
+    (work / "desk-b" / "secret.hex").write_text("0f1e2d3c4b5a69788796a5b4c3d2e1f0\n")
+    split = run_cli(work / "desk-b", "split", "--secret-file", "secret.hex", "--group-threshold", "1", "--group", "2of3",
+                    "--out", "v", "--iteration-exponent", "0")
+    assert split.returncode == 0, split.stderr
+    extended = run_cli(work, "extend", "--manifest", f"{SPLIT}/manifest.json", "--group", "1", f"{SPLIT}/shares/group1-share1.txt",
+                       f"{SPLIT}/shares/group1-share2.txt", "--custodian", "Dora", "--out", EXTENDED)
+    assert extended.returncode == 0, extended.stderr
+    return work
+
+
+def today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def fleet(work: Path, *args: str) -> Run:
+    return run_cli(work, "fleet", "status", *args)
+
+
+def fleet_json(work: Path, *args: str) -> tuple[Run, dict]:
+    result = fleet(work, *args, "--json")
+    return result, json.loads(result.stdout)
+
+
+def due_day(work: Path, manifest: str) -> date:
+    """The last day the vault's checks count, as `drill status` says (here every share was checked the same day)."""
+    status = json.loads(run_cli(work, "drill", "status", "--manifest", manifest, "--json").stdout)
+    dues = {share["due"] for share in status["shares"]}
+    assert len(dues) == 1, dues
+    return date.fromisoformat(dues.pop())
+
+
+def by_name(payload: dict) -> dict[str, dict]:
+    return {vault["name"]: vault for vault in payload["vaults"]}
+
+
+def test_every_vault_recoverable_exits_0_and_says_so_in_one_line(tree: Path) -> None:
+    result = fleet(tree, "desk-a", "desk-b")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"2 vaults: 2 recoverable, 0 not (as of {today()})"
+    until = due_day(tree, f"{CEREMONY}/manifest.json")
+    assert "Example family vault (ceremony " in result.stdout and f"RECOVERABLE until {until}" in result.stdout
+    assert f"  anchor: {CEREMONY}/manifest.json is the one recorded at {CEREMONY}/transcript.jsonl line" in result.stdout
+
+
+def test_a_vault_is_recoverable_through_its_last_due_day_and_not_the_day_after(tree: Path) -> None:
+    until = due_day(tree, f"{CEREMONY}/manifest.json")
+    on_the_day, payload = fleet_json(tree, "desk-a", "--as-of", until.isoformat())
+    assert on_the_day.returncode == 0, on_the_day.stderr
+    assert by_name(payload)["Example family vault"]["recoverable_until"] == until.isoformat()
+
+    after = fleet(tree, "desk-a", "--as-of", (until + timedelta(days=1)).isoformat())
+    assert after.returncode == 1
+    assert "Example family vault (ceremony " in after.stdout and ": NOT RECOVERABLE" in after.stdout
+    assert "  failed: none; overdue: Alice, Bob, Carol" in after.stdout
+    assert "  weak point: " in after.stdout
+    assert after.stderr.startswith("error: 1 vault: 0 recoverable, 1 not")
+
+
+def test_custodian_packets_are_not_counted_as_vaults(tree: Path) -> None:
+    """Each packet under custodians/ holds a copy of the manifest and transcript: the same vault, not three more."""
+    result, payload = fleet_json(tree, "desk-a")
+    assert result.returncode == 0, result.stderr
+    assert [vault["places"] for vault in payload["vaults"]] == [["desk-a/vault/manifest.json"]]
+
+
+def test_an_old_revision_beside_the_extended_one_is_one_vault_judged_by_the_latest(tree: Path) -> None:
+    result, payload = fleet_json(tree, "desk-b")
+    assert result.returncode == 0, result.stderr
+    [vault] = payload["vaults"]
+    assert vault["places"] == [f"{EXTENDED}/manifest.json", f"{SPLIT}/manifest.json"]
+    assert vault["revision"] == 2
+    assert vault["anchor"]["transcript"] == f"{EXTENDED}/transcript.jsonl"
+
+
+def test_the_same_vault_found_twice_is_reported_once_with_both_places(tree: Path, tmp_path: Path) -> None:
+    shutil.copytree(tree / CEREMONY, tmp_path / "backup")
+    result = fleet(tree, "desk-a", str(tmp_path / "backup"), f"{CEREMONY}/manifest.json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Example family vault (ceremony ") == 1
+    assert f"  at {CEREMONY}/manifest.json\n  at {tmp_path}/backup/manifest.json\n" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("1 vault: 1 recoverable, 0 not")
+
+
+def test_a_broken_manifest_is_named_with_its_error_and_the_others_still_shown(tree: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(tree / CEREMONY, broken)
+    (broken / "manifest.json").write_text('{"format": "coldvault-manifest/1", ')
+    result, payload = fleet_json(tree, "desk-a", "desk-b", str(tmp_path))
+    assert result.returncode == 1
+    assert len(payload["vaults"]) == 2 and all(vault["recoverable"] for vault in payload["vaults"])
+    [unreadable] = payload["unreadable"]
+    assert unreadable["place"] == f"{broken}/manifest.json" and unreadable["exit_code"] == 3
+    assert f"{broken}/manifest.json" in unreadable["error"]
+    table = fleet(tree, "desk-a", "desk-b", str(tmp_path))
+    assert table.returncode == 1
+    assert f"{broken}/manifest.json: COULD NOT BE READ (exit 3)" in table.stdout
+    assert table.stdout.splitlines()[-1] == f"2 vaults: 2 recoverable, 0 not; 1 could not be read (as of {today()})"
+    assert "Traceback" not in table.stderr
+
+
+def test_a_tampered_drill_log_makes_its_vault_unreadable_not_hidden(tree: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "tampered"
+    shutil.copytree(tree / CEREMONY, copy)
+    log = copy / "drills.jsonl"
+    log.write_text(log.read_text().replace('"passed"', '"failed"', 1))
+    result, payload = fleet_json(tree, str(copy))
+    assert result.returncode == 1
+    assert payload["vaults"] == [] and payload["unreadable"][0]["place"] == f"{copy}/manifest.json"
+    assert "drills.jsonl" in payload["unreadable"][0]["error"]
+
+
+def test_a_directory_without_vaults_fails(tree: Path, tmp_path: Path) -> None:
+    """A monitoring job pointed at the wrong directory must not report an empty, healthy fleet."""
+    (tmp_path / ".staging").mkdir()
+    shutil.copytree(tree / CEREMONY, tmp_path / ".staging" / "vault")  # hidden: not searched
+    result = fleet(tree, str(tmp_path))
+    assert result.returncode == 1
+    assert f"{tmp_path}: no vault found under it" in result.stdout
+
+
+def test_json_has_the_same_facts_as_the_table(tree: Path) -> None:
+    day = (due_day(tree, f"{CEREMONY}/manifest.json") + timedelta(days=1)).isoformat()
+    table = fleet(tree, "desk-a", "desk-b", "--as-of", day)
+    result, payload = fleet_json(tree, "desk-a", "desk-b", "--as-of", day)
+    assert table.returncode == result.returncode == 1
+    assert payload["ok"] is False and payload["as_of"] == day
+    assert table.stdout.splitlines()[-1] == payload["summary"]
+    for vault in payload["vaults"]:
+        verdict = f"RECOVERABLE until {vault['recoverable_until']}" if vault["recoverable"] else "NOT RECOVERABLE"
+        block = table.stdout.split(f"{vault['name']} (ceremony {vault['ceremony_id']}): {verdict}\n")[1]
+        assert block.startswith("".join(f"  at {place}\n" for place in vault["places"]))
+        assert f"  groups: {vault['groups_ready']} ready, {vault['groups_needed']} needed\n" in block
+        assert f"  failed: {', '.join(vault['failed']) or 'none'}; overdue: {', '.join(vault['overdue']) or 'none'}\n" in block
+
+
+def test_hostile_paths_are_shown_not_obeyed(tree: Path, tmp_path: Path) -> None:
+    """Where a vault is kept is whatever someone named the directory: an escape sequence there is shown, never sent."""
+    hostile = tmp_path / "desk \x1b[2J\u202eA"
+    shutil.copytree(tree / CEREMONY, hostile)
+    result = fleet(tree, str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert f"  at {tmp_path}/desk \\x1b[2J\\u202eA/manifest.json\n" in result.stdout

@@ -1,0 +1,81 @@
+"""`coldvault fleet status`: every vault under the places given, each read as `drill status` reads it.
+
+A place is a manifest, or a directory searched for vaults: a `manifest.json` with
+its `transcript.jsonl` beside it. The search never enters hidden directories (an
+interrupted run's `.NAME.coldvault-staging-*` among them), never follows a link to a
+directory (no loops, no vault counted through a second road), and does not enter a
+vault's `custodians/` directory: the packets there carry copies of the vault's
+manifest and transcript for each custodian, the same vault, not another one.
+
+Each vault is read once, in this process, by `vault.flows.drill.status`: the manifest
+anchored by its transcript, readiness from the drill log's end. A vault that cannot
+be read is `Unreadable` with the error `drill status` would give, and the search goes
+on; the model (vault.core.fleet) merges a vault found at two places. A directory with
+no vault under it is unreadable too: a monitoring job pointed at the wrong directory
+must fail, not report an empty fleet as healthy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+
+from vault.core import fleet as fl
+from vault.core.formats import transcript
+from vault.errors import InvalidInput, VaultError
+from vault.flows import drill
+from vault.flows.drill import Clock
+
+MANIFEST_FILE = "manifest.json"
+PACKETS_DIR = "custodians"
+"""Where `ceremony run` puts each custodian's packet (with copies of the manifest and transcript) inside a vault."""
+
+
+def status(paths: Sequence[Path], as_of: date | None, clock: Clock = drill.utc_now) -> fl.Fleet:
+    """Every vault at or under `paths`, its readiness as of a day (default: today, UTC)."""
+    day = drill.as_of_day(as_of, clock)  # a day too late is the whole command's mistake, refused before any vault is read
+    vaults: list[fl.VaultStatus] = []
+    unreadable: list[fl.Unreadable] = []
+    read: set[str] = set()
+    for path in paths:
+        refused = len(unreadable)
+        manifests = list(_manifests(path, unreadable))
+        if not manifests and len(unreadable) == refused:
+            unreadable.append(_unreadable(path, InvalidInput(
+                f"{path}: no vault found under it", f"a vault is a {MANIFEST_FILE} with its {transcript.TRANSCRIPT_FILE} beside it")))
+        for manifest in manifests:
+            real = os.path.realpath(manifest)  # never raises, not even on a loop of links (Path.resolve does)
+            if real in read:
+                continue  # the same file named twice (a manifest under a directory also given): one place, read once
+            read.add(real)
+            try:
+                found = drill.status(manifest, day, None, clock)
+            except VaultError as error:
+                unreadable.append(_unreadable(manifest, error))
+                continue
+            vaults.append(fl.VaultStatus((str(manifest),), found.manifest, found.anchor, found.readiness))
+    return fl.fleet(day, vaults, unreadable)
+
+
+def _manifests(path: Path, unreadable: list[fl.Unreadable]) -> Iterator[Path]:
+    """The manifest `path` names, or the vaults' manifests under the directory `path`, in name order."""
+    if not path.is_dir():
+        yield path  # a manifest (or nothing there: reading it says so)
+        return
+
+    def refused(error: OSError) -> None:
+        where = Path(error.filename) if error.filename else path
+        unreadable.append(_unreadable(where, InvalidInput(f"{where}: cannot list it ({error.strerror})")))
+
+    for directory, subdirectories, files in os.walk(path, onerror=refused, followlinks=False):
+        is_vault = MANIFEST_FILE in files and transcript.TRANSCRIPT_FILE in files
+        subdirectories[:] = sorted(name for name in subdirectories
+                                   if not name.startswith(".") and not (is_vault and name == PACKETS_DIR))
+        if is_vault:
+            yield Path(directory) / MANIFEST_FILE
+
+
+def _unreadable(place: Path, error: VaultError) -> fl.Unreadable:
+    return fl.Unreadable(str(place), "\n".join((error.message, *(f"hint: {hint}" for hint in error.hints))), error.exit_code)
