@@ -10,12 +10,15 @@ revision 2). Drills are recorded today (the CLI's clock), so days are placed wit
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from conftest import Run, run_cli
+from test_metrics import promtool  # noqa: F401,F811  (the fixture)
 
 CEREMONY = "desk-a/vault"
 SPLIT = "desk-b/v"
@@ -176,3 +179,32 @@ def test_hostile_paths_are_shown_not_obeyed(tree: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
     assert f"  at {tmp_path}/desk \\x1b[2J\\u202eA/manifest.json\n" in result.stdout
+
+
+def test_metrics_and_page_are_written_by_the_cli_and_promtool_accepts_them(tree: Path, tmp_path: Path, promtool: str) -> None:
+    """`--metrics` for node_exporter's textfile collector (checked by promtool), `--html` linking each vault's own report."""
+    report = run_cli(tree, "drill", "report", "--manifest", f"{CEREMONY}/manifest.json", "--out", f"{CEREMONY}/report.html")
+    assert report.returncode == 0, report.stderr
+    out = tmp_path / "textfile"
+    out.mkdir()
+    (out / "coldvault.prom").write_text("stale\n")  # replaced whole
+    day = due_day(tree, f"{CEREMONY}/manifest.json") + timedelta(days=1)  # overdue: exit 1, the files still written
+    result = fleet(tree, ".", "--as-of", day.isoformat(), "--metrics", str(out / "coldvault.prom"), "--html", str(tmp_path / "fleet.html"))
+    assert result.returncode == 1, result.stderr
+
+    assert sorted(p.name for p in out.iterdir()) == ["coldvault.prom"]  # no temporary left where the collector looks
+    checked = subprocess.run([promtool, "check", "metrics"], input=(out / "coldvault.prom").read_bytes(), capture_output=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    text = (out / "coldvault.prom").read_text()
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert (samples["coldvault_fleet_vaults"], samples["coldvault_fleet_recoverable_vaults"]) == ("2", "0"), text  # both made today: both overdue the day after the due day
+    recoverable = {line.split("ceremony_id=")[1].split('"')[1]: line.rsplit(" ", 1)[1]
+                   for line in text.splitlines() if line.startswith("coldvault_vault_recoverable{")}
+    payload = json.loads(fleet(tree, ".", "--as-of", day.isoformat(), "--json").stdout)
+    assert recoverable == {vault["ceremony_id"]: str(int(vault["recoverable"])) for vault in payload["vaults"]}
+
+    page = (tmp_path / "fleet.html").read_text()
+    assert "<script" not in page.lower() and "NOT RECOVERABLE" in page
+    href = os.path.relpath(tree / CEREMONY / "report.html", tmp_path)
+    assert f'href="{href}"' in page  # the ceremony vault links to its own report; the split vault has none
+    assert page.count('href="') == 1

@@ -29,12 +29,19 @@ def status(
     paths: Annotated[list[Path], typer.Argument(help="Manifests, or directories searched for vaults (a manifest.json with its transcript.jsonl).",
                                                 show_default=False)],
     as_of: AsOfOption = None,
+    metrics: Annotated[Path | None, typer.Option("--metrics", metavar="FILE",
+                                                 help="Also write Prometheus metrics here (node_exporter's textfile collector; replaced whole).")] = None,
+    html: Annotated[Path | None, typer.Option("--html", metavar="FILE", help="Also write one self-contained page of every vault here.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Every vault found: recoverable from recently verified shares or not, until which day, its failed
     and overdue shares and weak points; one line for the fleet. Exit 0 when every vault is recoverable;
     1 when any is not, or any could not be read (named with its error; the others are still shown)."""
     found = flow.status(paths, as_of.date() if as_of else None)
+    if metrics is not None:  # written whatever the verdict: an alert needs the bad news most
+        flow.write_metrics(found, metrics)
+    if html is not None:
+        flow.write_page(found, html)
     emit(as_json, _payload(found), _lines(found))
     if not found.ok:
         raise CheckFailed(_summary(found), "each vault marked NOT RECOVERABLE or COULD NOT BE READ says why")

@@ -19,16 +19,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from vault.core import fleet as fl
 from vault.core.formats import transcript
+from vault.core.text import fleet_report, metrics
+from vault.edges import fsio
 from vault.errors import InvalidInput, VaultError
 from vault.flows import drill
 from vault.flows.drill import Clock
 
 MANIFEST_FILE = "manifest.json"
+REPORT_FILE = "report.html"
+"""Where the fleet page looks for a vault's own readiness page (`drill report --out VAULT/report.html`), to link to it."""
 PACKETS_DIR = "custodians"
 """Where `ceremony run` puts each custodian's packet (with copies of the manifest and transcript) inside a vault."""
 
@@ -57,6 +61,23 @@ def status(paths: Sequence[Path], as_of: date | None, clock: Clock = drill.utc_n
                 continue
             vaults.append(fl.VaultStatus((str(manifest),), found.manifest, found.anchor, found.readiness))
     return fl.fleet(day, vaults, unreadable)
+
+
+def write_metrics(fleet: fl.Fleet, out: Path, clock: Clock = drill.utc_now) -> None:
+    """The fleet as Prometheus metrics in `out`, replaced whole (a temporary file beside it, then a rename), as
+    node_exporter's textfile collector requires: it never reads half a file."""
+    fsio.replace_file(out, metrics.render(fleet, clock()).encode("utf-8"), fsio.PUBLIC_FILE_MODE)
+
+
+def write_page(fleet: fl.Fleet, out: Path) -> None:
+    """The fleet's page in `out` (replaced whole), linking to each vault's own `report.html` where there is one."""
+    links = {}
+    for vault in fleet.vaults:
+        for place in vault.places:
+            report = Path(place).parent / REPORT_FILE
+            if report.is_file():
+                links[place] = os.path.relpath(report.absolute(), out.absolute().parent)
+    fsio.replace_file(out, fleet_report.render(fleet, links).encode("utf-8"), fsio.PUBLIC_FILE_MODE)
 
 
 def _manifests(path: Path, unreadable: list[fl.Unreadable]) -> Iterator[Path]:
