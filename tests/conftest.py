@@ -102,3 +102,15 @@ def tpm(tmp_path: Path):
         pytest.skip(message)
     with tpm_kit.running(tmp_path / "tpm") as started:
         yield started
+
+
+@pytest.fixture
+def promtool() -> str:
+    """Prometheus's promtool, which checks metrics files and alerting rules (a failure, not a skip, when CI=true)."""
+    found = shutil.which("promtool")
+    if found is None:
+        message = "promtool is not installed (Debian package prometheus; `make test` installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return found

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from conftest import Run, run_cli
-from test_metrics import promtool  # noqa: F401,F811  (the fixture)
 
 CEREMONY = "desk-a/vault"
 SPLIT = "desk-b/v"

@@ -12,9 +12,7 @@ render every hostile string inert. When CI=true a missing promtool fails the tes
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import stat
 import subprocess
 from datetime import UTC, date, datetime, timedelta
@@ -33,17 +31,6 @@ from vault.flows import drill, vaults
 HOSTILE = 'Treasury "cold" \\ 2024\nfake{label="x"} 1 <script>alert(1)</script>'
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "monitoring.md"
 GENERATED = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-@pytest.fixture
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        message = "promtool is not installed (Debian package prometheus; `make test` installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
 
 
 @pytest.fixture(scope="module")
