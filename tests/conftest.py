@@ -79,10 +79,7 @@ def softhsm(tmp_path: Path) -> dict[str, str]:
     """
     module = softhsm_module()
     if module is None or shutil.which("softhsm2-util") is None:
-        message = "SoftHSM2 is not installed (Debian package softhsm2; `make test` installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("SoftHSM2 is not installed (Debian package softhsm2; `make test` installs it)")
     return softhsm_kit.token_store(tmp_path)
 
 
@@ -96,21 +93,28 @@ def tpm(tmp_path: Path):
     """
     absent = tpm_kit.missing()
     if absent:
-        message = f"not installed: {', '.join(absent)} (`make test` installs them with scripts/ensure-os-deps)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"not installed: {', '.join(absent)} (`make test` installs them with scripts/ensure-os-deps)")
     with tpm_kit.running(tmp_path / "tpm") as started:
         yield started
 
 
+def missing(message: str) -> None:
+    """A tool a test needs is absent: with CI=true a failure (CI must never pass by skipping), else a skip."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def tool(name: str, package: str) -> str:
+    """The path of the program `name` (Debian package `package`), or `missing`."""
+    found = shutil.which(name)
+    if found is None:
+        missing(f"{name} is not installed (Debian package {package}; `make test` installs it)")
+    assert found is not None
+    return found
+
+
 @pytest.fixture
 def promtool() -> str:
-    """Prometheus's promtool, which checks metrics files and alerting rules (a failure, not a skip, when CI=true)."""
-    found = shutil.which("promtool")
-    if found is None:
-        message = "promtool is not installed (Debian package prometheus; `make test` installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    """Prometheus's promtool, which checks metrics files and alerting rules."""
+    return tool("promtool", "prometheus")

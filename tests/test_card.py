@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from conftest import tool
 
 from vault.core.formats import sharefile
 from vault.core.names import MAX_NAME_LENGTH
@@ -29,13 +29,7 @@ GROUPS = ("--group-threshold", "2", "--group", "2of3", "--group", "2of3", "--gro
 
 @pytest.fixture
 def pdftotext() -> str:
-    found = shutil.which("pdftotext")
-    if found is None:
-        message = "pdftotext is not installed (Debian package poppler-utils; `make test` installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return tool("pdftotext", "poppler-utils")
 
 
 def pdf_text(pdftotext: str, path: Path) -> str:

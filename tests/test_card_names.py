@@ -8,13 +8,11 @@ CI=true a missing tool fails the test: CI must never pass by skipping.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, tool
 
 from vault.core.formats import sharefile
 
@@ -23,16 +21,6 @@ PEOPLE = ("李伟 (Li Wei)", "Łucja Żółć", "Σοφία Παπαδοπούλ
 NO_FONT = "Ahmose 𓀀"
 """An Egyptian hieroglyph (U+13000): a letter no font installed by scripts/ensure-os-deps has."""
 PASSPHRASE = "correct horse battery staple"
-
-
-def tool(name: str, package: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        message = f"{name} is not installed (Debian package {package}; `make test` installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
 
 
 @pytest.fixture
