@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
@@ -70,6 +71,18 @@ def _derive(role: bytes, ceremony_id: str, material: bytes) -> SigningKey:
     seed = HKDF(algorithm=hashes.SHA256(), length=SEED_LENGTH_BYTES, salt=None, info=info).derive(material)
     private = Ed25519PrivateKey.from_private_bytes(seed)
     return SigningKey(b64(private.public_key().public_bytes_raw()), private)
+
+
+def key_sha256(public_key: str) -> str:
+    """An Ed25519 key's identity: SHA-256 of its SubjectPublicKeyInfo DER, hashed as `--key` is.
+
+    For the vault's key this is the vault's identity (`--vault-key`, docs/history.md): what
+    `split` and `ceremony run` print, what cards, runbooks and packet READMEs show, what pins hold.
+    """
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key, validate=True))
+    return hashlib.sha256(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).hexdigest()
 
 
 def verifies(public_key: str, signature: str, signed: bytes) -> bool:

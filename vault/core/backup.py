@@ -18,6 +18,7 @@ from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats import fields as strictjson
 from vault.core.formats import manifest as mf
 from vault.core.formats.sharefile import render, share_filename
+from vault.core.layout import MANIFEST_FILE as MANIFEST_FILE
 from vault.core.outputs import OutputFile
 from vault.core.scheme import Scheme, check_iteration_exponent
 from vault.core.secret import Secret
@@ -25,7 +26,6 @@ from vault.core.slip39 import recovery
 from vault.core.slip39 import share as slip39
 from vault.errors import CheckFailed
 
-MANIFEST_FILE = "manifest.json"
 SHARES_DIR = "shares"
 
 

@@ -35,6 +35,7 @@ from vault.core.formats import fields, transcript
 from vault.core.formats import manifest as mf
 from vault.core.formats import plan as plans
 from vault.core.formats.plan import Plan, SecretSource
+from vault.core.layout import RUNBOOK_FILE, SIGNATURE_FILE, TRANSCRIPT_FILE
 from vault.core.outputs import OutputFile
 from vault.core.recipients.base import KeyPairQuery, public_key_sha256, spki_der
 from vault.core.secret import Secret
@@ -55,9 +56,6 @@ CHECKPOINTS = ("checked", "secret", "sealed", "staged")
 once every share is sealed, once every file is staged (the crash tests stop it there)."""
 Checkpoint = Callable[[str], None]
 
-TRANSCRIPT_FILE = transcript.TRANSCRIPT_FILE
-SIGNATURE_FILE = transcript.signature_file(TRANSCRIPT_FILE)
-RUNBOOK_FILE = "runbook.md"
 PLAN_TEMPLATE = "plan.toml"
 """The commented plan `ceremony init` writes, in vault/templates/."""
 

@@ -24,17 +24,13 @@ from pathlib import Path
 
 from vault.core import fleet as fl
 from vault.core.formats import transcript
+from vault.core.layout import MANIFEST_FILE, PACKETS_DIR, REPORT_FILE
 from vault.core.text import fleet_report, metrics
 from vault.edges import fsio
 from vault.errors import InvalidInput, VaultError
 from vault.flows import drill
 from vault.flows.drill import Clock
 
-MANIFEST_FILE = "manifest.json"
-REPORT_FILE = "report.html"
-"""Where the fleet page looks for a vault's own readiness page (`drill report --out VAULT/report.html`), to link to it."""
-PACKETS_DIR = "custodians"
-"""Where `ceremony run` puts each custodian's packet (with copies of the manifest and transcript) inside a vault."""
 
 
 def status(paths: Sequence[Path], as_of: date | None, clock: Clock = drill.utc_now) -> fl.Fleet:

@@ -26,6 +26,8 @@ from typing import Any
 
 from vault.core.formats import fields
 from vault.core.formats.fields import Fields, JsonPath
+from vault.core.layout import DRILLS_FILE as DRILLS_FILE
+from vault.core.layout import TRANSCRIPT_FILE as TRANSCRIPT_FILE
 from vault.errors import CheckFailed, InvalidInput
 
 FORMAT = "coldvault-transcript/1"
@@ -35,10 +37,6 @@ HASH_DOMAIN = FORMAT.encode("ascii") + b"\x00"
 SIGNATURE_DOMAIN = SIGNATURE_FORMAT.encode("ascii") + b"\x00"
 GENESIS = "0" * 64
 """The `prev` of the first line: there is no line before it."""
-TRANSCRIPT_FILE = "transcript.jsonl"
-"""A ceremony's log, beside its manifest.json."""
-DRILLS_FILE = "drills.jsonl"
-"""The drill log, beside the manifest."""
 
 MEMBERS = ("seq", "time", "event", "data", "prev", "hash")
 SIGNATURE_MEMBERS = (
