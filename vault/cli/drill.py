@@ -11,6 +11,7 @@ import typer
 from vault.cli.app import new_app
 from vault.cli.options import (
     AnchorKey,
+    VaultKey,
     JsonFlag,
     ManifestOption,
     ModuleOption,
@@ -50,6 +51,7 @@ def run(
     witness: Annotated[list[str] | None, typer.Option("--witness", help="A witness (recorded); repeatable.")] = None,
     log: LogOption = None,
     key: AnchorKey = None,
+    vault_key: VaultKey = None,
     token: TokenLabels = None,
     module: ModuleOption = None,
     pin_file: PinFiles = None,
@@ -60,7 +62,7 @@ def run(
     The result is appended to the drill log. Exit 0 on pass, 1 on fail."""
     drilled = flow.run(
         manifest, shares or [], interactive, partial, passphrase_file, passphrase_prompt, operator, witness or [], log,
-        tokens(module, pin_file, token), key=key,
+        tokens(module, pin_file, token), key=key, vault_key=vault_key,
     )
     judged = drilled.outcome
     passed_quorum = judged.record.quorum.result is Result.PASSED
@@ -75,12 +77,13 @@ def run(
 
 @app.command("status")
 def status(
-    manifest: ManifestOption, as_of: AsOfOption = None, log: LogOption = None, key: AnchorKey = None, as_json: JsonFlag = False,
+    manifest: ManifestOption, as_of: AsOfOption = None, log: LogOption = None, key: AnchorKey = None, vault_key: VaultKey = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Per custodian: when their share was last verified and whether that is overdue; per group
     and overall: recoverable from recently verified shares alone? Exit 1 when not (for cron),
     or when the manifest does not match the transcript beside it."""
-    found = flow.status(manifest, as_of.date() if as_of else None, log, key=key)
+    found = flow.status(manifest, as_of.date() if as_of else None, log, key=key, vault_key=vault_key)
     ready = found.readiness
     emit(as_json, {**_status_payload(ready), "anchor": to_data(found.anchor)}, _status_lines(ready))
     say_anchor(as_json, found.anchor, manifest)
@@ -103,10 +106,11 @@ def report(
     as_of: AsOfOption = None,
     log: LogOption = None,
     key: AnchorKey = None,
+    vault_key: VaultKey = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Write a self-contained readiness report (HTML, no network assets; prints in black and white)."""
-    found = flow.report(manifest, out, as_of.date() if as_of else None, log, key=key)
+    found = flow.report(manifest, out, as_of.date() if as_of else None, log, key=key, vault_key=vault_key)
     ready = found.readiness
     emit(as_json, {"out": str(out), "recoverable": ready.recoverable, "tampered": ready.tampered, "anchor": to_data(found.anchor)},
          [f"wrote {out}: {'recoverable' if ready.recoverable else 'NOT recoverable'} as of {ready.as_of}"])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vault.core import drill as dr
 from vault.core import evidence, names, proof, verification
-from vault.core.anchor import Anchor, describe
+from vault.core.anchor import Anchor, Pins, describe
 from vault.core.attestation import SigningKey
 from vault.core.formats import drills, transcript
 from vault.core.formats import manifest as mf
@@ -69,10 +69,11 @@ def run(
     tokens: TokenOptions,
     clock: Clock = utc_now,
     key: str | None = None,
+    vault_key: str | None = None,
 ) -> Drilled:
     """Check the shares brought; with a quorum, prove the secret's fingerprint; append the verdict to the drill log."""
     operator, witnesses = names.witnessed(operator, witnesses)
-    read = anchored_manifest(manifest_path, key)
+    read = anchored_manifest(manifest_path, Pins(key, vault_key))
     manifest = read.manifest
     log_path = log_of(manifest_path, log)
     events = read_log(log_path)
@@ -84,10 +85,10 @@ def run(
     passphrase = _passphrase(manifest, partial, passphrase_file, passphrase_prompt)  # before any word is typed
     if interactive:
         given += _typed(manifest, given)
-    result, vault_key = proof.prove_attested(given, manifest, passphrase)
+    result, attesting_key = proof.prove_attested(given, manifest, passphrase)
     kind = DrillKind.SHARES if partial else DrillKind.QUORUM
     judged = dr.outcome(result, manifest, kind, str(uuid.uuid4()), operator, witnesses, read.sha256)
-    signed, chain = _append_attested(judged.record, manifest, events, [g.share for g in given if g.share], vault_key, clock())
+    signed, chain = _append_attested(judged.record, manifest, events, [g.share for g in given if g.share], attesting_key, clock())
     fsio.replace_file(log_path, transcript.to_text(chain).encode("ascii"))
     return Drilled(dr.Outcome(signed), log_path, transcript.head(chain), read.anchor)
 
@@ -114,10 +115,11 @@ def _refuse_tampered(found: evidence.Evidence) -> None:
                           "nothing was recorded: keep the log as evidence and find out who changed it")
 
 
-def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = utc_now, key: str | None = None) -> Status:
+def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = utc_now, key: str | None = None,
+           vault_key: str | None = None) -> Status:
     """Readiness per share, group and vault as of a day (default: today, UTC), from the drill log."""
     day = as_of_day(as_of, clock)
-    read = anchored_manifest(manifest_path, key)
+    read = anchored_manifest(manifest_path, Pins(key, vault_key))
     path = log_of(manifest_path, log)
     if not path.exists():
         return Status(dr.readiness(read.manifest, (), day, log_name=str(path)), read.anchor, read.manifest)
@@ -127,10 +129,11 @@ def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clo
 
 def report(
     manifest_path: Path, out: Path, as_of: date | None, log: Path | None, clock: Clock = utc_now, key: str | None = None,
+    vault_key: str | None = None,
 ) -> Status:
     """Write the self-contained readiness report to the new file `out`; the readiness it shows."""
     day = as_of_day(as_of, clock)
-    read = anchored_manifest(manifest_path, key)
+    read = anchored_manifest(manifest_path, Pins(key, vault_key))
     manifest = read.manifest
     fsio.check_new_file(out)
     path = log_of(manifest_path, log)
