@@ -119,6 +119,8 @@ def report(
 
 
 def _state(share: dr.ShareReadiness) -> str:
+    if share.entry.replaced is not None:
+        return f"REPLACED on {share.entry.replaced[:10]} (no longer counts; it still recovers the seed with others until rotated)"
     if share.failed is not None:
         return f"FAILED on {share.failed.day}" + (f": {share.failed.reason}" if share.failed.reason else "")
     return {dr.State.CURRENT: "current", dr.State.OVERDUE: "OVERDUE", dr.State.NEVER_VERIFIED: "NEVER VERIFIED"}[share.state]

@@ -31,7 +31,6 @@ from vault.core.formats.fields import b64
 from vault.core.secret import Secret
 from vault.core.slip39 import polynomial
 from vault.core.slip39.share import Share
-from vault.errors import CheckFailed
 
 ALGORITHM = "ed25519-hkdf-sha256"
 """The manifest's `attestation.algorithm`: how keys are derived and what they sign with."""
@@ -68,19 +67,19 @@ def vault_key(secret: Secret, ceremony_id: str) -> SigningKey:
     return _derive(b"vault", ceremony_id, secret.kind.value.encode("ascii") + b"\x00" + secret.value)
 
 
-def group_key(basis: Sequence[Share], ceremony_id: str) -> SigningKey:
+def group_key(basis: Sequence[Share], ceremony_id: str) -> SigningKey | None:
     """The key of the group `basis` belongs to (a threshold of its shares), from the group's own secret.
 
     The group's secret is the value its shares share (SLIP-39's group share, at x = 255),
     checked by SLIP-39's digest: only a threshold of the group can rebuild it, and it alone
     recovers nothing (the other groups' are needed too). It seals the revisions `extend`
-    writes for that group (docs/history.md).
+    writes for that group (docs/history.md). None when the shares do not agree (the
+    digest does not hold): one of them is forged, or they are not of one split.
     """
     first = basis[0]
     secret = polynomial.shared_secret([(share.member_index, share.value) for share in basis], first.member_threshold)
     if secret is None:
-        raise CheckFailed(f"the shares of group {first.group_index + 1} given do not agree (SLIP-39's digest does not hold): "
-                          "one of them is not what its words say, or they are not of one split")
+        return None
     return _derive(b"group", ceremony_id, bytes([first.group_index]) + secret)
 
 
@@ -88,7 +87,10 @@ def group_keys(shares: Sequence[Share], ceremony_id: str) -> tuple[str, ...]:
     """Every group's public key, from a whole split's shares (in group order): what the manifest lists."""
     count = shares[0].group_count
     groups = [[share for share in shares if share.group_index == index] for index in range(count)]
-    return tuple(group_key(members[: members[0].member_threshold], ceremony_id).public_key for members in groups)
+    keys = [group_key(members[: members[0].member_threshold], ceremony_id) for members in groups]
+    if any(key is None for key in keys):
+        raise ValueError("a split's own shares agree")
+    return tuple(key.public_key for key in keys if key is not None)
 
 
 def _derive(role: bytes, ceremony_id: str, material: bytes) -> SigningKey:

@@ -121,9 +121,12 @@ def check_basis(shares: Sequence[tuple[str, Share]], manifest: Manifest, group: 
 def check_group_key(basis: Sequence[Share], manifest: Manifest, group: GroupInfo) -> attestation.SigningKey:
     """The group's key from `basis`, which must be the one the manifest lists (when it lists group keys)."""
     key = attestation.group_key(basis, manifest.ceremony.id)
+    label = describe_group(group.index, len(manifest.scheme.groups), group.name)
+    if key is None:
+        raise ShareError(f"the shares of {label} given do not agree (SLIP-39's digest does not hold): one of them is forged "
+                         "or damaged, though each is listed", "nothing was written: bring the custodians' own shares")
     listed = manifest.attestation.group_public_keys if manifest.attestation else None
     if listed is not None and listed[group.index] != key.public_key:
-        label = describe_group(group.index, len(manifest.scheme.groups), group.name)
         raise ShareError(f"the shares given rebuild another key for {label} than the manifest lists: "
                          "one of them is forged, or the manifest is not this vault's", "nothing was written")
     return key
