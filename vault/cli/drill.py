@@ -10,6 +10,7 @@ import typer
 
 from vault.cli.app import new_app
 from vault.cli.options import (
+    LOCK_WAIT_SECONDS,
     AnchorKey,
     JsonFlag,
     ManifestOption,
@@ -18,6 +19,7 @@ from vault.cli.options import (
     PassphrasePrompt,
     PinFiles,
     TokenLabels,
+    WaitOption,
     tokens,
 )
 from vault.cli.output import emit, say_anchor
@@ -53,6 +55,7 @@ def run(
     token: TokenLabels = None,
     module: ModuleOption = None,
     pin_file: PinFiles = None,
+    wait: WaitOption = LOCK_WAIT_SECONDS,
     as_json: JsonFlag = False,
 ) -> None:
     """Check each share as it arrives; with a quorum, recover the seed in memory only, compare
@@ -60,7 +63,7 @@ def run(
     The result is appended to the drill log. Exit 0 on pass, 1 on fail."""
     drilled = flow.run(
         manifest, shares or [], interactive, partial, passphrase_file, passphrase_prompt, operator, witness or [], log,
-        tokens(module, pin_file, token), key=key,
+        tokens(module, pin_file, token), key=key, wait_seconds=wait,
     )
     judged = drilled.outcome
     passed_quorum = judged.record.quorum.result is Result.PASSED

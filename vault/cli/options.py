@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from vault.flows.tokens import TokenOptions
+from vault.flows.writers import LOCK_WAIT_SECONDS as LOCK_WAIT_SECONDS
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else there.")]
 PassphraseFile = Annotated[
@@ -46,6 +47,12 @@ AnchorKey = Annotated[
                  show_default=False),
 ]
 """`--key` where a transcript anchors a manifest (`extend`, whose --key is wrap's, takes --transcript-key only)."""
+WaitOption = Annotated[
+    float,
+    typer.Option("--wait", metavar="SECONDS", min=0,
+                 help="While another coldvault command writes this vault, wait this long for it to finish; then refuse (exit 5)."),
+]
+"""For every command that writes a vault folder (docs/drills.md, "Writers"), with LOCK_WAIT_SECONDS as its default."""
 TrustManifest = Annotated[
     bool,
     typer.Option("--trust-manifest", help="Use the manifest although no transcript.jsonl is beside it to anchor it "

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from vault.core import anchor as anchors
 from vault.core.backup import MANIFEST_FILE
-from vault.core.evidence import Evidence, examine
+from vault.core.evidence import Evidence, Finding, examine, stamps_of, timeline
 from vault.core.formats import transcript as tr
 from vault.core.formats.drills import EVENT_DRILL
 from vault.edges import fsio
@@ -35,6 +36,8 @@ class Checked:
     attested: Evidence | None = None
     """The drill log's records weighed against the manifest (every signature checked); None
     when there is no drill record, or no manifest to check them against."""
+    drill_doubts: tuple[Finding, ...] = ()
+    """The drill log's lines dated before the line before them (a warning, not a failure)."""
 
     @property
     def drills_by_transcript_signer(self) -> bool | None:
@@ -44,8 +47,12 @@ class Checked:
         return self.drills.signer_public_key_sha256 == self.transcript.signer_public_key_sha256
 
 
-def verify(directory: Path, head: str | None, key: str | None = None) -> Checked:
-    """Everything `Checked` says; raises `CheckFailed` naming the first bad line or file."""
+def verify(directory: Path, head: str | None, key: str | None = None, now: datetime | None = None) -> Checked:
+    """Everything `Checked` says; raises `CheckFailed` naming the first bad line or file.
+
+    The drill log's lines are judged as `drill status` judges them, against `now` (default:
+    this machine's clock), with or without a manifest: a line that is not a drill record,
+    or is dated after it, fails too."""
     written_down = tr.read_head(head) if head is not None else None
     pinned = tr.read_key(key) if key is not None else None
     log = directory / tr.TRANSCRIPT_FILE
@@ -61,12 +68,14 @@ def verify(directory: Path, head: str | None, key: str | None = None) -> Checked
     drill_events, drills_verified = _verify_log(drills, None, None)
     records = any(event.event == EVENT_DRILL for event in drill_events)
     manifest = parse_manifest(manifest_data, manifest_path).manifest if manifest_data is not None and records else None
-    attested = examine(manifest, drill_events, every_signature=True, name=str(drills)) if manifest else None
-    if attested is not None and attested.tampered:
-        raise CheckFailed(f"the drill log was tampered with: {attested.findings[0].problem}",
-                          *(finding.problem for finding in attested.findings[1:4]),
+    now = now or datetime.now(timezone.utc)
+    attested = examine(manifest, drill_events, every_signature=True, name=str(drills), now=now) if manifest else None
+    judged = attested if attested is not None else timeline(stamps_of(drill_events), now, str(drills))
+    if judged.findings:
+        raise CheckFailed(f"the drill log was tampered with: {judged.findings[0].problem}",
+                          *(finding.problem for finding in judged.findings[1:4]),
                           "those records are not counted by `drill status`; keep the log as evidence and find out who wrote them")
-    return Checked(transcript, files, missing, drills_verified, True if pinned is not None else None, attested)
+    return Checked(transcript, files, missing, drills_verified, True if pinned is not None else None, attested, judged.doubts)
 
 
 def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tuple[tuple[tr.Event, ...], tr.Verified]:

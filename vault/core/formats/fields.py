@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from vault.errors import InvalidInput, VaultError
@@ -84,6 +84,11 @@ def is_canonical_base64(value: str) -> bool:
         return b64(base64.b64decode(value, validate=True)) == value
     except (binascii.Error, ValueError):
         return False
+
+
+def utc_time(moment: datetime) -> str:
+    """A timezone-aware moment as coldvault writes it (UTC_TIME_FORMAT): such times compare as text, in time order."""
+    return moment.astimezone(timezone.utc).strftime(UTC_TIME_FORMAT)
 
 
 def is_utc_time(value: Any) -> bool:
