@@ -410,6 +410,28 @@ def test_a_malformed_signing_declaration_is_refused():
         tr.check_signature(chain.events, None)
 
 
+@pytest.mark.parametrize("label", ["token_label", "key_label"])
+def test_an_empty_signing_label_is_refused_by_every_reader_and_never_written(label):
+    """docs/transcript.md: a label is a non-empty string or null, in data.signing and in the signature file alike."""
+    key = software_key("witness")
+    declared = {"public_key_sha256": signer_of(key).public_key_sha256, "token_label": "witness-card", "key_label": "k", label: ""}
+    chain = tr.append(tr.start(), "ceremony-started", {"signing": declared}, T0)
+    with pytest.raises(CheckFailed, match=r"^transcript.jsonl line 1: data.signing should be null or an object .*non-empty strings or null"):
+        tr.declared_signer(chain.events)
+    with pytest.raises(CheckFailed, match=f"{label} should be a non-empty string or null"):
+        tr.signature_from_json(_signature_document(**{label: ""}))
+    with pytest.raises(ValueError, match="non-empty string or None"):
+        tr.Signer(declared["public_key_sha256"], **{"token_label": "t", "key_label": "k", label: ""})
+    raw = sign(key, chain.events[0]).signature
+    with pytest.raises(ValueError, match="non-empty string or None"):
+        tr.signature_for(chain.events[0], der(key), raw, **{"token_label": "t", "key_label": "k", label: ""})
+    # no label at all is null, read back as None, in both places
+    unlabelled = tr.signature_for(chain.events[0], der(key), raw, **{"token_label": "t", "key_label": "k", label: None})
+    assert getattr(tr.signature_from_json(tr.signature_to_json(unlabelled)), label) is None
+    none = tr.append(tr.start(), "ceremony-started", {"signing": {**declared, label: None}}, T0)
+    assert getattr(tr.declared_signer(none.events), label) is None
+
+
 def test_head_as_typed():
     head = tr.head(ceremony())
     assert tr.read_head(f"  {head.upper()} \n") == head

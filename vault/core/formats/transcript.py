@@ -85,6 +85,10 @@ class Signer:
     token_label: str | None = None
     key_label: str | None = None
 
+    def __post_init__(self) -> None:
+        if "" in (self.token_label, self.key_label):
+            raise ValueError("a signing label is a non-empty string or None: readers refuse an empty one")
+
 
 @dataclass(frozen=True)
 class Signature:
@@ -586,16 +590,20 @@ def signature_digest(head_hash: str) -> bytes:
 def signature_for(
     event: Event, public_key_der: bytes, raw_signature: bytes, token_label: str | None = None, key_label: str | None = None
 ) -> Signature:
-    """The signature file's contents for `event`, from the token's public key (SPKI DER) and r || s."""
+    """The signature file's contents for `event`, from the token's public key (SPKI DER) and r || s.
+
+    A label is a non-empty string or None (no label): readers refuse an empty one, so it is the caller's bug."""
     if len(raw_signature) != SIGNATURE_LENGTH_BYTES:
         raise ValueError(f"a P-256 signature from CKM_ECDSA has {SIGNATURE_LENGTH_BYTES} bytes")
+    if "" in (token_label, key_label):
+        raise ValueError("a signing label is a non-empty string or None: readers refuse an empty one")
     return Signature(
         seq=event.seq,
         hash=event.hash,
         public_key=public_key_der,
         public_key_sha256=hashlib.sha256(public_key_der).hexdigest(),
-        token_label=token_label or None,
-        key_label=key_label or None,
+        token_label=token_label,
+        key_label=key_label,
         signature=raw_signature,
     )
 
