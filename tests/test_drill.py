@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -240,6 +241,27 @@ def test_an_envelope_that_does_not_open_is_recorded_as_the_share_its_header_clai
     status = run_cli(vault, "drill", "status", "--manifest", "vault/manifest.json", "--json").json()
     states = {s["custodian"]: s["state"] for s in status["shares"]}
     assert states["Carol"] == "failed" and states["Bob"] == "failed" and states["Alice"] == "current"
+
+
+def _documented_status_fields() -> dict[str, str]:
+    """docs/drills.md's `drill status --json` table: each field named in its first column, and its row."""
+    page = (Path(__file__).parent.parent / "docs" / "drills.md").read_text()
+    section = page.split("### `drill status --json`", 1)[1].split("\n#", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {name: row for row in rows for name in re.findall(r"`([^`]+)`", row.split(" | ")[0])}
+
+
+def test_every_field_of_drill_status_json_is_documented(vault: Path) -> None:
+    """docs/drills.md has a row for every field `drill status --json` gives (and for each group's, share's and the
+    anchor's): a field added to the code without its row fails here."""
+    assert drill(vault, "--partial", SHARES["Carol"]).returncode == 0
+    status = run_cli(vault, "drill", "status", "--manifest", "vault/manifest.json", "--json").json()
+    given = {key + "[]" if isinstance(value, list) and key != "weakest" else key for key, value in status.items()}
+    given |= {f"groups[].{k}" for k in status["groups"][0]} | {f"shares[].{k}" for k in status["shares"][0]}
+    documented = _documented_status_fields()
+    assert given - set(documented) == set(), "add these to docs/drills.md"
+    assert set(documented) - given <= {"verdict", "vault_key_sha256"}, "documented, but drill status --json does not give them"
+    assert all(f"`{key}`" in documented["anchor"] for key in status["anchor"])
 
 
 # ---------------------------------------------------------------- readiness in-process
