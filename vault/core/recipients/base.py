@@ -50,6 +50,8 @@ NONCE_LENGTH_BYTES = 12
 TAG_LENGTH_BYTES = 16
 PROOF_ASSOCIATED_DATA = b"coldvault delivery proof: a throwaway payload, no share"
 DOES_NOT_OPEN = "the envelope does not open: it was altered, or it is sealed to another key"
+NO_KEY_HERE = "no token here holds the key this envelope is sealed to"
+"""Said when no token present holds a key the header names: true on this machine, and it echoes no header value."""
 
 
 class EnvelopeDoesNotOpen(InvalidInput):

@@ -22,13 +22,14 @@ from types import TracebackType
 from typing import Any
 
 from vault.core.formats import envelope as ev
-from vault.core.recipients.base import DOES_NOT_OPEN, KeyPairQuery, KeyQuery, SecretKeyQuery
+from vault.core.recipients.base import DOES_NOT_OPEN, NO_KEY_HERE, KeyPairQuery, KeyQuery, SecretKeyQuery
 from vault.core.slip39.share import Share
 from vault.edges.tokens import mechanisms
 from vault.edges.tokens.discovery import Modules, Present
 from vault.edges.tokens.errors import MechanismMissing, NoMatchingKey, NoSuchToken, translate
 from vault.edges.tokens.keys import TokenKey, find, public_key_hashes
 from vault.edges.tokens.sessions import PinSource, public_session, session
+from vault.errors import TokenError
 
 
 class Opener:
@@ -98,28 +99,37 @@ class Opener:
     def open(self, envelope: ev.Envelope) -> Share:
         """The share inside `envelope`, opened with the key its header names.
 
-        The header is authenticated only by opening the envelope, so whatever it decides
-        fails as one opaque `EnvelopeDoesNotOpen`, the same words for every field
-        (docs/envelope.md): no token here holds the token or key it names, that key
-        cannot do what it names (an OAEP hash), or it does not authenticate. What is
-        not the envelope's doing is said as it is: a --token that is not present, a
+        The header is authenticated only by opening the envelope, so nothing it decides
+        is echoed (docs/envelope.md): when no token here holds a key it names, one fixed
+        `TokenError` (exit 4: no key, as the contract's exit codes say); when a key was
+        found and the envelope still does not open (an OAEP hash or mechanism the token
+        lacks, a failed authentication), one opaque `EnvelopeDoesNotOpen` (exit 3). What
+        is not the envelope's doing is said as it is: a --token that is not present, a
         PIN, a token pulled out mid-operation.
         """
         import pkcs11
 
         wanted = ev.wanted(envelope)
+        found_a_key = False
         for label in self._candidates(envelope, wanted):
             try:
-                return ev.unseal(envelope, self.key(label, wanted))
-            except (NoSuchToken, NoMatchingKey, MechanismMissing, ev.EnvelopeDoesNotOpen):  # what the header chose: the next token
+                key = self.key(label, wanted)
+            except (NoSuchToken, NoMatchingKey):  # the header names a token or key this one is not: the next token
+                continue
+            found_a_key = True
+            try:
+                return ev.unseal(envelope, key)
+            except (MechanismMissing, NoMatchingKey, ev.EnvelopeDoesNotOpen):  # what the header asked of it failed: the next token
                 continue
             except pkcs11.PKCS11Error as error:  # e.g. the token was pulled out mid-operation
                 raise translate(error, f'on token "{label}"') from None
-        raise ev.EnvelopeDoesNotOpen(
-            DOES_NOT_OPEN,
+        hints = (
             f"it opens only with the key it was sealed to: plug in the token that holds it (tokens present: {self.modules.labels()})",
             "give --token LABEL for a token that keeps its public keys private; `coldvault token list` shows each token's keys",
         )
+        if not found_a_key:
+            raise TokenError(NO_KEY_HERE, *hints)
+        raise ev.EnvelopeDoesNotOpen(DOES_NOT_OPEN, *hints)
 
     def _candidates(self, envelope: ev.Envelope, wanted: KeyQuery) -> list[str]:
         """The tokens that may open `envelope`, in the order to try them (a PIN is asked only when one is tried)."""
