@@ -114,7 +114,8 @@ def test_the_same_vault_found_twice_is_reported_once_with_both_places(tree: Path
     result = fleet(tree, "desk-a", str(tmp_path / "backup"), f"{CEREMONY}/manifest.json")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Example family vault (ceremony ") == 1
-    assert f"  at {CEREMONY}/manifest.json\n  at {tmp_path}/backup/manifest.json\n" in result.stdout
+    assert (f"  at {CEREMONY}/manifest.json\n  at {tmp_path}/backup/manifest.json (the same history as {CEREMONY}/manifest.json)\n"
+            in result.stdout)
     assert result.stdout.splitlines()[-1].startswith("1 vault: 1 recoverable, 0 not")
 
 
@@ -155,19 +156,50 @@ def test_a_directory_without_vaults_fails(tree: Path, tmp_path: Path) -> None:
     assert f"{tmp_path}: no vault found under it" in result.stdout
 
 
-def test_json_has_the_same_facts_as_the_table(tree: Path) -> None:
-    day = (due_day(tree, f"{CEREMONY}/manifest.json") + timedelta(days=1)).isoformat()
-    table = fleet(tree, "desk-a", "desk-b", "--as-of", day)
-    result, payload = fleet_json(tree, "desk-a", "desk-b", "--as-of", day)
-    assert table.returncode == result.returncode == 1
-    assert payload["ok"] is False and payload["as_of"] == day
+def headline(vault: dict) -> str:
+    """The verdict as the table shows it, from the JSON's facts."""
+    if vault["verdict"] == "recoverable":
+        return f"RECOVERABLE until {vault['recoverable_until']}"
+    if vault["verdict"] == "retired":
+        successor = vault["superseded_by"]
+        return f"RETIRED (superseded by {successor['name']}, ceremony {successor['ceremony_id']}, at {successor['place']})"
+    return {"conflict": "CONFLICT (its copies diverge)", "not-recoverable": "NOT RECOVERABLE"}[vault["verdict"]]
+
+
+def copy_line(copy: dict) -> str:
+    return {"judged": f"  at {copy['place']}", "same": f"  at {copy['place']} (the same history as {copy['ahead']})",
+            "stale": f"  stale copy at {copy['place']}: its history is a prefix of {copy['ahead']}'s",
+            "divergent": f"  divergent copy at {copy['place']}"}[copy["standing"]]
+
+
+def assert_table_is_json(work: Path, *args: str) -> None:
+    """`fleet status ARGS` says the same facts as a table and as JSON: verdicts, keys, pins, copies, groups, shares, the summary."""
+    table = fleet(work, *args)
+    result, payload = fleet_json(work, *args)
+    assert table.returncode == result.returncode
     assert table.stdout.splitlines()[-1] == payload["summary"]
     for vault in payload["vaults"]:
-        verdict = f"RECOVERABLE until {vault['recoverable_until']}" if vault["recoverable"] else "NOT RECOVERABLE"
-        block = table.stdout.split(f"{vault['name']} (ceremony {vault['ceremony_id']}): {verdict}\n")[1]
-        assert block.startswith("".join(f"  at {place}\n" for place in vault["places"]))
-        assert f"  groups: {vault['groups_ready']} ready, {vault['groups_needed']} needed\n" in block
-        assert f"  failed: {', '.join(vault['failed']) or 'none'}; overdue: {', '.join(vault['overdue']) or 'none'}\n" in block
+        block = table.stdout.split(f"{vault['name']} (ceremony {vault['ceremony_id']}): {headline(vault)}\n")[1]
+        pin = {None: "", True: f" (pinned: {vault['pin']})", False: f"; NOT PINNED in {(payload['pins'] or {}).get('file')}"}
+        expected = [f"  vault key SHA256 {vault['vault_key_sha256']}{pin[vault['pinned']]}", *map(copy_line, vault["copies"]),
+                    *(f"  {reason}" for reason in vault["reasons"])]
+        assert block.splitlines()[:len(expected)] == expected
+        if vault["groups_ready"] is not None:
+            assert f"  groups: {vault['groups_ready']} ready, {vault['groups_needed']} needed\n" in block
+            assert f"  failed: {', '.join(vault['failed']) or 'none'}; overdue: {', '.join(vault['overdue']) or 'none'}\n" in block
+    for place in payload["unreadable"]:
+        assert f"{place['place']}: COULD NOT BE READ (exit {place['exit_code']})\n" in table.stdout
+    for pin in (payload["pins"] or {}).get("not_found", []):
+        assert f"PINNED AND NOT FOUND: vault key SHA256 {pin['vault_key_sha256']} ({pin['label']}; " in table.stdout
+
+
+def test_json_has_the_same_facts_as_the_table(tree: Path) -> None:
+    day = (due_day(tree, f"{CEREMONY}/manifest.json") + timedelta(days=1)).isoformat()
+    result, payload = fleet_json(tree, "desk-a", "desk-b", "--as-of", day)
+    assert result.returncode == 1
+    assert payload["ok"] is False and payload["as_of"] == day
+    assert [vault["verdict"] for vault in payload["vaults"]] == ["not-recoverable", "not-recoverable"]
+    assert_table_is_json(tree, "desk-a", "desk-b", "--as-of", day)
 
 
 def test_hostile_paths_are_shown_not_obeyed(tree: Path, tmp_path: Path) -> None:

@@ -25,8 +25,7 @@ from conftest import run_cli
 from vault.core import fleet as fl
 from vault.core.text import fleet_report, metrics, safe
 from vault.edges import fsio
-from vault.errors import VaultError
-from vault.flows import drill, vaults
+from vault.flows import fleet as flow
 
 HOSTILE = 'Treasury "cold" \\ 2024\nfake{label="x"} 1 <script>alert(1)</script>'
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "monitoring.md"
@@ -49,17 +48,8 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def read_fleet(root: Path, as_of: date) -> fl.Fleet:
-    """As `fleet status` reads each place: `drill status`'s flow, the error of an unreadable place kept."""
-    statuses, unreadable = [], []
-    for path in sorted(root.glob("*/manifest.json")):
-        try:
-            status = drill.status(path, as_of, None)
-            manifest = vaults.anchored_manifest(path).manifest
-        except VaultError as error:
-            unreadable.append(fl.Unreadable(str(path), "\n".join((error.message, *error.hints)), error.exit_code))
-            continue
-        statuses.append(fl.VaultStatus((str(path),), manifest, status.anchor, status.readiness))
-    return fl.fleet(as_of, statuses, unreadable)
+    """As `fleet status` reads the tree: every vault, and the place that cannot be read with its error."""
+    return flow.status([root], as_of)
 
 
 def made_day(root: Path) -> date:
@@ -68,12 +58,12 @@ def made_day(root: Path) -> date:
 
 def samples(text: str) -> list[tuple[str, dict[str, str], str]]:
     """Every sample line read back as the format defines it: name, label values unescaped, value."""
-    label = re.compile(r'([a-z_]+)="((?:[^"\\\n]|\\[\\"n])*)"')
+    label = re.compile(r'([a-z_][a-z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
     found = []
     for line in text.splitlines():
         if line.startswith("#"):
             continue
-        match = re.fullmatch(r'([a-z_]+)(?:\{((?:[a-z_]+="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? (-?\d+)', line)
+        match = re.fullmatch(r'([a-z_]+)(?:\{((?:[a-z_][a-z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? (-?\d+)', line)
         assert match, f"not a sample line: {line!r}"
         values = {name: re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
                   for name, value in label.findall(match.group(2) or "")}
