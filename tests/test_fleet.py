@@ -100,13 +100,53 @@ def test_custodian_packets_are_not_counted_as_vaults(tree: Path) -> None:
     assert [vault["places"] for vault in payload["vaults"]] == [["desk-a/vault/manifest.json"]]
 
 
-def test_an_old_revision_beside_the_extended_one_is_one_vault_judged_by_the_latest(tree: Path) -> None:
+def test_an_old_revision_beside_the_extended_one_is_a_stale_copy_of_it(tree: Path) -> None:
+    """`extend` writes a new directory whose transcript continues the old one's: the old one is a stale copy, not judged."""
     result, payload = fleet_json(tree, "desk-b")
     assert result.returncode == 0, result.stderr
     [vault] = payload["vaults"]
     assert vault["places"] == [f"{EXTENDED}/manifest.json", f"{SPLIT}/manifest.json"]
+    assert [(c["standing"], c["ahead"], c["revision"]) for c in vault["copies"]] == [
+        ("judged", None, 2), ("stale", f"{EXTENDED}/manifest.json", 1)]
     assert vault["revision"] == 2
     assert vault["anchor"]["transcript"] == f"{EXTENDED}/transcript.jsonl"
+    table = fleet(tree, "desk-b")
+    assert f"  at {EXTENDED}/manifest.json\n  stale copy at {SPLIT}/manifest.json: its history is a prefix of {EXTENDED}/manifest.json's\n" \
+        in table.stdout
+
+
+def test_a_drill_recorded_in_the_old_revision_after_extend_is_a_conflict(tree: Path, tmp_path: Path) -> None:
+    shutil.copytree(tree / "desk-b", tmp_path / "desk-b")
+    drilled = run_cli(tmp_path, "drill", "run", "--manifest", f"{SPLIT}/manifest.json", "--partial", f"{SPLIT}/shares/group1-share3.txt")
+    assert drilled.returncode == 0, drilled.stderr
+    result = fleet(tmp_path, "desk-b")
+    assert result.returncode == 1
+    assert ": CONFLICT (its copies diverge)\n" in result.stdout
+    assert f"  divergent copy at {SPLIT}/manifest.json\n  divergent copy at {EXTENDED}/manifest.json\n" in result.stdout
+    assert (f"  {SPLIT}/manifest.json and {EXTENDED}/manifest.json diverge: only {EXTENDED}/manifest.json has transcript.jsonl line 5; "
+            f"only {SPLIT}/manifest.json has drills.jsonl line 1; neither is judged") in result.stdout
+    status = run_cli(tmp_path, "drill", "status", "--manifest", f"{EXTENDED}/manifest.json", "--manifest", f"{SPLIT}/manifest.json")
+    assert status.returncode == 1 and "vault: CONFLICT (its copies diverge)" in status.stdout
+
+
+def test_a_packet_copied_out_of_the_vault_is_a_stale_copy(tree: Path, tmp_path: Path) -> None:
+    """A custodian's packet holds the manifest and transcript, no drill log: a copy from before every drill."""
+    shutil.copytree(tree / CEREMONY / "custodians" / "alice", tmp_path / "alice-packet")
+    result = fleet(tree, "desk-a", str(tmp_path))
+    assert result.returncode == 0, result.stdout
+    assert (f"  at {CEREMONY}/manifest.json\n  stale copy at {tmp_path}/alice-packet/manifest.json: its history is a prefix of "
+            f"{CEREMONY}/manifest.json's\n") in result.stdout
+
+
+def test_a_vault_folder_without_its_transcript_is_named_and_its_packets_not_read(tree: Path, tmp_path: Path) -> None:
+    shutil.copytree(tree / CEREMONY, tmp_path / "vault")
+    (tmp_path / "vault" / "transcript.jsonl").unlink()
+    result, payload = fleet_json(tree, str(tmp_path))
+    assert result.returncode == 1
+    assert payload["vaults"] == []  # the packets under custodians/ are the vault's, not vaults of their own
+    [unreadable] = payload["unreadable"]
+    assert unreadable["place"] == f"{tmp_path}/vault/manifest.json" and unreadable["exit_code"] == 3
+    assert "no transcript.jsonl beside it: nothing anchors it" in unreadable["error"]
 
 
 def test_the_same_vault_found_twice_is_reported_once_with_both_places(tree: Path, tmp_path: Path) -> None:

@@ -149,7 +149,7 @@ def test_copies_whose_drill_logs_diverge_are_a_conflict_with_both_named(work: Pa
     lines = result.stdout.splitlines()
     assert lines[0].endswith(": CONFLICT (its copies diverge)")
     assert lines[2:4] == ["  divergent copy at one/manifest.json", "  divergent copy at two/manifest.json"]
-    assert lines[4].startswith("  one/manifest.json and two/manifest.json diverge: each holds lines the other lacks, from drills.jsonl line 3")
+    assert lines[4].startswith("  one/manifest.json and two/manifest.json diverge: their drills.jsonl differ from line 3; neither is judged")
     assert not any(line.startswith("  groups:") for line in lines)  # not judged
     assert lines[-1] == f"1 vault: 0 recoverable, 0 not, 1 in CONFLICT (as of {today()})"
     assert_table_is_json(tmp_path, ".")

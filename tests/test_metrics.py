@@ -171,7 +171,33 @@ tests:
         values: '0x4'
       - series: 'coldvault_vault_recoverable_remaining_seconds{vault="Gone",ceremony_id="c",path="c/manifest.json"}'
         values: '0x4'
+      - series: 'coldvault_vault_retired{vault="Gone",ceremony_id="c",path="c/manifest.json"}'
+        values: '0x4'
+      - series: 'coldvault_vault_conflict{vault="Gone",ceremony_id="c",path="c/manifest.json"}'
+        values: '0x4'
       - series: 'coldvault_unreadable_vault{path="d/manifest.json"}'
+        values: '1x4'
+      - series: 'coldvault_vault_recoverable{vault="Old",ceremony_id="e",path="e/manifest.json"}'
+        values: '0x4'
+      - series: 'coldvault_vault_recoverable_remaining_seconds{vault="Old",ceremony_id="e",path="e/manifest.json"}'
+        values: '0x4'
+      - series: 'coldvault_vault_retired{vault="Old",ceremony_id="e",path="e/manifest.json"}'
+        values: '1x4'
+      - series: 'coldvault_vault_recoverable{vault="OldSoon",ceremony_id="f",path="f/manifest.json"}'
+        values: '1x4'
+      - series: 'coldvault_vault_recoverable_remaining_seconds{vault="OldSoon",ceremony_id="f",path="f/manifest.json"}'
+        values: '86400x4'
+      - series: 'coldvault_vault_retired{vault="OldSoon",ceremony_id="f",path="f/manifest.json"}'
+        values: '1x4'
+      - series: 'coldvault_vault_recoverable{vault="Split",ceremony_id="g",path="g/manifest.json"}'
+        values: '0x4'
+      - series: 'coldvault_vault_conflict{vault="Split",ceremony_id="g",path="g/manifest.json"}'
+        values: '1x4'
+      - series: 'coldvault_vault_unpinned{vault="Stray",ceremony_id="h",path="h/manifest.json"}'
+        values: '1x4'
+      - series: 'coldvault_vault_unpinned{vault="Soon",ceremony_id="a",path="a/manifest.json"}'
+        values: '0x4'
+      - series: 'coldvault_pin_missing{vault_key_sha256="abab",label="Gone vault"}'
         values: '1x4'
       - series: 'coldvault_fleet_last_run_timestamp_seconds'
         values: '0x72'
@@ -190,6 +216,27 @@ tests:
             exp_annotations:
               summary: "Vault Gone is not recoverable"
               description: "c/manifest.json (ceremony c) is not recoverable from recently verified shares. Run `coldvault drill status --manifest c/manifest.json` and hold a drill."
+      - eval_time: 2h
+        alertname: ColdvaultVaultConflict
+        exp_alerts:
+          - exp_labels: {severity: critical, vault: Split, ceremony_id: g, path: g/manifest.json}
+            exp_annotations:
+              summary: "Copies of vault Split diverge"
+              description: "No place holds the whole history of g/manifest.json (ceremony g): run `coldvault fleet status` to see which copies diverge and where."
+      - eval_time: 2h
+        alertname: ColdvaultVaultNotPinned
+        exp_alerts:
+          - exp_labels: {severity: warning, vault: Stray, ceremony_id: h, path: h/manifest.json}
+            exp_annotations:
+              summary: "Vault Stray is not pinned"
+              description: "h/manifest.json was found but its vault key is not in the pins file: pin it, or find out who put it there."
+      - eval_time: 2h
+        alertname: ColdvaultPinnedVaultMissing
+        exp_alerts:
+          - exp_labels: {severity: critical, vault_key_sha256: abab, label: Gone vault}
+            exp_annotations:
+              summary: "Pinned vault Gone vault was not found"
+              description: "No vault with key SHA-256 abab was found: was it moved, deleted, or left out of the paths searched?"
       - eval_time: 2h
         alertname: ColdvaultVaultUnreadable
         exp_alerts:
@@ -211,10 +258,12 @@ tests:
 
 
 def test_the_documented_alert_rules_pass_promtool_and_fire(tmp_path: Path, promtool: str) -> None:
+    """Each alert fires on its series, and only there: a retired vault (Old, OldSoon) fires none, a vault in conflict
+    (Split) fires ColdvaultVaultConflict and not ColdvaultVaultNotRecoverable."""
     (tmp_path / "rules.yml").write_text(rules_block())
     checked = subprocess.run([promtool, "check", "rules", "rules.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 5 rules found" in checked.stdout
+    assert "SUCCESS: 8 rules found" in checked.stdout
     (tmp_path / "tests.yml").write_text(RULE_TESTS)
     tested = subprocess.run([promtool, "test", "rules", "tests.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert tested.returncode == 0, tested.stdout + tested.stderr

@@ -168,14 +168,17 @@ def arrange(found: Sequence[tuple[Place, History]]) -> Copies:
 
 
 def _divergence(a: tuple[Place, History], b: tuple[Place, History]) -> str:
-    """Where two divergent copies part, in words: the first line of each file at which they differ."""
+    """Where two divergent copies part, in words: for each file, the first line that differs or that only one holds."""
     parts = []
     for name, left, right in ((TRANSCRIPT_FILE, a[1].transcript, b[1].transcript), (DRILLS_FILE, a[1].drills, b[1].drills)):
-        if not (_prefix(left, right) or _prefix(right, left)):
-            line = next(number for number, (x, y) in enumerate(zip(left, right, strict=False), 1) if x != y)
-            parts.append(f"{name} line {line}")
-    return (f"{a[0].path} and {b[0].path} diverge: each holds lines the other lacks, from {' and '.join(parts)}; "
-            "neither is judged: find out which drill or revision is missing where, and make one place hold the whole history")
+        differ = next((number for number, (x, y) in enumerate(zip(left, right, strict=False), 1) if x != y), None)
+        if differ is not None:
+            parts.append(f"their {name} differ from line {differ}")
+        elif len(left) != len(right):
+            longer, shorter = (a[0], right) if len(left) > len(right) else (b[0], left)
+            parts.append(f"only {longer.path} has {name} line {len(shorter) + 1}")
+    return (f"{a[0].path} and {b[0].path} diverge: {'; '.join(parts)}; neither is judged: find out which drill or revision "
+            "is missing where, and make one place hold the whole history")
 
 
 def _prefix(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
