@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from test_transcript import der, sign, software_key
 
 from vault.core import anchor as anchors
+from vault.core.attestation import key_sha256
+from vault.core.fingerprint import aloud
 from vault.core.formats import transcript as tr
 from vault.errors import CheckFailed
 
@@ -103,7 +105,8 @@ def test_a_manifest_that_matches_its_transcript_is_used_and_the_anchor_is_named(
     command = COMMANDS[name]
     result = run_cli(vault, *command.args)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "anchor: v/manifest.json is the one recorded at v/transcript.jsonl line 4, not signed; head " in result.stderr
+    assert "anchor: v/manifest.json is the one recorded at v/transcript.jsonl line 4, sealed by the vault's keys; vault key SHA-256 " \
+        in result.stderr
     assert "warning" not in result.stderr
     if command.writes:
         assert (vault / command.writes).exists()
@@ -129,9 +132,11 @@ def test_drill_status_json_carries_the_anchor(vault: Path) -> None:
     assert result.returncode == 0, result.stderr
     anchor = result.json()["anchor"]
     head = tr.head(tr.Chain(tr.parse((vault / "v/transcript.jsonl").read_text())))
+    vault_key = json.loads((vault / "v/manifest.json").read_text())["attestation"]["vault_public_key"]
     assert anchor == {
-        "kind": "unsigned-transcript", "transcript": "v/transcript.jsonl", "head": head, "head_seq": 3, "manifest_seq": 3,
+        "kind": "sealed-transcript", "transcript": "v/transcript.jsonl", "head": head, "head_seq": 4, "manifest_seq": 3,
         "signed_seq": None, "signer_public_key_sha256": None, "key_matches": None, "trusted": False,
+        "vault_key_sha256": key_sha256(vault_key), "sealed_seq": 4, "vault_key_matches": None,
     }
     assert result.stderr == "", "with --json the payload says it"
 
@@ -187,11 +192,11 @@ def test_an_extension_continues_the_splits_transcript_and_anchors_the_revision(v
     assert run_cli(vault, *COMMANDS["extend"].args).returncode == 0
     result = run_cli(vault, "drill", "status", "--manifest", "v2/manifest.json")
     assert result.returncode == 0, result.stderr
-    assert "anchor: v2/manifest.json is the one recorded at v2/transcript.jsonl line 5, not signed" in result.stderr
+    assert "anchor: v2/manifest.json is the one recorded at v2/transcript.jsonl line 6, sealed by the vault's keys" in result.stderr
     # The new custodian's packet holds the transcript too, so their manifest copy is anchored.
     packet = run_cli(vault, "verify", "--manifest", "v2/custodians/dora/manifest.json", "v2/custodians/dora/share.txt")
     assert packet.returncode == 0, packet.stderr
-    assert "anchor: v2/custodians/dora/manifest.json is the one recorded at v2/custodians/dora/transcript.jsonl line 5" in packet.stderr
+    assert "anchor: v2/custodians/dora/manifest.json is the one recorded at v2/custodians/dora/transcript.jsonl line 6" in packet.stderr
 
 
 @pytest.mark.parametrize("typed", ["abc", "g" * 64, "a" * 63, "a" * 65])
@@ -218,12 +223,16 @@ def test_a_key_without_a_transcript_fails_the_check(vault: Path) -> None:
     assert f"no transcript.jsonl beside v/manifest.json, but --key {OTHER_KEY} was given" in result.stderr
 
 
-def test_split_writes_an_unsigned_transcript_that_binds_its_manifest(vault: Path) -> None:
+def test_split_writes_a_transcript_sealed_by_the_vault_key_that_binds_its_manifest(vault: Path) -> None:
     events = [json.loads(line) for line in (vault / "v/transcript.jsonl").read_text().splitlines()]
-    assert [e["event"] for e in events] == ["ceremony-started", "secret-ready", "shares-made", "ceremony-completed"]
+    assert [e["event"] for e in events] == ["ceremony-started", "secret-ready", "shares-made", "ceremony-completed", "sealed"]
     assert events[0]["data"]["signing"] is None and events[0]["data"]["plan_sha256"] is None
     manifest = (vault / "v/manifest.json").read_bytes()
-    assert events[-1]["data"]["manifest_sha256"] == hashlib.sha256(manifest).hexdigest()
+    assert events[3]["data"]["manifest_sha256"] == hashlib.sha256(manifest).hexdigest()
+    listed = json.loads(manifest)["attestation"]
+    assert events[3]["data"]["vault_key"]["public_key"] == listed["vault_public_key"]
+    assert events[3]["data"]["vault_key"]["group_public_keys"] == listed["group_public_keys"]
+    assert events[4]["data"]["signer"] == "vault" and events[4]["data"]["signed_hash"] == events[3]["hash"]
     assert [s["share_fingerprint"] for s in events[2]["data"]["shares"]] == [
         s["share_fingerprint"] for s in json.loads(manifest)["shares"]
     ]
@@ -289,8 +298,10 @@ def test_the_ceremony_prints_the_signing_key_and_every_record_of_it_agrees(signe
     for name in ("alice", "bob", "carol"):
         readme = (signed.work / f"vault/custodians/{name}/README.md").read_text()
         assert f"- The ceremony's signing key (SHA-256): `{signed.key}`" in readme
-        assert f"coldvault verify --manifest manifest.json share.txt --key {signed.key}" in readme
-        assert "compare the key above with the one on your card or the ceremony's runbook" in readme
+        vault_key = json.loads((signed.work / "vault/manifest.json").read_text())["attestation"]["vault_public_key"]
+        assert f"coldvault verify --manifest manifest.json share.txt --vault-key {key_sha256(vault_key)} --key {signed.key}" in readme
+        assert f"- The vault key (SHA-256), the vault's identity: `{aloud(key_sha256(vault_key))}`" in readme
+        assert "compare the keys above with the ones on your card or the ceremony's runbook" in readme
 
 
 def test_the_card_carries_the_signing_key(signed: Signed) -> None:
@@ -300,12 +311,14 @@ def test_the_card_carries_the_signing_key(signed: Signed) -> None:
         pytest.skip("pdftotext is not installed")
     text = subprocess.run(["pdftotext", "-layout", str(signed.work / ALICE / "card.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
-    assert signed.key[:32] in text and signed.key[32:] in text
+    assert aloud(signed.key[:32]) in text and aloud(signed.key[32:]) in text
+    vault_key = key_sha256(json.loads((signed.work / "vault/manifest.json").read_text())["attestation"]["vault_public_key"])
+    assert aloud(vault_key[:32]) in text and aloud(vault_key[32:]) in text, "the vault key, in the groups read aloud"
     carded = signed.cli("card", f"{ALICE}/share.txt", "--manifest", "vault/manifest.json", "--out", "alice-card.pdf", "--key", signed.key)
     assert carded.returncode == 0, carded.stderr
     again = subprocess.run(["pdftotext", "-layout", str(signed.work / "alice-card.pdf"), "-"], capture_output=True, text=True,
                            check=True).stdout
-    assert signed.key[:32] in again and signed.key[32:] in again
+    assert aloud(signed.key[:32]) in again and aloud(signed.key[32:]) in again
 
 
 def test_the_right_key_anchors_the_manifest_in_either_case(signed: Signed) -> None:
@@ -318,13 +331,14 @@ def test_the_right_key_anchors_the_manifest_in_either_case(signed: Signed) -> No
     assert status.returncode == 0, status.stderr
     anchor = status.json()["anchor"]
     assert anchor["kind"] == "signed-transcript" and anchor["key_matches"] is True
-    assert anchor["signer_public_key_sha256"] == signed.key and anchor["signed_seq"] == anchor["manifest_seq"] == anchor["head_seq"]
+    assert anchor["signer_public_key_sha256"] == signed.key and anchor["signed_seq"] == anchor["head_seq"] == anchor["sealed_seq"]
+    assert anchor["manifest_seq"] == anchor["head_seq"] - 1, "the token signs the vault key's seal over the manifest's line"
 
 
 def test_without_a_key_a_signed_anchor_is_named_with_its_key(signed: Signed) -> None:
     result = signed.cli("drill", "status", "--manifest", "vault/manifest.json")
     assert result.returncode == 0, result.stderr
-    assert f"signed by key SHA-256 {signed.key}\n" in result.stderr
+    assert f"signed by key SHA-256 {signed.key}; vault key SHA-256 " in result.stderr
 
 
 @pytest.mark.parametrize("args", [
@@ -389,15 +403,15 @@ def test_a_transcript_re_signed_by_another_key_is_caught_by_the_key_written_down
         chain = tr.append(chain, event.event, data, datetime.strptime(event.time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc))
     (copy.work / "vault/transcript.jsonl").write_text(tr.to_text(chain))
     (copy.work / "vault/transcript.sig.json").write_text(tr.signature_to_json(sign(intruder, chain.events[-1])))
-    fooled = copy.cli("drill", "status", "--manifest", "vault/manifest.json")
-    assert fooled.returncode == 0, fooled.stderr
-    assert f"signed by key SHA-256 {intruder_sha256}" in fooled.stderr, "the key is named, for the reader to compare"
+    resealed = copy.cli("drill", "status", "--manifest", "vault/manifest.json")
+    assert resealed.returncode == 1, "the vault key's seal no longer verifies: only the holders of the secret can seal"
+    assert "the seal does not sign the line before it" in resealed.stderr, resealed.stderr
     caught = copy.cli("drill", "status", "--manifest", "vault/manifest.json", "--key", copy.key)
     assert caught.returncode == 1
     assert f"is signed by key SHA-256 {intruder_sha256}, not by the key given with --key ({copy.key})" in caught.stderr
 
 
-def test_an_extension_is_not_covered_by_the_ceremonys_signature(copy: Signed) -> None:
+def test_an_extension_is_sealed_by_its_group_and_every_pin_holds_on_it(copy: Signed) -> None:
     extended = copy.cli("extend", "--manifest", "vault/manifest.json", "--group", "1", f"{ALICE}/share.txt",
                         "vault/custodians/bob/share.txt", "--custodian", "Dora", "--out", "v2", "--transcript-key", copy.key)
     assert extended.returncode == 0, extended.stderr
@@ -405,12 +419,13 @@ def test_an_extension_is_not_covered_by_the_ceremonys_signature(copy: Signed) ->
     status = copy.cli("drill", "status", "--manifest", "v2/manifest.json")
     assert status.returncode == 0, status.stderr
     assert "v2/manifest.json is the one recorded at v2/transcript.jsonl line " in status.stderr
-    assert "chained after the signed lines" in status.stderr and "but not signed" in status.stderr
-    pinned = copy.cli("drill", "status", "--manifest", "v2/manifest.json", "--key", copy.key)
-    assert pinned.returncode == 1
-    assert "after the last line the signature covers" in pinned.stderr and "--head" in pinned.stderr
+    assert f"sealed by the vault's keys, in a history signed by key SHA-256 {copy.key}" in status.stderr
+    vault_key = json.loads(copy.cli("transcript", "verify", "vault", "--json").stdout)["vault_key_sha256"]
+    pinned = copy.cli("drill", "status", "--manifest", "v2/manifest.json", "--key", copy.key, "--vault-key", vault_key.upper())
+    assert pinned.returncode == 0, pinned.stderr
+    assert "(the key given with --vault-key)" in pinned.stderr
     readme = (copy.work / "v2/custodians/dora/README.md").read_text()
-    assert "No signature covers this manifest's record" in readme and "--key" not in readme
+    assert f"--vault-key {vault_key}" in readme
 
 
 # --------------------------------------------------------------------------- transcript verify: recorded files, drill log signers

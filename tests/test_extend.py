@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -118,9 +119,10 @@ def test_the_transcript_records_the_extension_and_verifies_against_the_revised_m
     work, _ = extended
     result = run_cli(work, "transcript", "verify", "v2")
     assert result.returncode == 0, result.stderr
-    event = json.loads((work / "v2/transcript.jsonl").read_text().splitlines()[-1])
-    assert event["event"] == "extend"
+    *_, event, seal = (json.loads(line) for line in (work / "v2/transcript.jsonl").read_text().splitlines())
+    assert event["event"] == "extend" and seal["event"] == "sealed", "the revision, sealed by its group's key"
     data = event["data"]
+    assert seal["data"]["signer"] == "group" and seal["data"]["group_index"] == data["group_index"] and seal["data"]["signed_hash"] == event["hash"]
     assert data["manifest_sha256"] == hashlib.sha256((work / "v2/manifest.json").read_bytes()).hexdigest()
     assert [s["custodian"] for s in data["shares"]] == ["Dora", "Eve"]
     assert [b["member_index"] for b in data["basis"]] == [0, 2]
@@ -135,7 +137,8 @@ def test_a_second_extension_chains_to_the_first(extended):
     assert manifest["revision"]["predecessor_sha256"] == hashlib.sha256((work / "v2/manifest.json").read_bytes()).hexdigest()
     assert [s["custodian"] for s in manifest["shares"][-3:]] == ["Dora", "Eve", "Finn"]
     events = [json.loads(line) for line in (work / "v3/transcript.jsonl").read_text().splitlines()]
-    assert [e["event"] for e in events] == ["ceremony-started", "secret-ready", "shares-made", "ceremony-completed", "extend", "extend"]
+    assert [e["event"] for e in events] == ["ceremony-started", "secret-ready", "shares-made", "ceremony-completed", "sealed",
+                                            "extend", "sealed", "extend", "sealed"]
     assert run_cli(work, "transcript", "verify", "v3").returncode == 0
 
 
@@ -150,8 +153,9 @@ def test_extending_with_one_group_only_never_needs_the_seed(tmp_path):
     assert shamir_mnemonic.combine_mnemonics(combo, PASSPHRASE.encode()).hex() == SECRET_HEX
 
 
-def test_the_extend_path_never_decrypts_nor_interpolates_a_group_share(tmp_path, monkeypatch):
-    """In process: decryption, recovery and the digest check are made to fail; interpolation is watched."""
+def test_the_extend_path_never_decrypts_and_computes_only_its_own_groups_secret(tmp_path, monkeypatch):
+    """In process: decryption and recovery are made to fail; interpolation is watched. The extended group's own
+    secret (x = 255, checked by the digest at x = 254) is computed once, for the group's key; nothing else is."""
     from shamir_mnemonic import EncryptedMasterSecret
 
     from vault.core.slip39 import polynomial, recovery
@@ -167,7 +171,6 @@ def test_the_extend_path_never_decrypts_nor_interpolates_a_group_share(tmp_path,
     monkeypatch.setattr(EncryptedMasterSecret, "decrypt", forbidden)
     monkeypatch.setattr(recovery, "recover", forbidden)
     monkeypatch.setattr(recovery, "recover_encrypted", forbidden)
-    monkeypatch.setattr(polynomial, "shared_secret", forbidden)
     evaluated: list[int] = []
     real = polynomial.interpolate
     monkeypatch.setattr(polynomial, "interpolate", lambda points, x: evaluated.append(x) or real(points, x))
@@ -175,7 +178,7 @@ def test_the_extend_path_never_decrypts_nor_interpolates_a_group_share(tmp_path,
     done = extend(
         vault / "manifest.json", 1, [Path(share(vault, 1, 2)), Path(share(vault, 1, 3))], ["Hal"], tmp_path / "v2", Sealing(), TokenOptions(),
     )
-    assert evaluated == [3], "the polynomial was evaluated at the new member's index only, never at 254 or 255"
+    assert evaluated == [255, 254, 3], "the group's secret and digest once (for its key), then the new member's index only"
     assert done.manifest.revision is not None and done.manifest.revision.number == 2
 
 
@@ -239,11 +242,11 @@ def test_replacing_a_lost_share_warns_that_it_stays_valid(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "WARNING: extending does not revoke anything: the share of Kim stays valid" in result.stdout
     assert "coldvault rotate" in result.stdout
-    last = json.loads((tmp_path / "v3/transcript.jsonl").read_text().splitlines()[-1])
-    assert last["data"]["replaces"] == "Kim"
+    last = json.loads((tmp_path / "v3/transcript.jsonl").read_text().splitlines()[-2])
+    assert last["event"] == "extend" and last["data"]["replaces"] == "Kim"
     unknown = extend(tmp_path, tmp_path / "v3/manifest.json", 1, [share(vault, 1, 1), share(vault, 1, 2)], ["Max"], "v4",
                      "--replaces", "Nobody")
-    assert_refused(unknown, 3, '--replaces "Nobody": no custodian of this vault has that name')
+    assert_refused(unknown, 3, '--replaces "Nobody": no custodian of this vault with a share in use has that name')
 
 
 def test_an_existing_output_is_refused_before_any_share_is_read(tmp_path):
@@ -286,7 +289,9 @@ def test_a_drill_across_revisions_uses_old_and_new_shares_and_its_log_is_carried
 def test_a_share_newer_than_the_manifest_is_refused_as_not_listed(extended, tmp_path):
     """Dora's share exists from revision 2 on: extending revision 1 with it is refused (the manifest cannot vouch for it)."""
     work, vault = extended
-    result = extend(work, vault / "manifest.json", 1, [share(vault, 1, 1), str(work / "v2/custodians/dora/share.txt")], ["Ola"],
+    copy = tmp_path / "revision-1"  # the vault's folder says it was extended already: a copy of revision 1 that does not
+    shutil.copytree(vault, copy, ignore=shutil.ignore_patterns("successor.json"))
+    result = extend(work, copy / "manifest.json", 1, [share(vault, 1, 1), str(work / "v2/custodians/dora/share.txt")], ["Ola"],
                     str(tmp_path / "out"))
     assert_refused(result, 3, "dora/share.txt: not listed in the manifest")
     assert not (tmp_path / "out").exists()

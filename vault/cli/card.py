@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from vault.cli.app import new_app
-from vault.cli.options import AnchorKey, JsonFlag, ModuleOption, PinFiles, TokenLabels, tokens
+from vault.cli.options import VaultKey, pins, AnchorKey, JsonFlag, ModuleOption, PinFiles, TokenLabels, tokens
 from vault.cli.output import emit, say_anchor
 from vault.core.anchor import to_data
 from vault.flows import shares
@@ -26,6 +26,7 @@ def card(
                                         "transcript; a signed one's key is printed on the card)."),
     ] = None,
     key: AnchorKey = None,
+    vault_key: VaultKey = None,
     custodian: Annotated[str | None, typer.Option("--custodian", help="Custodian's name printed on the card (overrides the manifest's).")] = None,
     qr: Annotated[bool, typer.Option("--qr", help="Also print the words as a QR code (SLIP-39 text form), as secret as the words.")] = False,
     token: TokenLabels = None,
@@ -34,7 +35,7 @@ def card(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a one-page printable card for a share: its words, numbered, with its group and fingerprint."""
-    carded = shares.card(share, out, manifest, custodian, tokens(module, pin_file, token), key, qr=qr)
+    carded = shares.card(share, out, manifest, custodian, tokens(module, pin_file, token), pins(key, vault_key), qr=qr)
     printed = carded.share
     payload = {"out": str(out), "share_fingerprint": printed.fingerprint,
                "anchor": to_data(carded.anchor) if carded.anchor else None}

@@ -10,6 +10,7 @@ import typer
 from vault.cli.app import new_app
 from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PinFiles, tokens
 from vault.cli.output import emit
+from vault.core.fingerprint import aloud
 from vault.core import proof
 from vault.core.delivery import Holder
 from vault.core.formats import fields
@@ -117,6 +118,7 @@ def outcome_output(outcome: ceremony.Outcome, out: Path) -> tuple[dict[str, Any]
         "transcript_head": outcome.head,
         "signed": outcome.signed,
         "signing_key_sha256": outcome.signing_key_sha256,
+        "vault_key_sha256": outcome.vault_key_sha256,
         "unproven_envelopes": unproven,
         "qualifying_subsets": fields.count(outcome.qualifying_subsets),
         "summary": proof.proven_summary(outcome.qualifying_subsets),
@@ -130,6 +132,9 @@ def outcome_output(outcome: ceremony.Outcome, out: Path) -> tuple[dict[str, Any]
         "",
         "TRANSCRIPT HEAD (witnesses: write it on the runbook by hand):",
         f"  {outcome.head}",
+        "VAULT KEY SHA-256, the vault's identity (witnesses: write it on the runbook by hand; every card and README carries it;",
+        "read it aloud in groups of four; --vault-key pins it on every revision):",
+        f"  {aloud(outcome.vault_key_sha256)}",
     ]
     if outcome.signing_key_sha256 is not None:
         human += [
@@ -137,7 +142,7 @@ def outcome_output(outcome: ceremony.Outcome, out: Path) -> tuple[dict[str, Any]
             f"  {outcome.signing_key_sha256}",
         ]
     else:
-        human.append("The transcript is not signed: the head above is what anchors the manifest.")
+        human.append("The transcript is signed by no token: the vault key above sealed it.")
     if unproven:
         human.append(f"NOT PROVEN (token not in the room): {', '.join(unproven)}: they must check their packet with `coldvault verify`")
     return payload, human

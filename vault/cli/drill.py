@@ -11,6 +11,7 @@ import typer
 from vault.cli.app import new_app
 from vault.cli.options import (
     AnchorKey,
+    VaultKey,
     JsonFlag,
     ManifestOption,
     ModuleOption,
@@ -24,7 +25,6 @@ from vault.cli.output import copies_data, emit, say_anchor
 from vault.core import drill as dr
 from vault.core import verdict as vd
 from vault.core.anchor import to_data
-from vault.core.copies import vault_key_sha256
 from vault.core.formats.drills import DrillRecord, Result, Signer
 from vault.core.formats.drills import to_data as record_data
 from vault.core.proof import proven_summary
@@ -52,6 +52,7 @@ def run(
     witness: Annotated[list[str] | None, typer.Option("--witness", help="A witness (recorded); repeatable.")] = None,
     log: LogOption = None,
     key: AnchorKey = None,
+    vault_key: VaultKey = None,
     token: TokenLabels = None,
     module: ModuleOption = None,
     pin_file: PinFiles = None,
@@ -62,7 +63,7 @@ def run(
     The result is appended to the drill log. Exit 0 on pass, 1 on fail."""
     drilled = flow.run(
         manifest, shares or [], interactive, partial, passphrase_file, passphrase_prompt, operator, witness or [], log,
-        tokens(module, pin_file, token), key=key,
+        tokens(module, pin_file, token), key=key, vault_key=vault_key,
     )
     judged = drilled.outcome
     passed_quorum = judged.record.quorum.result is Result.PASSED
@@ -84,7 +85,8 @@ ManifestsOption = Annotated[
 
 @app.command("status")
 def status(
-    manifest: ManifestsOption, as_of: AsOfOption = None, log: LogOption = None, key: AnchorKey = None, as_json: JsonFlag = False,
+    manifest: ManifestsOption, as_of: AsOfOption = None, log: LogOption = None, key: AnchorKey = None, vault_key: VaultKey = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Per custodian: when their share was last verified and whether that is overdue; per group
     and overall: recoverable from recently verified shares alone? With several --manifest, the
@@ -93,12 +95,12 @@ def status(
     log is tampered with, or the manifest does not match the transcript beside it (for cron)."""
     day = as_of.date() if as_of else None
     if len(manifest) == 1:
-        found = flow.status(manifest[0], day, log, key=key)
+        found = flow.status(manifest[0], day, log, key=key, vault_key=vault_key)
     elif log is not None:
         raise InvalidInput("--log names one drill log: give it with one --manifest",
                            "with several places, each place's drills.jsonl beside its manifest is read")
     else:
-        found = flow.status_of_copies(manifest, day, key=key)
+        found = flow.status_of_copies(manifest, day, key=key, vault_key=vault_key)
     emit(as_json, {**_status_payload(found), "anchor": to_data(found.anchor)}, _status_lines(found))
     say_anchor(as_json, found.anchor, found.copies.first.path if found.copies else manifest[0])
     judged = found.judgement
@@ -114,11 +116,12 @@ def report(
     as_of: AsOfOption = None,
     log: LogOption = None,
     key: AnchorKey = None,
+    vault_key: VaultKey = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Write a self-contained readiness report (HTML, no network assets; prints in black and white).
     Exit 1 when the drill log was tampered with (the report is still written)."""
-    found = flow.report(manifest, out, as_of.date() if as_of else None, log, key=key)
+    found = flow.report(manifest, out, as_of.date() if as_of else None, log, key=key, vault_key=vault_key)
     ready, judged = found.readiness, found.judgement
     assert ready is not None
     emit(as_json, {"out": str(out), "recoverable": judged.recoverable, "verdict": judged.verdict.value, "tampered": ready.tampered,
@@ -130,6 +133,8 @@ def report(
 
 
 def _state(share: dr.ShareReadiness) -> str:
+    if share.entry.replaced is not None:
+        return f"REPLACED on {share.entry.replaced[:10]} (no longer counts; it still recovers the seed with others until rotated)"
     if share.failed is not None:
         return f"FAILED on {share.failed.day}" + (f": {share.failed.reason}" if share.failed.reason else "")
     return {dr.State.CURRENT: "current", dr.State.OVERDUE: "OVERDUE", dr.State.NEVER_VERIFIED: "NEVER VERIFIED"}[share.state]
@@ -158,7 +163,7 @@ def _status_payload(found: flow.Status) -> dict[str, Any]:
         "reasons": list(judged.reasons),
         "recoverable": judged.recoverable,
         "recoverable_until": judged.until.isoformat() if judged.until else None,
-        "vault_key_sha256": vault_key_sha256(found.manifest),
+        "vault_key_sha256": found.manifest.vault_key_sha256,
     }
     if found.copies is not None:
         payload["copies"] = copies_data(found.copies)

@@ -18,6 +18,8 @@ from vault.cli.options import (
     SealKey,
     SealToken,
     TrustManifest,
+    VaultKey,
+    pins,
     tokens,
 )
 from vault.cli.output import emit, say_anchor
@@ -50,6 +52,7 @@ def extend(
                      help="The SHA-256 of the key that signed the transcript, as the witnesses wrote it down: the transcript must be "
                           "signed by it, and its signature must cover the manifest (--key here is the old spelling of --key-label, as in wrap)."),
     ] = None,
+    vault_key: VaultKey = None,
     trust_manifest: TrustManifest = False,
     module: ModuleOption = None,
     pin_file: PinFiles = None,
@@ -64,7 +67,7 @@ def extend(
     extend refuses (exit 3) unless --trust-manifest."""
     extended = flow.extend(
         manifest, group, shares, custodian, out, Sealing(token, key, recipient_pubkey, oaep_hash.value), tokens(module, pin_file),
-        replaces=replaces, operator=operator, witnesses=witness or [], key=transcript_key, trust_manifest=trust_manifest,
+        replaces=replaces, operator=operator, witnesses=witness or [], pins=pins(transcript_key, vault_key), trust_manifest=trust_manifest,
     )
     revised = extended.manifest
     assert revised.revision is not None

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from vault.core.anchor import Pins
+
 from vault.flows.tokens import TokenOptions
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else there.")]
@@ -46,6 +48,19 @@ AnchorKey = Annotated[
                  show_default=False),
 ]
 """`--key` where a transcript anchors a manifest (`extend`, whose --key is wrap's, takes --transcript-key only)."""
+VaultKey = Annotated[
+    str | None,
+    typer.Option("--vault-key", metavar="SHA256", show_default=False,
+                 help="The vault key's SHA-256, as on the cards and in the runbook (64 hex digits, either case, spaces allowed): "
+                      "the transcript must be sealed by it, on every revision of the vault."),
+]
+
+
+def pins(key: str | None, vault_key: str | None) -> Pins:
+    """`--key` and `--vault-key`, as the flows take them (each checked: exit 3 when it is not 64 hex digits)."""
+    return Pins(key, vault_key)
+
+
 TrustManifest = Annotated[
     bool,
     typer.Option("--trust-manifest", help="Use the manifest although no transcript.jsonl is beside it to anchor it "

@@ -10,6 +10,8 @@ import typer
 from vault.cli.app import new_app
 from vault.cli.ceremony import outcome_output
 from vault.cli.options import (
+    VaultKey,
+    pins,
     AnchorKey,
     JsonFlag,
     ModuleOption,
@@ -41,6 +43,7 @@ def rotate(
         Path | None, typer.Option("--new-passphrase-file", help="The new plan's passphrase (when it says passphrase = true); else a prompt.")
     ] = None,
     key: AnchorKey = None,
+    vault_key: VaultKey = None,
     trust_manifest: TrustManifest = False,
     token: TokenLabels = None,
     module: ModuleOption = None,
@@ -56,7 +59,7 @@ def rotate(
     transcript beside it; with no transcript, rotate refuses (exit 3) unless --trust-manifest."""
     rotated = rotate_vault(
         manifest, shares, plan_file, out, yes, Passphrases(passphrase_file, passphrase_prompt, new_passphrase_file),
-        tokens(module, pin_file, token), key, trust_manifest,
+        tokens(module, pin_file, token), pins(key, vault_key), trust_manifest,
     )
     payload, human = outcome_output(rotated.outcome, out)
     old = rotated.superseded

@@ -10,6 +10,7 @@ import typer
 from vault.cli.app import new_app
 from vault.cli.options import JsonFlag, PassphraseFile
 from vault.cli.output import emit
+from vault.core.fingerprint import aloud
 from vault.core.backup import Backup, SplitOptions
 from vault.core.formats.manifest import to_document
 from vault.core.scheme import describe_group
@@ -52,7 +53,7 @@ def split(
         SplitOptions(iteration_exponent=iteration_exponent, extendable=extendable, ceremony_name=name),
         flow.SecretFlags(generate, bip39_file, secret_file), passphrase_file, passphrase_prompt,
     )
-    payload: dict[str, Any] = {"out": str(out), "manifest": to_document(backup.manifest)}
+    payload: dict[str, Any] = {"out": str(out), "vault_key_sha256": backup.manifest.vault_key_sha256, "manifest": to_document(backup.manifest)}
     human = _summary(out, backup)
     if show_shares:
         pairs = list(zip(backup.manifest.shares, backup.shares, strict=True))
@@ -84,4 +85,7 @@ def _summary(out: Path, backup: Backup) -> list[str]:
         for s in manifest.shares
     ]
     lines.append(f"note: {KIND_NOTES[secret.kind]}")
+    if manifest.vault_key_sha256 is not None:
+        lines += ["vault key SHA-256, the vault's identity (write it down; --vault-key pins it on every revision):",
+                  f"  {aloud(manifest.vault_key_sha256)}"]
     return lines

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from vault.cli.app import new_app
-from vault.cli.options import JsonFlag, TranscriptKey
+from vault.cli.options import JsonFlag, TranscriptKey, VaultKey, pins
+from vault.core.fingerprint import aloud
 from vault.cli.output import emit
 from vault.core.backup import MANIFEST_FILE
 from vault.core.formats.transcript import Verified
@@ -31,16 +32,18 @@ def verify(
         typer.Option("--head", metavar="HASH", help="The head hash the witnesses wrote down: it must be one line's hash."),
     ] = None,
     key: TranscriptKey = None,
+    vault_key: VaultKey = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Check transcript.jsonl's hash chain, and drills.jsonl's if present; the manifest.json
     the transcript recorded, if present; the signature (*.sig.json) a log declares, and with
-    --key that it is that key's; the public files whose SHA-256 the transcript records
+    --key that it is that key's; the seals of the vault's keys (docs/history.md), and with
+    --vault-key that they are that vault's; the public files whose SHA-256 the transcript records
     (those present: a missing one is listed, not a failure).
     Exit 0 when everything holds; 1 naming the file and the first bad line otherwise.
     """
     try:
-        checked = flow.verify(directory, head, key)
+        checked = flow.verify(directory, head, pins(key, vault_key))
     except CheckFailed as error:
         if as_json:
             emit(True, {"ok": False, "error": error.message}, [])
@@ -50,15 +53,32 @@ def verify(
         "ok": True,
         "transcript": dataclasses.asdict(transcript),
         "key_matches": checked.key_matches,
+        "vault_key_sha256": checked.sealed.vault_key_sha256 if checked.sealed else None,
+        "vault_key_matches": checked.vault_key_matches,
+        "seals": [{"line": seal.seq + 1, "signer": seal.signer.value, "group_index": seal.group_index}
+                  for seal in (checked.sealed.seals if checked.sealed else ())],
         "files": {"checked": [vars(f) for f in checked.files], "missing": [vars(f) for f in checked.missing]},
         "drills": dataclasses.asdict(drills) if drills is not None else None,
         "drills_signed_by_transcript_key": checked.drills_by_transcript_signer,
         "drills_attested": None if checked.attested is None else not checked.attested.unattested,
     }
-    human = _report(transcript, binds_manifest=True) + _key_lines(checked) + _files_lines(checked)
+    human = _report(transcript, binds_manifest=True) + _seal_lines(checked) + _key_lines(checked) + _files_lines(checked)
     if drills is not None:
         human += _report(drills) + _drills_signer_lines(checked) + _attested_lines(checked)
     emit(as_json, payload, human + ["OK: every check passed"])
+
+
+def _seal_lines(checked: flow.Checked) -> list[str]:
+    """What the seals proved: by which keys, up to which line, and the vault key to compare with the cards."""
+    sealed = checked.sealed
+    if sealed is None or sealed.keys is None:
+        return ["  seals: none (the vault was made before coldvault sealed histories: only the head written down vouches for it)"]
+    groups = [f"line {seal.seq + 1} by group {(seal.group_index or 0) + 1}'s key" for seal in sealed.seals[1:]]
+    lines = [f"  seals: line {sealed.seals[0].seq + 1} by the vault key" + (f"; revisions: {', '.join(groups)}" if groups else "")
+             + f"; every line up to {(sealed.last_seq or 0) + 1} is sealed",
+             f"  vault key SHA-256: {aloud(sealed.keys.vault_sha256)}"
+             + (" (the key given with --vault-key)" if checked.vault_key_matches else ": compare it with the one on the cards and the runbook")]
+    return lines
 
 
 def _attested_lines(checked: flow.Checked) -> list[str]:

@@ -10,6 +10,8 @@ import typer
 
 from vault.cli.app import new_app
 from vault.cli.options import (
+    VaultKey,
+    pins,
     AnchorKey,
     JsonFlag,
     ManifestOption,
@@ -35,6 +37,7 @@ def verify(
     shares: Annotated[list[Path], typer.Argument(help="Share files or envelopes (one is enough to check a single share).", show_default=False)],
     manifest: ManifestOption,
     key: AnchorKey = None,
+    vault_key: VaultKey = None,
     passphrase_file: PassphraseFile = None,
     passphrase_prompt: PassphrasePrompt = False,
     token: TokenLabels = None,
@@ -50,7 +53,7 @@ def verify(
     transcript beside it (stderr says which anchor; without one, a warning). Exit 0 when
     everything present is consistent; 1 otherwise.
     """
-    verified = flow.verify(manifest, shares, passphrase_file, passphrase_prompt, tokens(module, pin_file, token), key)
+    verified = flow.verify(manifest, shares, passphrase_file, passphrase_prompt, tokens(module, pin_file, token), pins(key, vault_key))
     result = verified.proof
     payload = {"ok": result.ok, **dataclasses.asdict(result), "summary": _summary(result), "anchor": to_data(verified.anchor)}
     emit(as_json, payload, _report(result, verified.manifest.scheme.group_threshold))

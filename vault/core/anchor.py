@@ -19,15 +19,20 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from vault.core.backup import MANIFEST_FILE
 from vault.core.formats import fields
+from vault.core import seals
+from vault.core.layout import MANIFEST_FILE
+from vault.core.fingerprint import aloud
 from vault.core.formats import transcript as tr
+from vault.core.formats.manifest import Manifest
 from vault.errors import CheckFailed
 
 
 class AnchorKind(enum.StrEnum):
     SIGNED = "signed-transcript"
     """The manifest's SHA-256 is recorded in a line the transcript's signature covers."""
+    SEALED = "sealed-transcript"
+    """Recorded in a line sealed by the vault's key or a group's (vault.core.seals), beyond any token's signature."""
     UNSIGNED = "unsigned-transcript"
     """Recorded in the chain, but no signature covers that line (an unsigned transcript, or a line appended after it)."""
     NONE = "none"
@@ -53,6 +58,31 @@ class Anchor:
     """True: `--key` was given and is this signer's; None: no `--key`."""
     trusted: bool = False
     """No transcript, and the command was told to trust the manifest (`--trust-manifest`)."""
+    vault_key_sha256: str | None = None
+    """The vault key that sealed the transcript (verified), the vault's identity; None: not sealed (an older vault)."""
+    sealed_seq: int | None = None
+    """The last line a seal covers."""
+    vault_key_matches: bool | None = None
+    """True: `--vault-key` was given and is this vault's key; None: no `--vault-key`."""
+
+
+@dataclass(frozen=True)
+class Pins:
+    """What the people who trust a vault wrote down, as typed on the command line (each checked when given)."""
+
+    key: str | None = None
+    """`--key`: the [signing] token's key SHA-256."""
+    vault_key: str | None = None
+    """`--vault-key`: the vault key's SHA-256, the vault's identity."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", tr.read_key(self.key) if self.key is not None else None)
+        object.__setattr__(self, "vault_key", read_vault_key(self.vault_key) if self.vault_key is not None else None)
+
+
+def read_vault_key(typed: str) -> str:
+    """`--vault-key` as typed from a card or a runbook: 64 hex digits, either case, spaces between groups allowed."""
+    return tr.read_key("".join(typed.split()), "--vault-key (the vault key's SHA-256)")
 
 
 def anchor(
@@ -61,35 +91,94 @@ def anchor(
     manifest: bytes,
     manifest_name: str,
     signature: tr.Signature | None,
-    key: str | None,
+    pins: Pins,
+    parsed: Manifest,
 ) -> Anchor:
     """The manifest checked against its transcript; `CheckFailed` naming the file on any mismatch.
 
-    With `key` (as `transcript.read_key` returns it), the transcript must be signed by
-    that key, and the signature must cover the line that records the manifest.
+    The seals (vault.core.seals) must hold, the manifest must list the keys they were
+    made with, and no line may bind a manifest after the last seal. With `pins.vault_key`,
+    the seals must be that key's. With `pins.key`, the transcript must be signed by that
+    token key; its signature must cover the vault's seal (later revisions are sealed by
+    keys that seal declares) or, in a transcript made before seals, the manifest's line.
     """
     verified = tr.verify(events, transcript_name, manifest, signature, manifest_name=manifest_name)
     assert verified.manifest_seq is not None
+    sealed = check_history(events, verified, pins, parsed, manifest_name)
     covered = verified.signed_seq is not None and verified.manifest_seq <= verified.signed_seq
-    if key is not None:
-        check_key(verified, key)
-        if not covered:
-            raise CheckFailed(
-                f"{manifest_name}: its SHA-256 is recorded at {transcript_name} line {verified.manifest_seq + 1}, after the "
-                f"last line the signature covers (line {(verified.signed_seq or 0) + 1}): the key given with --key does not vouch for it",
-                "that line was appended later (an extension is not signed): check it against the head written down then, "
-                "with `coldvault transcript verify DIR --head HASH`",
-            )
     return Anchor(
-        kind=AnchorKind.SIGNED if covered else AnchorKind.UNSIGNED,
+        kind=AnchorKind.SIGNED if covered else AnchorKind.SEALED if sealed.keys else AnchorKind.UNSIGNED,
         transcript=transcript_name,
         head=verified.head,
         head_seq=verified.head_seq,
         manifest_seq=verified.manifest_seq,
         signed_seq=verified.signed_seq,
         signer_public_key_sha256=verified.signer_public_key_sha256,
-        key_matches=True if key is not None else None,
+        key_matches=True if pins.key is not None else None,
+        vault_key_sha256=sealed.vault_key_sha256,
+        sealed_seq=sealed.last_seq,
+        vault_key_matches=True if pins.vault_key is not None else None,
     )
+
+
+def check_history(events: tuple[tr.Event, ...], verified: tr.Verified, pins: Pins, parsed: Manifest | None,
+                  manifest_name: str = MANIFEST_FILE) -> seals.Sealed:
+    """The seals, the manifest's keys and the pins checked against a transcript `tr.verify` read; what the seals prove.
+
+    Every rule of vault.core.seals holds; the manifest (when given) lists the keys the
+    seals were made with, and its binding line is sealed. `pins.vault_key`: the seals are
+    that key's. `pins.key`: the token signed the history up to the vault's seal (every later
+    revision is sealed by keys that seal vouches for); in a transcript made before seals,
+    the signature must cover the manifest's line, as before. A transcript made before seals
+    whose manifest line comes after both the head written down and the signed lines is
+    vouched for by no pin given: refused.
+    """
+    name = verified.name
+    if pins.key is not None:  # first: the key written down names a re-signed transcript more plainly than its broken seal
+        check_key(verified, pins.key)
+    sealed = seals.check(events, name)
+    if parsed is not None:
+        seals.check_manifest_keys(sealed, parsed, manifest_name, name)
+    if verified.manifest_seq is not None:
+        seals.check_binding(sealed, verified.manifest_seq, name)
+    if pins.vault_key is not None:
+        check_vault_key(sealed, pins.vault_key, name)
+    if pins.key is not None:
+        if sealed.first_seq is not None and (verified.signed_seq or 0) < sealed.first_seq:
+            raise CheckFailed(f"{tr.signature_file(name)} covers lines up to {(verified.signed_seq or 0) + 1}, before the "
+                              f"vault's seal (line {sealed.first_seq + 1}): the key given with --key does not vouch for this history")
+    if sealed.first_seq is None and verified.manifest_seq is not None:
+        _check_pinned_binding(verified, pins)
+    return sealed
+
+
+def _check_pinned_binding(verified: tr.Verified, pins: Pins) -> None:
+    """A transcript made before seals: the manifest's line must be covered by what was pinned (the signature, the head)."""
+    assert verified.manifest_seq is not None
+    line = verified.manifest_seq
+    signed = verified.signed_seq is not None and line <= verified.signed_seq
+    witnessed = verified.witnessed_seq is not None and line <= verified.witnessed_seq
+    if (pins.key is not None or verified.witnessed_seq is not None) and not (signed or witnessed):
+        pinned = [f"the last line the signature covers (line {verified.signed_seq + 1})" if verified.signed_seq is not None else "",
+                  f"the head written down (line {verified.witnessed_seq + 1})" if verified.witnessed_seq is not None else ""]
+        given = "the key given with --key does not vouch for it" if pins.key is not None else "the head given does not vouch for it"
+        raise CheckFailed(
+            f"the manifest's SHA-256 is recorded at {verified.name} line {line + 1}, after {' and '.join(p for p in pinned if p)}: {given}",
+            "that line was appended later, and this vault's history is not sealed (it was made before coldvault sealed histories): "
+            "check it against the head written down when that line was written, with `coldvault transcript verify DIR --head HASH`",
+        )
+
+
+def check_vault_key(sealed: seals.Sealed, pinned: str, name: str) -> None:
+    """The transcript is sealed by the vault key `pinned` (from a card, a runbook, a pins file); else `CheckFailed`."""
+    if sealed.keys is None:
+        raise CheckFailed(
+            f"{name} is not sealed by any vault key, but --vault-key {pinned} was given: the key written down cannot vouch for it",
+            "a vault made before coldvault sealed histories looks like this, and so does a transcript rewritten without its seals",
+        )
+    if sealed.keys.vault_sha256 != pinned:
+        raise CheckFailed(f"{name} is sealed by vault key SHA-256 {sealed.keys.vault_sha256}, not by the one given with --vault-key "
+                          f"({pinned}): it is another vault, or a forged one")
 
 
 def check_key(verified: tr.Verified, key: str) -> None:
@@ -108,11 +197,13 @@ def check_key(verified: tr.Verified, key: str) -> None:
         )
 
 
-def unanchored(manifest_name: str, key: str | None, trusted: bool) -> Anchor:
-    """No transcript beside the manifest: `--key` cannot be honoured (`CheckFailed`); else an anchor of kind NONE."""
-    if key is not None:
+def unanchored(manifest_name: str, pins: Pins, trusted: bool) -> Anchor:
+    """No transcript beside the manifest: a pin cannot be honoured (`CheckFailed`); else an anchor of kind NONE."""
+    pinned = pins.key or pins.vault_key
+    if pinned is not None:
+        flag = "--key" if pins.key else "--vault-key"
         raise CheckFailed(
-            f"no {tr.TRANSCRIPT_FILE} beside {manifest_name}, but --key {key} was given: nothing signed by that key vouches for it",
+            f"no {tr.TRANSCRIPT_FILE} beside {manifest_name}, but {flag} {pinned} was given: nothing signed by that key vouches for it",
             f"put the vault's {tr.TRANSCRIPT_FILE} and {tr.signature_file(tr.TRANSCRIPT_FILE)} beside the manifest",
         )
     return Anchor(AnchorKind.NONE, trusted=trusted)
@@ -131,9 +222,16 @@ def describe(anchor: Anchor, manifest_name: str) -> str:
         return f"warning: no {tr.TRANSCRIPT_FILE} beside {manifest_name}: nothing anchors it; anyone could have edited it"
     assert anchor.manifest_seq is not None
     recorded = f"{manifest_name} is the one recorded at {anchor.transcript} line {anchor.manifest_seq + 1}"
+    vault = ""
+    if anchor.vault_key_sha256 is not None:
+        pinned = " (the key given with --vault-key)" if anchor.vault_key_matches else ": compare it with the one on your card"
+        vault = f"; vault key SHA-256 {aloud(anchor.vault_key_sha256)}{pinned}"
     if anchor.kind is AnchorKind.SIGNED:
         pinned = " (the key given with --key)" if anchor.key_matches else ""
-        return f"anchor: {recorded}, signed by key SHA-256 {anchor.signer_public_key_sha256}{pinned}"
+        return f"anchor: {recorded}, signed by key SHA-256 {anchor.signer_public_key_sha256}{pinned}{vault}"
+    if anchor.kind is AnchorKind.SEALED:
+        token = f", in a history signed by key SHA-256 {anchor.signer_public_key_sha256}" if anchor.signer_public_key_sha256 else ""
+        return f"anchor: {recorded}, sealed by the vault's keys{token}{vault}"
     if anchor.signed_seq is not None:
         return (
             f"anchor: {recorded}, chained after the signed lines (up to line {anchor.signed_seq + 1}) but not signed; "

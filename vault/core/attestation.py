@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from vault.core.formats.fields import b64
 from vault.core.secret import Secret
+from vault.core.slip39 import polynomial
 from vault.core.slip39.share import Share
 
 ALGORITHM = "ed25519-hkdf-sha256"
@@ -63,6 +65,32 @@ def share_key(share: Share, ceremony_id: str) -> SigningKey:
 def vault_key(secret: Secret, ceremony_id: str) -> SigningKey:
     """The vault's attestation key, from the secret (its kind and value): only a quorum can derive it."""
     return _derive(b"vault", ceremony_id, secret.kind.value.encode("ascii") + b"\x00" + secret.value)
+
+
+def group_key(basis: Sequence[Share], ceremony_id: str) -> SigningKey | None:
+    """The key of the group `basis` belongs to (a threshold of its shares), from the group's own secret.
+
+    The group's secret is the value its shares share (SLIP-39's group share, at x = 255),
+    checked by SLIP-39's digest: only a threshold of the group can rebuild it, and it alone
+    recovers nothing (the other groups' are needed too). It seals the revisions `extend`
+    writes for that group (docs/history.md). None when the shares do not agree (the
+    digest does not hold): one of them is forged, or they are not of one split.
+    """
+    first = basis[0]
+    secret = polynomial.shared_secret([(share.member_index, share.value) for share in basis], first.member_threshold)
+    if secret is None:
+        return None
+    return _derive(b"group", ceremony_id, bytes([first.group_index]) + secret)
+
+
+def group_keys(shares: Sequence[Share], ceremony_id: str) -> tuple[str, ...]:
+    """Every group's public key, from a whole split's shares (in group order): what the manifest lists."""
+    count = shares[0].group_count
+    groups = [[share for share in shares if share.group_index == index] for index in range(count)]
+    keys = [group_key(members[: members[0].member_threshold], ceremony_id) for members in groups]
+    if any(key is None for key in keys):
+        raise ValueError("a split's own shares agree")
+    return tuple(key.public_key for key in keys if key is not None)
 
 
 def _derive(role: bytes, ceremony_id: str, material: bytes) -> SigningKey:

@@ -98,7 +98,7 @@ def new_ceremony(name: str, now: datetime, random_bytes: Callable[[int], bytes] 
     return mf.Ceremony(
         id=str(uuid.UUID(bytes=random_bytes(16), version=4)),
         name=name,
-        created=now.astimezone(timezone.utc).strftime(strictjson.UTC_TIME_FORMAT),
+        created=strictjson.utc_time(now),
     )
 
 
@@ -148,7 +148,8 @@ def describe(
             for share, held in zip(shares, holdings, strict=True)
         ),
         policy=mf.Policy(options.drill_interval_days),
-        attestation=mf.AttestationKeys(attestation.ALGORITHM, attestation.vault_key(secret, ceremony.id).public_key),
+        attestation=mf.AttestationKeys(attestation.ALGORITHM, attestation.vault_key(secret, ceremony.id).public_key,
+                                       attestation.group_keys(shares, ceremony.id)),
     )
 
 

@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vault.core.anchor import Anchor, AnchorKind
-from vault.core.attestation import key_sha256
 from vault.core.formats.manifest import Manifest
 from vault.core.layout import DRILLS_FILE, TRANSCRIPT_FILE
 
@@ -123,14 +122,9 @@ class Copies:
 
 def identity(manifest: Manifest) -> str:
     """What makes two places one vault: its vault key's SHA-256, or (a manifest without one) its ceremony id and identifier."""
-    if manifest.attestation is not None:
-        return f"vault key {key_sha256(manifest.attestation.vault_public_key)}"
+    if manifest.vault_key_sha256 is not None:
+        return f"vault key {manifest.vault_key_sha256}"
     return f"ceremony {manifest.ceremony.id} identifier {manifest.scheme.identifier}"
-
-
-def vault_key_sha256(manifest: Manifest) -> str | None:
-    """The vault's identity as people compare it; None for a manifest made before vault keys."""
-    return key_sha256(manifest.attestation.vault_public_key) if manifest.attestation is not None else None
 
 
 def alone(place: Place) -> Copies:

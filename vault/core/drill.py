@@ -107,6 +107,8 @@ class State(enum.StrEnum):
     OVERDUE = "overdue"
     NEVER_VERIFIED = "never-verified"
     """Not checked since it was made: its envelope could not be opened then, or it is not made yet."""
+    REPLACED = "replaced"
+    """`extend --replaces` gave its place to a new share: it no longer counts, whatever its checks."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ class ShareReadiness:
 
     @property
     def state(self) -> State:
+        if self.entry.replaced is not None:
+            return State.REPLACED
         if self.failed is not None:
             return State.FAILED
         if self.current:
@@ -280,6 +284,8 @@ def issued_day(manifest: Manifest, entry: ShareEntry) -> date:
 
 
 def _share_readiness(entry: ShareEntry, logged: Sequence[Check], interval: int, as_of: date, issued: date) -> ShareReadiness:
+    if entry.replaced is not None and date.fromisoformat(entry.replaced[:10]) <= as_of:
+        return ShareReadiness(entry, None, None, False)  # retired from readiness: a new share took its place
     checks = [Check(issued, True)] if issued <= as_of and entry.proven else []  # the ceremony (or extend) proved what it opened
     checks += logged
     last_pass = max((i for i, check in enumerate(checks) if check.passed), default=None)
@@ -296,7 +302,7 @@ def _weakest(result: Readiness, manifest: Manifest) -> list[str]:
     count = len(result.groups)
     for group in sorted(result.groups, key=lambda g: (g.ready, g.current - g.needed)):
         members = [s for s in result.shares if s.entry.group_index == group.index]
-        lapsed = [_lapsed(s) for s in members if not s.current]
+        lapsed = [_lapsed(s) for s in members if not s.current and s.state is not State.REPLACED]
         label = describe_group(group.index, count, group.name)
         if not group.ready:
             sentences.append(

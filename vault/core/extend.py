@@ -4,12 +4,17 @@ SLIP-39 writes no member count into a share, so a group of N members (indices
 0..N-1) stays valid with up to 16: a new member's share is simply the group's
 polynomial evaluated at a new index. A threshold of the group's shares fixes that
 polynomial, so they are all this needs. The master secret is never decrypted, and
-neither the group's own share (the polynomial at x=255) nor any other group's share
-is computed: `derive` evaluates only at member indices below 16.
+no other group's share is computed: `derive` evaluates only at member indices below
+16. The group's own secret (the polynomial at x=255, SLIP-39's group share) is
+computed once, in memory, to derive the group's key (vault.core.attestation.group_key):
+it proves the shares agree (SLIP-39's digest), must match the key the manifest lists,
+and seals the revision (docs/history.md). A threshold of the group holds that power
+already; alone it recovers nothing.
 
 The shares given are trusted because the manifest lists each one by fingerprint
-(the same words the ceremony proved), not because of SLIP-39's digest, which could
-only be checked by computing the group's share.
+and attestation key (the same words the ceremony proved), and because together they
+rebuild the group key the manifest lists: a forged share is refused before anything
+is written, even when the manifest was edited to list it.
 
 Extending cannot revoke: every existing share stays valid. When a share may be in
 the wrong hands, the answer is `rotate` (docs/extend-and-rotate.md).
@@ -101,12 +106,30 @@ def check_basis(shares: Sequence[tuple[str, Share]], manifest: Manifest, group: 
         if share.member_index in basis:
             raise ShareError(f"{source}: share {share.member_index + 1} of {label} was given twice", "give different custodians' shares")
         basis[share.member_index] = share
+        listed = entry.attestation_public_key
+        if listed is not None and attestation.share_key(share, manifest.ceremony.id).public_key != listed:
+            raise ShareError(f"{source}: its attestation key is not the one the manifest lists for this share: "
+                             "the share or the manifest was forged", "nothing was written")
     if len(basis) < group.member_threshold:
         raise InvalidInput(
             f"{label} needs {group.member_threshold} of its shares to be extended; {len(basis)} given",
             "bring a threshold of the group's custodians, as for a recovery (the other groups are not needed)",
         )
     return tuple(basis[index] for index in sorted(basis))
+
+
+def check_group_key(basis: Sequence[Share], manifest: Manifest, group: GroupInfo) -> attestation.SigningKey:
+    """The group's key from `basis`, which must be the one the manifest lists (when it lists group keys)."""
+    key = attestation.group_key(basis, manifest.ceremony.id)
+    label = describe_group(group.index, len(manifest.scheme.groups), group.name)
+    if key is None:
+        raise ShareError(f"the shares of {label} given do not agree (SLIP-39's digest does not hold): one of them is forged "
+                         "or damaged, though each is listed", "nothing was written: bring the custodians' own shares")
+    listed = manifest.attestation.group_public_keys if manifest.attestation else None
+    if listed is not None and listed[group.index] != key.public_key:
+        raise ShareError(f"the shares given rebuild another key for {label} than the manifest lists: "
+                         "one of them is forged, or the manifest is not this vault's", "nothing was written")
+    return key
 
 
 def derive(basis: Sequence[Share], member_indices: Sequence[int]) -> tuple[Share, ...]:
@@ -134,9 +157,11 @@ def derive(basis: Sequence[Share], member_indices: Sequence[int]) -> tuple[Share
     return tuple(derived)
 
 
-def revise(manifest: Manifest, predecessor_sha256: str, shares: Sequence[Share], newcomers: Sequence[Newcomer], now: datetime) -> Manifest:
-    """The next revision of `manifest`: the new shares listed with their custodians, the group's count raised."""
-    issued = now.astimezone(timezone.utc).strftime(strictjson.UTC_TIME_FORMAT)
+def revise(manifest: Manifest, predecessor_sha256: str, shares: Sequence[Share], newcomers: Sequence[Newcomer], now: datetime,
+           replaces: str | None = None) -> Manifest:
+    """The next revision of `manifest`: the new shares listed with their custodians, the group's count raised; the share of
+    `replaces` (a custodian's name as the manifest lists it) marked replaced, so it no longer counts for readiness."""
+    issued = strictjson.utc_time(now)
     entries = tuple(
         ShareEntry(share.group_index, share.member_index, newcomer.custodian, share.fingerprint, newcomer.file, newcomer.wrapping, issued,
                    attestation.share_key(share, manifest.ceremony.id).public_key, newcomer.proven)
@@ -146,10 +171,12 @@ def revise(manifest: Manifest, predecessor_sha256: str, shares: Sequence[Share],
     groups = tuple(
         dataclasses.replace(group, member_count=max(group.member_count, grown.get(group.index, 0))) for group in manifest.scheme.groups
     )
+    kept = tuple(dataclasses.replace(entry, replaced=issued) if replaces is not None and entry.custodian == replaces else entry
+                 for entry in manifest.shares)
     return dataclasses.replace(
         manifest,
         scheme=dataclasses.replace(manifest.scheme, groups=groups),
-        shares=manifest.shares + entries,
+        shares=kept + entries,
         revision=Revision(manifest.revision_number + 1, issued, predecessor_sha256),
     )
 

@@ -39,3 +39,8 @@ def share_fingerprint(words: Sequence[str]) -> str:
     mnemonic = " ".join(word.lower() for word in words)
     digest = hashlib.sha256(SHARE_FINGERPRINT_DOMAIN + mnemonic.encode("ascii")).digest()
     return digest[:FINGERPRINT_LENGTH_BYTES].hex()
+
+
+def aloud(digest: str) -> str:
+    """A SHA-256 as people compare it aloud and on paper: groups of four hex digits (`722a bd12 ...`)."""
+    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))

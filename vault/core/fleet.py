@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from vault.core.anchor import Anchor
-from vault.core.copies import Copies, Place, vault_key_sha256
+from vault.core.copies import Copies, Place
 from vault.core.drill import Readiness, ShareReadiness, State
 from vault.core.formats.manifest import Manifest
 from vault.core.formats.pins import Pin
@@ -73,7 +73,7 @@ class VaultStatus:
 
     @property
     def vault_key_sha256(self) -> str | None:
-        return vault_key_sha256(self.manifest)
+        return self.manifest.vault_key_sha256
 
     @property
     def revision(self) -> int:
@@ -164,7 +164,7 @@ def fleet(as_of: date, found: Sequence[Found], unreadable: Sequence[Unreadable],
     for item, place in zip(found, judged, strict=True):
         successor = item.noted or next((_successor(other) for other in judged
                                         if other is not None and place is not None and supersedes(other, place)), None)
-        key = vault_key_sha256(item.copies.first.manifest)
+        key = item.copies.first.manifest.vault_key_sha256
         pinned = None if pins is None else key in label
         vaults.append(VaultStatus(item.copies, item.readiness, judge(item.readiness, successor, item.copies.divergence),
                                   label.get(key or ""), pinned))

@@ -3,8 +3,9 @@
 A ceremony and `split` write the same events, so that every vault has a transcript
 that binds its manifest (docs/transcript.md): `ceremony-started` (the scheme, and the
 signing key declared, if any), `secret-ready` (the secret's public fingerprints),
-`shares-made` (each share by fingerprint), and `ceremony-completed` (the manifest's
-SHA-256 and the public files'). A ceremony adds the witnesses, the packets and the
+`shares-made` (each share by fingerprint), `ceremony-completed` (the manifest's
+SHA-256, the public files', and the vault's keys), and the vault key's seal over it
+(vault.core.seals). A ceremony adds the witnesses, the packets and the
 proof between them. Pure: the clock is passed in.
 """
 
@@ -15,6 +16,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from vault.core import seals
+from vault.core.attestation import SigningKey
 from vault.core.backup import MANIFEST_FILE, Backup, SplitOptions
 from vault.core.formats import manifest as mf
 from vault.core.formats import transcript
@@ -100,19 +103,29 @@ def shares_made(shares: Sequence[Share], custodians: Sequence[str | None]) -> di
     }
 
 
-def completed(manifest: bytes, files: Sequence[OutputFile], confirmed: str | None) -> dict[str, Any]:
-    """The last event: the manifest's SHA-256 (what anchors it) and every public file's, by path."""
+def completed(manifest: bytes, files: Sequence[OutputFile], confirmed: str | None, keys: seals.Keys) -> dict[str, Any]:
+    """The first history's last event: the manifest's SHA-256 (what anchors it), every public file's, by path,
+    and the keys that seal the history (the vault's seal follows at once: `seal_history`)."""
     record: dict[str, Any] = {
         "manifest_sha256": sha256(manifest),
         "public_files": {file.path: sha256(file.data) for file in files if not file.secret},
     }
     if confirmed is not None:
         record["confirmed"] = confirmed
+    record[seals.DECLARATION] = seals.declaration(keys)
     return record
 
 
-def split_transcript(backup: Backup, scheme: Scheme, passphrase: bool, options: SplitOptions, source: str, now: datetime) -> OutputFile:
-    """`split`'s transcript: the events a ceremony writes, less the room's (no witnesses, no packets), unsigned.
+def seal_history(log: Log, vault_key: SigningKey) -> None:
+    """The vault key's seal over the first history (docs/history.md): after it, only sealed revisions may follow."""
+    log.chain = seals.seal(log.chain, vault_key, seals.SignerRole.VAULT, None, log.clock())
+
+
+def split_transcript(
+    backup: Backup, scheme: Scheme, passphrase: bool, options: SplitOptions, source: str, now: datetime, vault_key: SigningKey,
+) -> OutputFile:
+    """`split`'s transcript: the events a ceremony writes, less the room's (no witnesses, no packets), sealed by the
+    vault key and signed by no token.
 
     `source` says where the secret came from ("generated" or "imported").
     """
@@ -125,8 +138,16 @@ def split_transcript(backup: Backup, scheme: Scheme, passphrase: bool, options: 
     ))
     log.add(SECRET_READY, secret_ready(manifest.secret, source))
     log.add(SHARES_MADE, shares_made(backup.shares, [None] * len(backup.shares)))
-    log.add(COMPLETED, completed(manifest_file.data, files, None))
+    log.add(COMPLETED, completed(manifest_file.data, files, None, keys(manifest)))
+    seal_history(log, vault_key)
     return OutputFile(transcript.TRANSCRIPT_FILE, transcript.to_text(log.chain), secret=False)
+
+
+def keys(manifest: mf.Manifest) -> seals.Keys:
+    keys = seals.keys_of(manifest)
+    if keys is None:
+        raise ValueError("a new vault's manifest lists its vault and group keys")
+    return keys
 
 
 def sha256(data: bytes) -> str:

@@ -72,12 +72,14 @@ def render_card(
     signing_key_sha256: str | None = None,
     passphrase_protected: bool | None = None,
     qr: bool = False,
+    vault_key_sha256: str | None = None,
 ) -> bytes:
     """The card for `share` as a one-page PDF (A4 portrait, black on white).
 
-    `signing_key_sha256`, when the ceremony's transcript is signed, is printed for the
-    custodian to compare with their packet's README and to pin with `--key`: a copy
-    that no one who rewrites the public files can change. `passphrase_protected`
+    `vault_key_sha256` (the vault's identity, docs/history.md) and `signing_key_sha256`
+    (when the ceremony's transcript is signed by a token) are printed for the custodian
+    to compare with their packet's README and to pin with `--vault-key` and `--key`: a
+    copy that no one who rewrites the public files can change. `passphrase_protected`
     (None: not known, no manifest) says whether the words alone recover the wallet.
     Raises `InvalidInput` when no font on this machine shows a name's letters.
     """
@@ -121,8 +123,12 @@ def render_card(
         pdf.set_font(f"{NAME_FONT}0" if fonts.needs_font(value) else "Helvetica", "", 11)
         pdf.multi_cell(width - LABEL_WIDTH, 5.5, value, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.5)
+    if vault_key_sha256 is not None:
+        _key(pdf, "Vault key", vault_key_sha256, width,
+             "SHA-256 of the vault's own key: --vault-key pins it when you check your packet (read it aloud in groups of four).")
     if signing_key_sha256 is not None:
-        _signing_key(pdf, signing_key_sha256, width)
+        _key(pdf, "Signing key", signing_key_sha256, width,
+             "SHA-256 of the key that signed the ceremony's transcript: --key pins it when you check your manifest.")
     pdf.ln(4)
 
     pdf.set_font("Helvetica", "B", 11)
@@ -157,18 +163,16 @@ def render_card(
     return bytes(pdf.output())
 
 
-def _signing_key(pdf: FPDF, key_sha256: str, width: float) -> None:
-    """The transcript's signing key, in two lines of 32 hex digits (monospace, to compare by hand)."""
-    half = len(key_sha256) // 2
+def _key(pdf: FPDF, label: str, key_sha256: str, width: float, note: str) -> None:
+    """A key's SHA-256 in two lines of eight groups of four hex digits (monospace, to compare by hand and aloud)."""
+    groups = [key_sha256[i:i + 4] for i in range(0, len(key_sha256), 4)]
+    half = len(groups) // 2
     pdf.set_font("Helvetica", "B", 11)
-    pdf.cell(LABEL_WIDTH, 5.5, "Signing key")
+    pdf.cell(LABEL_WIDTH, 5.5, label)
     pdf.set_font("Courier", "", 10)
-    pdf.multi_cell(width - LABEL_WIDTH, 5, f"{key_sha256[:half]}\n{key_sha256[half:]}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width - LABEL_WIDTH, 5, f"{' '.join(groups[:half])}\n{' '.join(groups[half:])}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
-    pdf.multi_cell(
-        width, 4.5, "SHA-256 of the key that signed the ceremony's transcript: --key pins it when you check your manifest.",
-        new_x="LMARGIN", new_y="NEXT",
-    )
+    pdf.multi_cell(width, 4.5, note, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1.5)
 
 

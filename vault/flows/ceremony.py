@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from vault.core import backup, proof, records
+from vault.core import attestation, backup, proof, records, succession
 from vault.core.delivery import Holder, Packet
 from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats import fields, transcript
@@ -79,6 +79,18 @@ class Rotation:
     record: dict[str, Any]
     """The transcript's `rotation` event: the old vault and the shares that recovered it."""
 
+    def statement(self, secret: Secret, manifest: mf.Manifest, manifest_text: str, now: datetime) -> succession.Statement | None:
+        """The old vault's word, signed by its vault key (from the secret just recovered), that this vault succeeds it;
+        None for a vault made before attestation (it has no vault key)."""
+        if self.superseded.attestation is None or manifest.attestation is None:
+            return None
+        old_key = attestation.vault_key(secret, self.superseded.ceremony.id)
+        return succession.sign(succession.Statement(
+            succession.Kind.ROTATE, self.superseded.ceremony.id, self.supersedes.manifest_sha256, manifest.ceremony.id,
+            records.sha256(manifest_text.encode("utf-8")), manifest.revision_number,
+            attestation.key_sha256(manifest.attestation.vault_public_key), None, fields.utc_time(now), old_key.public_key,
+        ), old_key)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -90,6 +102,14 @@ class Outcome:
     packets: tuple[Packet, ...]
     qualifying_subsets: int
     """How many minimal qualifying subsets of the new shares were proven to recover the secret (`recovery-proven`)."""
+    succession: succession.Statement | None = None
+    """A rotation's statement, signed by the old vault's key, for rotate to leave in the old vault's folder."""
+
+    @property
+    def vault_key_sha256(self) -> str:
+        """The vault's identity (docs/history.md): every vault made now has a vault key."""
+        assert self.manifest.attestation is not None
+        return attestation.key_sha256(self.manifest.attestation.vault_public_key)
 
     @property
     def signed(self) -> bool:
@@ -211,13 +231,18 @@ def run(
     signing_key = signer.public_key_sha256 if signer else None
     files = packets.packet_files(manifest, manifest_text, made, signing_key, qr=plan.card_qr)
     guide.step("Packets", words.packet_lines(manifest, made))
+    statement = rotation.statement(secret, manifest, manifest_text, clock()) if rotation is not None else None
+    if statement is not None:
+        log.add(succession.ROTATION_SIGNED, succession.to_data(statement))
     log.add(records.COMPLETED, records.completed(
         manifest_text.encode("utf-8"), files, guide.confirm("that the packets and share fingerprints are as listed"),
+        records.keys(manifest),
     ))
+    records.seal_history(log, attestation.vault_key(secret, ceremony.id))
     record = _record_files(plan, manifest, log.chain, made, opener, rotation, signing_key)
     files += record + packets.transcript_copies(made, record)
     packets.write(out, files, manifest, made, staged=lambda: checkpoint("staged"))
-    return Outcome(out, manifest, transcript.head(log.chain), signing_key, made, qualifying_subsets)
+    return Outcome(out, manifest, transcript.head(log.chain), signing_key, made, qualifying_subsets, statement)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vault.core import copies as cp
+from vault.core.anchor import Pins
 from vault.core.formats import transcript
 from vault.core.layout import DRILLS_FILE, SIGNATURE_FILE, TRANSCRIPT_FILE
 from vault.core.verdict import Successor
@@ -60,9 +61,9 @@ def distinct(paths: Iterable[Path]) -> list[Path]:
     return kept
 
 
-def read_place(manifest_path: Path, key: str | None = None) -> Read:
-    """The manifest at `manifest_path`, anchored by the transcript beside it (`key` pins its signer), as a place."""
-    anchored = anchored_manifest(manifest_path, key)
+def read_place(manifest_path: Path, pins: Pins = Pins()) -> Read:
+    """The manifest at `manifest_path`, anchored by the transcript beside it (`pins`: what the command was told to trust), as a place."""
+    anchored = anchored_manifest(manifest_path, pins)
     place = cp.Place(str(manifest_path), anchored.manifest, anchored.sha256, anchored.anchor)
     return Read(place, tuple(event.hash for event in anchored.events))
 

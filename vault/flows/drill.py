@@ -20,7 +20,7 @@ from vault.core import copies as cp
 from vault.core import drill as dr
 from vault.core import evidence, names, proof, verification
 from vault.core import verdict as vd
-from vault.core.anchor import Anchor, describe
+from vault.core.anchor import Anchor, Pins, describe
 from vault.core.attestation import SigningKey
 from vault.core.formats import drills, transcript
 from vault.core.formats import manifest as mf
@@ -76,10 +76,11 @@ def run(
     tokens: TokenOptions,
     clock: Clock = utc_now,
     key: str | None = None,
+    vault_key: str | None = None,
 ) -> Drilled:
     """Check the shares brought; with a quorum, prove the secret's fingerprint; append the verdict to the drill log."""
     operator, witnesses = names.witnessed(operator, witnesses)
-    read = anchored_manifest(manifest_path, key)
+    read = anchored_manifest(manifest_path, Pins(key, vault_key))
     manifest = read.manifest
     log_path = log_of(manifest_path, log)
     events = read_log(log_path)
@@ -91,10 +92,10 @@ def run(
     passphrase = _passphrase(manifest, partial, passphrase_file, passphrase_prompt)  # before any word is typed
     if interactive:
         given += _typed(manifest, given)
-    result, vault_key = proof.prove_attested(given, manifest, passphrase)
+    result, attesting_key = proof.prove_attested(given, manifest, passphrase)
     kind = DrillKind.SHARES if partial else DrillKind.QUORUM
     judged = dr.outcome(result, manifest, kind, str(uuid.uuid4()), operator, witnesses, read.sha256)
-    signed, chain = _append_attested(judged.record, manifest, events, [g.share for g in given if g.share], vault_key, clock())
+    signed, chain = _append_attested(judged.record, manifest, events, [g.share for g in given if g.share], attesting_key, clock())
     fsio.replace_file(log_path, transcript.to_text(chain).encode("ascii"))
     return Drilled(dr.Outcome(signed), log_path, transcript.head(chain), read.anchor)
 
@@ -121,15 +122,17 @@ def _refuse_tampered(found: evidence.Evidence) -> None:
                           "nothing was recorded: keep the log as evidence and find out who changed it")
 
 
-def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = utc_now, key: str | None = None) -> Status:
+def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = utc_now, key: str | None = None,
+           vault_key: str | None = None) -> Status:
     """Readiness per share, group and vault as of a day (default: today, UTC), from the drill log; and the verdict."""
     day = as_of_day(as_of, clock)
-    read = anchored_manifest(manifest_path, key)
+    read = anchored_manifest(manifest_path, Pins(key, vault_key))
     ready = readiness_of(read.manifest, log_of(manifest_path, log), day)
     return Status(ready, read.anchor, read.manifest, _judged(ready, manifest_path, read))
 
 
-def status_of_copies(manifest_paths: Sequence[Path], as_of: date | None, clock: Clock = utc_now, key: str | None = None) -> Status:
+def status_of_copies(manifest_paths: Sequence[Path], as_of: date | None, clock: Clock = utc_now, key: str | None = None,
+                     vault_key: str | None = None) -> Status:
     """`status` of one vault found at several places, its copies judged as branches (vault.core.copies).
 
     The vault is judged from the place whose history holds every other's; when none
@@ -137,7 +140,8 @@ def status_of_copies(manifest_paths: Sequence[Path], as_of: date | None, clock: 
     are refused (exit 3): `fleet status` is for several vaults.
     """
     day = as_of_day(as_of, clock)
-    reads = [copies.read_place(path, key) for path in copies.distinct(manifest_paths)]
+    pins = Pins(key, vault_key)
+    reads = [copies.read_place(path, pins) for path in copies.distinct(manifest_paths)]
     for read in reads[1:]:
         if read.place.identity != reads[0].place.identity:
             raise InvalidInput(f"{read.path} is another vault ({read.place.identity}) than {reads[0].path} ({reads[0].place.identity})",
@@ -160,10 +164,11 @@ def readiness_of(manifest: mf.Manifest, log: Path, day: date) -> dr.Readiness:
 
 def report(
     manifest_path: Path, out: Path, as_of: date | None, log: Path | None, clock: Clock = utc_now, key: str | None = None,
+    vault_key: str | None = None,
 ) -> Status:
     """Write the self-contained readiness report to the new file `out`; the readiness it shows."""
     day = as_of_day(as_of, clock)
-    read = anchored_manifest(manifest_path, key)
+    read = anchored_manifest(manifest_path, Pins(key, vault_key))
     manifest = read.manifest
     fsio.check_new_file(out)
     path = log_of(manifest_path, log)

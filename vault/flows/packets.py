@@ -219,7 +219,7 @@ def packet_files(
             files.append(OutputFile(f"{made.folder}/{CARD_FILE}", card.render_card(
                 made.share, ceremony_name=manifest.ceremony.name, ceremony_id=manifest.ceremony.id, custodian=made.holder.name,
                 group_name=group.name, member_count=group.member_count, signing_key_sha256=signing_key_sha256,
-                passphrase_protected=manifest.scheme.passphrase_protected, qr=qr,
+                passphrase_protected=manifest.scheme.passphrase_protected, qr=qr, vault_key_sha256=manifest.vault_key_sha256,
             ), secret=True))
         else:
             files.append(OutputFile(made.file, ev.to_json(made.envelope), secret=False))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vault.core import bip32, verification
-from vault.core.anchor import Anchor
+from vault.core.anchor import Anchor, Pins
 from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats import manifest as mf
 from vault.core.secret import Secret, SecretBytes, SecretKind, to_bip39
@@ -75,17 +75,17 @@ def recover(
     out: Path | None,
     reveal: bool,
     tokens: TokenOptions,
-    key: str | None = None,
+    pins: Pins = Pins(),
 ) -> Recovered:
     """Recover the secret from a quorum of shares; write or reveal it only when asked.
 
-    A manifest given is anchored by its transcript first (`key` pins the signer).
+    A manifest given is anchored by its transcript first (`pins` pin its keys).
     """
     if not share_paths and not interactive:
         raise InvalidInput("no shares given", "give share files, or --interactive to type them")
-    if key is not None and manifest_path is None:
-        raise InvalidInput("--key needs --manifest: it pins the key that signed the manifest's transcript")
-    anchored = anchored_manifest(manifest_path, key) if manifest_path else None
+    if (pins.key or pins.vault_key) is not None and manifest_path is None:
+        raise InvalidInput("--key and --vault-key need --manifest: they pin the keys that vouch for the manifest's transcript")
+    anchored = anchored_manifest(manifest_path, pins) if manifest_path else None
     manifest = anchored.manifest if anchored else None
     anchor = anchored.anchor if anchored else None
     kind = _kind(manifest, output_format)

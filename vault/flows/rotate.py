@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vault.core import verification
-from vault.core.anchor import Anchor
+from vault.core.anchor import Anchor, Pins
 from vault.core.formats import manifest as mf
 from vault.core.formats import plan as plans
 from vault.core.formats.plan import Plan
@@ -28,7 +28,7 @@ from vault.flows import ceremony
 from vault.flows.extend import share_record
 from vault.flows.recover import check_against
 from vault.flows.tokens import TokenOptions, opener
-from vault.flows.vaults import read_vault
+from vault.flows.vaults import LOCK_WAIT_SECONDS, Vault, leave_successor, read_vault, refuse_second_successor, writing
 
 
 @dataclass(frozen=True)
@@ -51,18 +51,34 @@ class Rotated:
 
 def rotate(
     manifest_path: Path, old_shares: Sequence[Path], plan_file: Path, out: Path, scripted: bool,
-    passphrases: Passphrases, tokens: TokenOptions, key: str | None = None, trust_manifest: bool = False,
+    passphrases: Passphrases, tokens: TokenOptions, pins: Pins = Pins(), trust_manifest: bool = False,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
 ) -> Rotated:
     """Recover the old vault's seed in memory from `old_shares` and run `plan_file` as a new ceremony in `out`.
 
-    The old manifest must be anchored by its transcript (`key` pins the signer) unless
-    `trust_manifest`: the old shares and the recovered seed are checked against it.
+    The old manifest must be anchored by its transcript (`pins` pin its keys)
+    unless `trust_manifest`: the old shares and the recovered seed are checked against
+    it. The old vault's folder is locked throughout; a revision already succeeded is
+    refused, and the old vault's key leaves its word (`successor.json`) there at the end.
     """
     text = fsio.read_text(plan_file)
     plan = plans.parse(text, str(plan_file))
     if passphrases.new_file is not None and not plan.passphrase:
         raise InvalidInput("--new-passphrase-file was given, but the new plan says passphrase = false")
-    vault = read_vault(manifest_path, key, trust_manifest)
+    with writing(manifest_path.parent, wait_seconds):
+        vault = read_vault(manifest_path, pins, trust_manifest)
+        refuse_second_successor(vault, manifest_path)
+        rotated = _rotate(vault, manifest_path, old_shares, plan, text, plan_file, out, scripted, passphrases, tokens)
+        if rotated.outcome.succession is not None:
+            leave_successor(manifest_path.parent, rotated.outcome.succession, out)
+        return rotated
+
+
+def _rotate(
+    vault: Vault, manifest_path: Path, old_shares: Sequence[Path], plan: Plan, text: str, plan_file: Path, out: Path,
+    scripted: bool, passphrases: Passphrases, tokens: TokenOptions,
+) -> Rotated:
+    """`rotate` once the old vault is read and locked."""
     old = vault.manifest
     check_plan_fits(plan, old)
     old_passphrase = _old_passphrase(old.scheme.passphrase_protected, passphrases)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from vault.core import names as people
 from vault.core import proof
-from vault.core.anchor import Anchor, AnchorKind
+from vault.core.anchor import Anchor, AnchorKind, Pins
 from vault.core.formats import manifest as mf
 from vault.core.slip39.share import Share
 from vault.edges import card as cards
@@ -38,9 +38,9 @@ class Verified:
 
 
 def verify(manifest_path: Path, share_paths: Sequence[Path], passphrase_file: Path | None, passphrase_prompt: bool,
-           tokens: TokenOptions, key: str | None = None) -> Verified:
+           tokens: TokenOptions, pins: Pins = Pins()) -> Verified:
     """Every share checked against the anchored manifest, and what they prove together (a bad share is a result, not an error)."""
-    anchored = anchored_manifest(manifest_path, key)
+    anchored = anchored_manifest(manifest_path, pins)
     manifest = anchored.manifest
     with opener(tokens) as found:
         given = [sources.read_given(path, found) for path in share_paths]
@@ -57,7 +57,7 @@ class Card:
 
 
 def card(
-    path: Path, out: Path, manifest_path: Path | None, custodian: str | None, tokens: TokenOptions, key: str | None = None,
+    path: Path, out: Path, manifest_path: Path | None, custodian: str | None, tokens: TokenOptions, pins: Pins = Pins(),
     qr: bool = False,
 ) -> Card:
     """Write a card for the share at `path` (mode 0600: it holds the words); names from the anchored manifest, if given.
@@ -66,15 +66,15 @@ def card(
     and says whether the vault has a passphrase. A name no font here prints is refused
     before the share is read.
     """
-    if key is not None and manifest_path is None:
-        raise InvalidInput("--key needs --manifest: it pins the key that signed the manifest's transcript")
+    if (pins.key or pins.vault_key) is not None and manifest_path is None:
+        raise InvalidInput("--key and --vault-key need --manifest: they pin the keys that vouch for the manifest's transcript")
     custodian = people.flag(custodian, "--custodian") if custodian is not None else None
     if custodian is not None:
         check_card_name(f'--custodian "{custodian}"', custodian)
     fsio.check_new_file(out)
     with opener(tokens) as found:
         share = sources.read_share_file(path, found)
-    names = _names(share, manifest_path, key) if manifest_path is not None else _Names()
+    names = _names(share, manifest_path, pins) if manifest_path is not None else _Names()
     if custodian is None:
         check_card_name(f'{manifest_path}: custodian "{names.custodian}"', names.custodian)
     check_card_name(f'{manifest_path}: group "{names.group_name}"', names.group_name)
@@ -83,6 +83,7 @@ def card(
         share, ceremony_name=names.ceremony_name, ceremony_id=names.ceremony_id,
         custodian=custodian if custodian is not None else names.custodian, group_name=names.group_name, member_count=names.member_count,
         signing_key_sha256=names.signing_key_sha256, passphrase_protected=names.passphrase_protected, qr=qr,
+        vault_key_sha256=names.anchor.vault_key_sha256 if names.anchor else None,
     )
     fsio.write_new_file(out, pdf)
     return Card(share, names.anchor)
@@ -102,9 +103,9 @@ class _Names:
     anchor: Anchor | None = None
 
 
-def _names(share: Share, path: Path, key: str | None) -> _Names:
+def _names(share: Share, path: Path, pins: Pins) -> _Names:
     """The names in the manifest's entry for `share`; a share of another vault is refused."""
-    anchored = anchored_manifest(path, key)
+    anchored = anchored_manifest(path, pins)
     manifest = anchored.manifest
     entry = manifest.share_by_fingerprint(share.fingerprint)
     if entry is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from vault.core import records
+from vault.core import attestation, records
 from vault.core.backup import Backup, SplitOptions, make_backup
 from vault.core.scheme import Scheme, check_iteration_exponent, make_scheme, parse_t_of_n
 from vault.core.secret import Secret
@@ -68,8 +68,10 @@ def split(
         terminal.info(f"warning: {leftover} is left from an interrupted run and may hold plaintext shares: inspect it, then destroy it")
     passphrase = sources.read_passphrase(passphrase_file, passphrase_prompt, confirm=True)
     now = clock()
-    backup = make_backup(secret.read(), scheme, passphrase, options, now=now)
+    value = secret.read()
+    backup = make_backup(value, scheme, passphrase, options, now=now)
     source = "generated" if secret.generate is not None else "imported"
-    log = records.split_transcript(backup, scheme, bool(passphrase), options, source, now)
+    vault_key = attestation.vault_key(value, backup.manifest.ceremony.id)
+    log = records.split_transcript(backup, scheme, bool(passphrase), options, source, now, vault_key)
     fsio.write_directory(out, (*backup.files, log))
     return backup

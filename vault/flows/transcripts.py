@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vault.core import anchor as anchors
+from vault.core import seals
 from vault.core.backup import MANIFEST_FILE
 from vault.core.evidence import Evidence, examine
 from vault.core.formats import transcript as tr
 from vault.core.formats.drills import EVENT_DRILL
 from vault.edges import fsio
-from vault.errors import CheckFailed
+from vault.core.formats.manifest import Manifest
+from vault.errors import CheckFailed, InvalidInput
 from vault.flows.vaults import exists, parse_manifest, read_events
 
 
@@ -35,6 +37,10 @@ class Checked:
     attested: Evidence | None = None
     """The drill log's records weighed against the manifest (every signature checked); None
     when there is no drill record, or no manifest to check them against."""
+    sealed: seals.Sealed | None = None
+    """What the transcript's seals prove (vault.core.seals): the vault key, each seal."""
+    vault_key_matches: bool | None = None
+    """True: `--vault-key` was given, and it is the key that sealed the transcript."""
 
     @property
     def drills_by_transcript_signer(self) -> bool | None:
@@ -44,20 +50,20 @@ class Checked:
         return self.drills.signer_public_key_sha256 == self.transcript.signer_public_key_sha256
 
 
-def verify(directory: Path, head: str | None, key: str | None = None) -> Checked:
+def verify(directory: Path, head: str | None, pins: anchors.Pins = anchors.Pins()) -> Checked:
     """Everything `Checked` says; raises `CheckFailed` naming the first bad line or file."""
     written_down = tr.read_head(head) if head is not None else None
-    pinned = tr.read_key(key) if key is not None else None
     log = directory / tr.TRANSCRIPT_FILE
     manifest_path = directory / MANIFEST_FILE
     manifest_data = _optional(manifest_path)
     events, transcript = _verify_log(log, manifest_data, written_down)
-    if pinned is not None:
-        anchors.check_key(transcript, pinned)
+    parsed = _keys_of(manifest_data, manifest_path)
+    sealed = anchors.check_history(events, transcript, pins, parsed, str(manifest_path))
     files, missing = _check_files(directory, anchors.recorded_files(events, str(log)), str(log))
     drills = directory / tr.DRILLS_FILE
     if not exists(drills):
-        return Checked(transcript, files, missing, None, True if pinned is not None else None)
+        return Checked(transcript, files, missing, None, True if pins.key is not None else None, sealed=sealed,
+                       vault_key_matches=True if pins.vault_key is not None else None)
     drill_events, drills_verified = _verify_log(drills, None, None)
     records = any(event.event == EVENT_DRILL for event in drill_events)
     manifest = parse_manifest(manifest_data, manifest_path).manifest if manifest_data is not None and records else None
@@ -66,7 +72,8 @@ def verify(directory: Path, head: str | None, key: str | None = None) -> Checked
         raise CheckFailed(f"the drill log was tampered with: {attested.findings[0].problem}",
                           *(finding.problem for finding in attested.findings[1:4]),
                           "those records are not counted by `drill status`; keep the log as evidence and find out who wrote them")
-    return Checked(transcript, files, missing, drills_verified, True if pinned is not None else None, attested)
+    return Checked(transcript, files, missing, drills_verified, True if pins.key is not None else None, attested, sealed,
+                   True if pins.vault_key is not None else None)
 
 
 def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tuple[tuple[tr.Event, ...], tr.Verified]:
@@ -95,6 +102,17 @@ def _check_files(
             )
         here.append(record)
     return tuple(here), tuple(missing)
+
+
+def _keys_of(data: bytes | None, path: Path) -> Manifest | None:
+    """The manifest, to check the keys it lists against the seals; None when there is none or it does not parse (its
+    SHA-256 is still checked against the transcript's record: this command checks the record, not the manifest's form)."""
+    if data is None:
+        return None
+    try:
+        return parse_manifest(data, path).manifest
+    except InvalidInput:
+        return None
 
 
 def _optional(path: Path) -> bytes | None:

@@ -11,15 +11,20 @@ revision carries the signature and the drill log over unchanged.
 from __future__ import annotations
 
 import hashlib
+import os
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vault.core import anchor as anchors
+from vault.core import succession
 from vault.core.formats import manifest as mf
 from vault.core.formats import transcript
 from vault.core.outputs import OutputFile
-from vault.edges import fsio
-from vault.errors import InvalidInput, VaultError
+from vault.core.layout import SUCCESSOR_FILE
+from vault.edges import fsio, lock, terminal
+from vault.edges.lock import LOCK_WAIT_SECONDS as LOCK_WAIT_SECONDS
+from vault.errors import InvalidInput, VaultError, WriteRefused
 
 TRUST_FLAG = "--trust-manifest"
 
@@ -95,20 +100,15 @@ def read_events(path: Path) -> tuple[transcript.Event, ...]:
         return tuple(transcript.read(lines, str(path)))
 
 
-def read_key(key: str | None) -> str | None:
-    """`--key` as typed (either case; exit 3 when it is not 64 hex digits), for `anchored_manifest`."""
-    return transcript.read_key(key) if key is not None else None
-
-
-def anchored_manifest(path: Path, key: str | None = None, required: bool = False, trusted: bool = False) -> Anchored:
+def anchored_manifest(path: Path, pins: anchors.Pins = anchors.Pins(), required: bool = False, trusted: bool = False) -> Anchored:
     """The manifest at `path`, checked against the transcript beside it; the `Anchor` says what anchored it.
 
     A mismatch (the manifest's SHA-256, the chain, the signature, `key`) is `CheckFailed`
     naming the file. Without a transcript, the manifest is refused when `required`
     (exit 3: `extend` and `rotate` build on it) unless `trusted` (`--trust-manifest`);
-    otherwise a warning says that nothing anchors it.
+    otherwise a warning says that nothing anchors it. `pins` are what the command was
+    given to pin it (`--key`, `--vault-key`).
     """
-    pinned = read_key(key)
     read = read_manifest(path)
     log = path.parent / transcript.TRANSCRIPT_FILE
     if not exists(log):
@@ -118,20 +118,20 @@ def anchored_manifest(path: Path, key: str | None = None, required: bool = False
                 f"put the vault's {transcript.TRANSCRIPT_FILE} (and {transcript.signature_file(transcript.TRANSCRIPT_FILE)}) beside it,"
                 f" or, if you know this manifest is the vault's, say so with {TRUST_FLAG}",
             )
-        found = Anchored(read, anchors.unanchored(str(path), pinned, trusted))
+        found = Anchored(read, anchors.unanchored(str(path), pins, trusted))
     else:
         events = read_events(log)
         signature_path = Path(transcript.signature_file(str(log)))
         signature_text = fsio.read_text(signature_path) if exists(signature_path) else None
         signature = transcript.signature_from_json(signature_text, str(signature_path)) if signature_text is not None else None
-        anchor = anchors.anchor(events, str(log), read.data, str(path), signature, pinned)
+        anchor = anchors.anchor(events, str(log), read.data, str(path), signature, pins, read.manifest)
         found = Anchored(read, anchor, events, signature_text)
     return found
 
 
-def read_vault(manifest_path: Path, key: str | None = None, trusted: bool = False) -> Vault:
+def read_vault(manifest_path: Path, pins: anchors.Pins, trusted: bool = False) -> Vault:
     """The anchored manifest (a transcript required, unless `trusted`), and the drill log beside it, its chain checked."""
-    anchored = anchored_manifest(manifest_path, key, required=True, trusted=trusted)
+    anchored = anchored_manifest(manifest_path, pins, required=True, trusted=trusted)
     drills_path = manifest_path.parent / transcript.DRILLS_FILE
     drills = None
     if exists(drills_path):
@@ -147,6 +147,43 @@ def carried_over(vault: Vault, chain: transcript.Chain) -> list[OutputFile]:
     if vault.drills is not None:
         files.append(OutputFile(transcript.DRILLS_FILE, vault.drills, secret=False))
     return files
+
+
+# ---------------------------------------------------------------- writers and successors (docs/history.md)
+
+
+def writing(folder: Path, wait_seconds: float) -> AbstractContextManager[None]:
+    """The vault folder's lock, held by a writer from its first read to its last write."""
+    return lock.hold(folder, wait_seconds, terminal.info)
+
+
+def read_successor(folder: Path, manifest: mf.Manifest, manifest_sha256: str) -> tuple[succession.Statement, str] | None:
+    """The verified word of this revision's successor (`successor.json` beside the manifest), and where it was written;
+    None when there is none. A statement that does not verify is `CheckFailed` naming the file."""
+    path = folder / SUCCESSOR_FILE
+    if not exists(path):
+        return None
+    statement, place = succession.from_json(fsio.read_text(path), str(path))
+    succession.check(statement, manifest, manifest_sha256, str(path))
+    return statement, place
+
+
+def refuse_second_successor(vault: Vault, manifest_path: Path) -> None:
+    """A revision with a successor is not extended or rotated again: two successors of one revision are a fork
+    (two extensions would even give two new custodians the very same share)."""
+    found = read_successor(manifest_path.parent, vault.manifest, vault.manifest_sha256)
+    if found is not None:
+        raise WriteRefused(
+            f"{manifest_path}: this revision of the vault was already {succession.describe(*found)}",
+            "work from that successor's manifest: a second successor of one revision would fork the vault's history",
+        )
+
+
+def leave_successor(folder: Path, statement: succession.Statement, out: Path) -> None:
+    """`successor.json` in the predecessor's folder, after the successor is published (still under the lock); the
+    successor's place relative to that folder, as copies of both move together."""
+    place = os.path.relpath(out.absolute(), folder.absolute())
+    fsio.write_new_file(folder / SUCCESSOR_FILE, succession.to_json(statement, place).encode("ascii"), fsio.PUBLIC_FILE_MODE)
 
 
 def exists(path: Path) -> bool:

@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from vault.errors import InvalidInput, VaultError
@@ -66,6 +66,11 @@ def count(value: int) -> int | str:
     if value < 0:
         raise ValueError("a count is not negative")
     return value if value <= MAX_SAFE_INTEGER else str(value)
+
+
+def utc_time(now: datetime) -> str:
+    """A timezone-aware time as coldvault writes it: UTC, to the second, with a Z."""
+    return now.astimezone(timezone.utc).strftime(UTC_TIME_FORMAT)
 
 
 def pretty(document: dict[str, Any], ascii_only: bool = False) -> str:

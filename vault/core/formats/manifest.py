@@ -9,11 +9,12 @@ names the field that is wrong.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
 from vault.core.attestation import ALGORITHM as ATTESTATION_ALGORITHM
-from vault.core.attestation import PUBLIC_KEY_LENGTH_BYTES
+from vault.core.attestation import PUBLIC_KEY_LENGTH_BYTES, key_sha256
 from vault.core.formats import fields
 from vault.core.formats.fields import Fields, JsonPath
 from vault.core.secret import SecretKind
@@ -79,6 +80,9 @@ class ShareEntry:
     proven: bool = True
     """False when the share's envelope could not be opened when it was made (its token was not
     there): it does not count as checked until a drill opens it."""
+    replaced: str | None = None
+    """When `extend --replaces` gave its custodian's place to a new share (UTC): it no longer counts for readiness
+    (it still recovers the seed with others: only `rotate` revokes)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ class AttestationKeys:
     algorithm: str
     vault_public_key: str
     """Base64 of the vault's Ed25519 attestation key."""
+    group_public_keys: tuple[str, ...] | None = None
+    """Base64 of each group's Ed25519 key, in group order (docs/history.md); None in vaults made before seals."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,11 @@ class Manifest:
     supersedes: Supersedes | None = None
     attestation: AttestationKeys | None = None
     """None in manifests made before attestation (format 1)."""
+
+    @property
+    def vault_key_sha256(self) -> str | None:
+        """The vault's identity (docs/history.md): its vault key's SHA-256; None for a vault made before attestation."""
+        return key_sha256(self.attestation.vault_public_key) if self.attestation else None
 
     @property
     def revision_number(self) -> int:
@@ -156,7 +167,8 @@ def to_document(manifest: Manifest) -> dict[str, Any]:
         "policy": vars(manifest.policy),
     }
     if manifest.attestation is not None:
-        document["attestation"] = vars(manifest.attestation)
+        document["attestation"] = {key: list(value) if isinstance(value, tuple) else value
+                                   for key, value in vars(manifest.attestation).items() if value is not None}
     if manifest.revision is not None:
         document["revision"] = vars(manifest.revision)
     if manifest.supersedes is not None:
@@ -168,7 +180,7 @@ def _share_document(share: ShareEntry, attested: bool) -> dict[str, Any]:
     """A share's fields; `issued` and the attestation key only when there is one; `proven` always in
     format 2, and in format 1 only when false (a share `extend` added to an older vault)."""
     return {key: value for key, value in vars(share).items()
-            if (value is not None or key not in ("issued", "attestation_public_key")) and (key != "proven" or attested or not value)}
+            if (value is not None or key not in ("issued", "attestation_public_key", "replaced")) and (key != "proven" or attested or not value)}
 
 
 def to_json(manifest: Manifest) -> str:
@@ -235,6 +247,7 @@ def _share(share: Fields, current: bool) -> ShareEntry:
         issued=share.time("issued", absent=True),
         attestation_public_key=share.value["attestation_public_key"] if key is not None else None,
         proven=share.boolean("proven") if current else share.boolean("proven", default=True),
+        replaced=share.time("replaced", absent=True),
     )
 
 
@@ -246,7 +259,18 @@ def _attestation(attestation: Fields | None) -> AttestationKeys | None:
         raise attestation.fail("algorithm", f"is {algorithm!r}; this coldvault attests with {ATTESTATION_ALGORITHM}")
     if len(attestation.base64("vault_public_key")) != PUBLIC_KEY_LENGTH_BYTES:
         raise attestation.fail("vault_public_key", f"should be {PUBLIC_KEY_LENGTH_BYTES} bytes (an Ed25519 public key)")
-    return AttestationKeys(algorithm, attestation.value["vault_public_key"])
+    return AttestationKeys(algorithm, attestation.value["vault_public_key"], _group_keys(attestation))
+
+
+def _group_keys(attestation: Fields) -> tuple[str, ...] | None:
+    """`attestation.group_public_keys`: absent in vaults made before seals; else one key per group."""
+    if "group_public_keys" not in attestation.value:
+        return None
+    keys = attestation.get("group_public_keys", list)
+    for index, key in enumerate(keys):
+        if not isinstance(key, str) or not fields.is_canonical_base64(key) or len(base64.b64decode(key)) != PUBLIC_KEY_LENGTH_BYTES:
+            raise attestation.fail("group_public_keys", f"item {index} should be base64 of {PUBLIC_KEY_LENGTH_BYTES} bytes (an Ed25519 public key)")
+    return tuple(keys)
 
 
 def _revision(revision: Fields | None) -> Revision | None:
@@ -278,6 +302,8 @@ def _check_values(manifest: Manifest) -> None:
         (len({(s.group_index, s.member_index) for s in manifest.shares}) == len(manifest.shares), "shares[]", "one entry per share"),
         (1 <= manifest.policy.drill_interval_days <= MAX_DRILL_INTERVAL_DAYS, "policy.drill_interval_days", f"1 to {MAX_DRILL_INTERVAL_DAYS}"),
         (manifest.revision is None or manifest.revision.number >= 2, "revision.number", "2 or more (the first manifest has no revision field)"),
+        (manifest.attestation is None or manifest.attestation.group_public_keys is None
+         or len(manifest.attestation.group_public_keys) == len(groups), "attestation.group_public_keys", "one key per group"),
     ]
     for holds, field_path, expected in rules:
         if not holds:

@@ -521,9 +521,9 @@ def read_head(typed: str) -> str:
     return _read_typed_sha256(typed, "the head hash")
 
 
-def read_key(typed: str) -> str:
-    """A signing key's SHA-256 (`--key`) as a person typed it from what the witnesses wrote down: as `read_head`."""
-    return _read_typed_sha256(typed, "--key (the signing key's SHA-256)")
+def read_key(typed: str, what: str = "--key (the signing key's SHA-256)") -> str:
+    """A key's SHA-256 (`--key`) as a person typed it from what the witnesses wrote down: as `read_head`."""
+    return _read_typed_sha256(typed, what)
 
 
 def _read_typed_sha256(typed: str, what: str) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from vault.core.delivery import Packet
+from vault.core.fingerprint import aloud
 from vault.core.formats.manifest import Manifest, ShareEntry
 from vault.core.formats.plan import Plan
 from vault.core.scheme import describe_group, describe_member
@@ -83,7 +84,8 @@ def custodian_readme(manifest: Manifest, made: Packet, signing_key_sha256: str |
         f"- `{file}`: your share, sealed so that only your token opens it. Without the token it is useless;\n"
         "  with the token and its PIN it is your share. Keep the token and this file apart from other custodians'."
     )
-    key_flag = f" --key {signing_key_sha256}" if signing_key_sha256 else ""
+    vault_key = manifest.vault_key_sha256
+    key_flag = (f" --vault-key {vault_key}" if vault_key else "") + (f" --key {signing_key_sha256}" if signing_key_sha256 else "")
     return f"""# Your coldvault share: {safe.markdown(manifest.ceremony.name)}
 
 - Custodian: **{safe.markdown(name)}**
@@ -93,7 +95,7 @@ def custodian_readme(manifest: Manifest, made: Packet, signing_key_sha256: str |
 - The vault's secret fingerprint: `{manifest.secret.secret_fingerprint}`; wallet fingerprint `{manifest.secret.wallet_fingerprint}`
 - Delivery: {safe.markdown(delivery_text(made))}
 - {_passphrase_text(scheme.passphrase_protected)}
-{_signing_key_line(signing_key_sha256, made.envelope is None)}
+{_vault_key_line(vault_key, made.envelope is None)}{_signing_key_line(signing_key_sha256, made.envelope is None)}
 ## What is in this folder
 
 {what}
@@ -143,9 +145,21 @@ def _token_text(made: Packet) -> str:
     )
 
 
+def _vault_key_line(vault_key_sha256: str | None, paper: bool) -> str:
+    """The vault's identity, in the groups of four people read aloud (docs/history.md)."""
+    if vault_key_sha256 is None:
+        return ""
+    card = "your card carries it too, and " if paper else ""
+    return (
+        f"- The vault key (SHA-256), the vault's identity: `{aloud(vault_key_sha256)}`\n"
+        f"  ({card}the witnesses wrote it down in the ceremony's runbook). It sealed `transcript.jsonl`;\n"
+        "  `--vault-key` pins it whenever a command reads this manifest, on every revision of the vault.\n"
+    )
+
+
 def _signing_key_line(signing_key_sha256: str | None, paper: bool) -> str:
     if signing_key_sha256 is None:
-        return "- No signature covers this manifest's record in `transcript.jsonl` (see below).\n"
+        return ""
     card = "your card carries it too, and " if paper else ""
     return (
         f"- The ceremony's signing key (SHA-256): `{signing_key_sha256}`\n"
@@ -162,17 +176,12 @@ def _transcript_text(signing_key_sha256: str | None) -> str:
 
 
 def _anchor_check_text(signing_key_sha256: str | None, paper: bool) -> str:
-    if signing_key_sha256 is None:
-        return (
-            "It must also say that the manifest is anchored by `transcript.jsonl`. The transcript is not signed, and\n"
-            "anyone who can change this folder can rewrite it too: compare its head (`coldvault transcript verify .`)\n"
-            "with the one the witnesses wrote down in the ceremony's runbook."
-        )
+    signed = ", signed by that key" if signing_key_sha256 else ""
     elsewhere = "your card or the ceremony's runbook" if paper else "the ceremony's runbook"
     return (
-        "It must also say that the manifest is anchored by `transcript.jsonl`, signed by that key. Whoever can change\n"
-        f"this folder can change this page too: compare the key above with the one on {elsewhere}, where the\n"
-        "witnesses wrote it down. If they differ, this folder was changed: tell the vault's operator."
+        f"It must also say that the manifest is anchored by `transcript.jsonl`, sealed by the vault key{signed}. Whoever\n"
+        f"can change this folder can change this page too: compare the keys above with the ones on {elsewhere},\n"
+        "where the witnesses wrote them down. If they differ, this folder was changed: tell the vault's operator."
     )
 
 
@@ -212,6 +221,7 @@ def runbook(
         transcript_head=head,
         signed="signed on the ceremony token (transcript.sig.json)" if plan.signing else "not signed",
         signing_key=signing_key_sha256 or "none: the transcript is not signed",
+        vault_key=aloud(manifest.vault_key_sha256) if manifest.vault_key_sha256 else "none",
         signature_lines="\n\n".join(
             f"{role}: {safe.markdown(name)}  signature: ____________________  date: __________" for role, name in people
         ),

@@ -111,7 +111,7 @@ def _share_row(manifest: Manifest, share: dr.ShareReadiness, checks: Checks) -> 
     if share.last_verified:
         by_drill = any(day == share.last_verified and passed for day, passed in checks.get(entry.share_fingerprint, []))
         last = f"{share.last_verified}{'' if by_drill else ' (extended)' if entry.issued else ' (ceremony)'}"
-    status = ("current" if share.current else f"<strong>FAILED</strong> a check on {share.failed.day}: {_e(share.failed.reason)}"
+    status = (f"replaced on {_e(entry.replaced[:10])}" if entry.replaced else "current" if share.current else f"<strong>FAILED</strong> a check on {share.failed.day}: {_e(share.failed.reason)}"
               if share.failed else "<strong>OVERDUE</strong>" if share.due else "<strong>NEVER VERIFIED</strong>")
     return (f"<tr><td><bdi>{_e(_who(entry))}</bdi></td><td>{where}</td><td>{last}</td>"
             f"<td>{share.due or '-'}</td><td>{status}</td></tr>")
