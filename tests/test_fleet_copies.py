@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 import softhsm_kit  # scripts/, on the path through conftest
 from conftest import Run, missing, run_cli
+from test_attestation import lines, rewrite
 from test_fleet import assert_table_is_json
 from test_metrics import check_metrics, samples
 
 from vault.core.attestation import key_sha256
-from vault.core.formats import transcript
 
 REAL = "v/real"
 OLD = "v/a-old"
@@ -144,8 +144,10 @@ def test_copies_whose_drill_logs_diverge_are_a_conflict_with_both_named(work: Pa
     copy_vault(work, tmp_path, "one", "two")
     for name in ("one", "two"):  # the same check, recorded in each copy: two different third lines
         ok(run_cli(tmp_path, "drill", "run", "--manifest", f"{name}/manifest.json", "--partial", f"{name}/shares/group1-share1.txt"))
-    result = fleet(tmp_path, ".", "--metrics", "c.prom")
+    result = fleet(tmp_path, ".", "--metrics", "c.prom", "--html", "fleet.html")
     assert result.returncode == 1
+    page = (tmp_path / "fleet.html").read_text()
+    assert "<strong>CONFLICT (its copies diverge)</strong>" in page and "ATTENTION NEEDED" in page and "1 in CONFLICT" in page
     lines = result.stdout.splitlines()
     assert lines[0].endswith(": CONFLICT (its copies diverge)")
     assert lines[2:4] == ["  divergent copy at one/manifest.json", "  divergent copy at two/manifest.json"]
@@ -215,38 +217,27 @@ def test_a_manifest_without_its_transcript_is_named_not_skipped(work: Path, tmp_
 # ---------------------------------------------------------------- a tampered log: one verdict everywhere
 
 
-def forge_first_record(log: Path) -> None:
-    """The first record's signatures dropped and the chain recomputed, as anyone with write access can."""
-    documents = [json.loads(line) for line in log.read_text().splitlines()]
-    documents[0]["data"]["attestations"] = []
-    lines, prev = [], transcript.GENESIS
-    for seq, document in enumerate(documents):
-        event = transcript.Event(seq, document["time"], document["event"], document["data"], prev, "")
-        event = transcript.Event(**{**vars(event), "hash": transcript.line_hash(transcript._unhashed(event))})
-        lines.append(transcript.to_line(event))
-        prev = event.hash
-    log.write_text("".join(lines))
-
-
 def test_a_tampered_log_is_not_recoverable_in_drill_status_report_and_fleet(work: Path, tmp_path: Path, promtool: str) -> None:
-    shutil.copytree(work / OLD, tmp_path / "v")  # recoverable but for the forgery
-    forge_first_record(tmp_path / "v" / "drills.jsonl")
-    status = drill_status(tmp_path, "v/manifest.json")
+    shutil.copytree(work / OLD, tmp_path / "vault")  # recoverable but for the forgery
+    forged = lines(tmp_path)
+    forged[0]["data"]["attestations"] = []  # as anyone with write access can: the chain recomputed (test_attestation.rewrite)
+    rewrite(tmp_path, forged)
+    status = drill_status(tmp_path, "vault/manifest.json")
     assert status.returncode == 1
     assert "vault: NOT RECOVERABLE (1 groups ready, 1 needed)" in status.stdout
     assert "  the drill log was tampered with: 1 record does not verify (not counted)" in status.stdout
     assert "error: the drill log was tampered with: 1 record does not verify" in status.stderr and "line 1" in status.stderr
-    payload = drill_status(tmp_path, "v/manifest.json", json_out=True).json()
+    payload = drill_status(tmp_path, "vault/manifest.json", json_out=True).json()
     assert (payload["recoverable"], payload["verdict"], payload["tampered"]) == (False, "not-recoverable", True)
-    report = run_cli(tmp_path, "drill", "report", "--manifest", "v/manifest.json", "--out", "r.html", "--json")
+    report = run_cli(tmp_path, "drill", "report", "--manifest", "vault/manifest.json", "--out", "r.html", "--json")
     assert report.returncode == 1 and (report.json()["recoverable"], report.json()["verdict"]) == (False, "not-recoverable")
     assert "<strong>NOT RECOVERABLE</strong>" in (tmp_path / "r.html").read_text()
-    result = fleet(tmp_path, "v", "--json", "--metrics", "c.prom")
+    result = fleet(tmp_path, "vault", "--json", "--metrics", "c.prom")
     assert result.returncode == 1
     [vault] = result.json()["vaults"]
     assert (vault["recoverable"], vault["verdict"], vault["tampered"]) == (False, "not-recoverable", True)
     assert vault["reasons"] == ["the drill log was tampered with: 1 record does not verify (not counted)"]
-    assert metric_values(promtool, tmp_path / "c.prom", "coldvault_vault_recoverable") == {"v/manifest.json": "0"}
+    assert metric_values(promtool, tmp_path / "c.prom", "coldvault_vault_recoverable") == {"vault/manifest.json": "0"}
 
 
 # ---------------------------------------------------------------- retired vaults and pins
@@ -276,9 +267,12 @@ def test_a_vault_superseded_by_a_vault_found_is_retired_not_an_alert(rotated: Pa
     alone = fleet(rotated, "old", "--as-of", late)
     assert alone.returncode == 1 and "Old (ceremony " in alone.stdout and ": NOT RECOVERABLE" in alone.stdout
 
-    result = fleet(rotated, ".", "--as-of", late, "--metrics", tmp_path / "c.prom")
+    result = fleet(rotated, ".", "--as-of", late, "--metrics", tmp_path / "c.prom", "--html", tmp_path / "fleet.html")
     assert result.returncode == 0, result.stdout
     new_id = json.loads((rotated / "new" / "manifest.json").read_text())["ceremony"]["id"]
+    page = (tmp_path / "fleet.html").read_text()
+    assert f"<strong>RETIRED (superseded by New, ceremony {new_id}, at new/manifest.json)</strong>" in page
+    assert "ALL RECOVERABLE</strong>: 1 of 2 vaults recoverable; 1 retired." in page
     assert f"): RETIRED (superseded by New, ceremony {new_id}, at new/manifest.json)\n" in result.stdout
     assert result.stdout.splitlines()[-1] == f"2 vaults: 1 recoverable, 0 not, 1 retired (as of {late})"
     assert result.stdout.index("New (ceremony") < result.stdout.index("Old (ceremony")  # retired last
