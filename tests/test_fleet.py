@@ -123,7 +123,8 @@ def test_a_drill_recorded_in_the_old_revision_after_extend_is_a_conflict(tree: P
     assert result.returncode == 1
     assert ": CONFLICT (its copies diverge)\n" in result.stdout
     assert f"  divergent copy at {SPLIT}/manifest.json\n  divergent copy at {EXTENDED}/manifest.json\n" in result.stdout
-    assert (f"  {SPLIT}/manifest.json and {EXTENDED}/manifest.json diverge: only {EXTENDED}/manifest.json has transcript.jsonl line 5; "
+    after = len((tmp_path / SPLIT / "transcript.jsonl").read_text().splitlines()) + 1  # the first line extend added
+    assert (f"  {SPLIT}/manifest.json and {EXTENDED}/manifest.json diverge: only {EXTENDED}/manifest.json has transcript.jsonl line {after}; "
             f"only {SPLIT}/manifest.json has drills.jsonl line 1; neither is judged") in result.stdout
     status = run_cli(tmp_path, "drill", "status", "--manifest", f"{EXTENDED}/manifest.json", "--manifest", f"{SPLIT}/manifest.json")
     assert status.returncode == 1 and "vault: CONFLICT (its copies diverge)" in status.stdout
