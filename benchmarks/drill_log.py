@@ -159,10 +159,10 @@ def main() -> None:
     read_s = timed(lambda: read_events(log), runs)
     events = read_events(log)
     with fsio.bulk_reading():  # as `drill status` computes readiness
-        records_s = timed(lambda: evidence.examine(manifest, events), runs)
-        readiness_s = timed(lambda: drill.readiness(manifest, events, now.date()), runs)
+        records_s = timed(lambda: evidence.examine(manifest, events, now=now), runs)
+        readiness_s = timed(lambda: drill.readiness(manifest, events, now.date(), now=now), runs)
         raw = log.read_bytes().splitlines(keepends=True)
-        from_end_s = timed(lambda: drill.readiness_from_end(manifest, raw, now.date()), runs)
+        from_end_s = timed(lambda: drill.readiness_from_end(manifest, raw, now.date(), now=now), runs)
     verify_s = timed(coldvault("transcript", "verify", big), 1)  # every signature, not only each key's latest
     sign_s, check_s = attestation_costs(templates[0])
     shutil.copy(log, work / "drills.jsonl.copy")

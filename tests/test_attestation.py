@@ -247,7 +247,7 @@ def test_transcript_verify_checks_every_attestation_of_the_drill_log(vault: Path
 def test_status_read_from_the_end_says_what_reading_every_line_says(vault: Path) -> None:
     """`drill status` reads only the lines its verdict needs (vault.core.drill.readiness_from_end); on a real log
     of partial, quorum and failed drills, at every as-of date, it says exactly what reading every line says."""
-    from datetime import date, timedelta
+    from datetime import date, datetime, timedelta, timezone
 
     from vault.core import drill as dr
     from vault.core.formats import manifest as mf
@@ -264,9 +264,10 @@ def test_status_read_from_the_end_says_what_reading_every_line_says(vault: Path)
     # Bob's last pass is line 2: line 1 (Alice's first check) is only chained, never read
     assert [e.seq for e in dr.recent_events(manifest, transcript.chained(lines), today, "drills.jsonl")] == [1, 2, 3, 4]
     for as_of in (today - timedelta(days=1), today, today + timedelta(days=179), today + timedelta(days=181)):
-        fast, full = dr.readiness_from_end(manifest, lines, as_of), dr.readiness(manifest, events, as_of)
-        assert (fast.shares, fast.groups, fast.recoverable, fast.weakest, fast.last_quorum_drill, fast.findings, fast.logged) == \
-               (full.shares, full.groups, full.recoverable, full.weakest, full.last_quorum_drill, full.findings, full.logged)
+        now = datetime.now(timezone.utc)
+        fast, full = dr.readiness_from_end(manifest, lines, as_of, now=now), dr.readiness(manifest, events, as_of, now=now)
+        assert (fast.shares, fast.groups, fast.recoverable, fast.weakest, fast.last_quorum_drill, fast.findings, fast.doubts, fast.logged) == \
+               (full.shares, full.groups, full.recoverable, full.weakest, full.last_quorum_drill, full.findings, full.doubts, full.logged)
 
 
 def test_a_line_rewritten_with_its_hash_recomputed_is_named_even_read_from_the_end(vault: Path) -> None:

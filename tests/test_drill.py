@@ -211,6 +211,8 @@ def test_a_token_that_fails_is_recorded_as_that_share_failing(vault: Path, softh
 
 SECRET = Secret(SecretKind.MASTER_SECRET, bytes(range(16)))
 CREATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
+READ_AT = datetime(2026, 6, 1, tzinfo=timezone.utc)
+"""The reader's clock: after every check these tests record."""
 
 
 def _manifest(interval: int = 30):
@@ -252,8 +254,8 @@ def test_readiness_flips_on_the_day_after_a_check_expires() -> None:
     checked = date(2026, 3, 1)
     events = _checks(manifest, (checked, ["Ada", "Ben", "Dee", "Eve", "Fay"], "passed"))
     last_day = checked + timedelta(days=30)
-    assert dr.readiness(manifest, events, last_day).recoverable
-    after = dr.readiness(manifest, events, last_day + timedelta(days=1))
+    assert dr.readiness(manifest, events, last_day, now=READ_AT).recoverable
+    after = dr.readiness(manifest, events, last_day + timedelta(days=1), now=READ_AT)
     assert not after.recoverable
     assert any("Board" in s and "needs 2, only 0 verified within 30 days" in s and "Ada overdue since 2026-04-01" in s for s in after.weakest)
 
@@ -263,7 +265,7 @@ def test_failed_checks_and_later_checks_do_not_count() -> None:
     events = _checks(manifest, (date(2026, 1, 20), ["Ada", "Ben", "Dee", "Eve", "Fay"], "failed"),
                      (date(2026, 3, 1), ["Ada", "Ben", "Dee", "Eve", "Fay"], "passed"))
     as_of = date(2026, 2, 15)  # the ceremony's checks lapsed on 2026-02-01; the passing drill is later
-    ready = dr.readiness(manifest, events, as_of)
+    ready = dr.readiness(manifest, events, as_of, now=READ_AT)
     assert not ready.recoverable
     assert all(not s.current for s in ready.shares)
 
@@ -271,7 +273,7 @@ def test_failed_checks_and_later_checks_do_not_count() -> None:
 def test_one_group_short_names_its_missing_custodians() -> None:
     manifest = _manifest(interval=30)
     events = _checks(manifest, (date(2026, 3, 1), ["Ada", "Ben", "Dee", "Eve"], "passed"))
-    ready = dr.readiness(manifest, events, date(2026, 3, 10))
+    ready = dr.readiness(manifest, events, date(2026, 3, 10), now=READ_AT)
     assert not ready.recoverable
     officers = next(s for s in ready.weakest if "Officers" in s)
     assert "needs 3, only 2 verified" in officers and "Fay overdue since 2026-02-01" in officers
@@ -288,8 +290,8 @@ def test_a_failed_check_after_a_pass_makes_the_share_not_current() -> None:
     manifest = _manifest(interval=30)
     everyone = ["Ada", "Ben", "Cy", "Dee", "Eve", "Fay", "Gus", "Hal"]
     events = _checks(manifest, (date(2026, 3, 1), everyone, "passed"), (date(2026, 3, 5), ["Ada", "Ben"], "failed"))
-    ready = dr.readiness(manifest, events, date(2026, 3, 10))
+    ready = dr.readiness(manifest, events, date(2026, 3, 10), now=READ_AT)
     assert not ready.recoverable  # Board needs 2 and only Cy's share stands
     board = next(s for s in ready.weakest if "Board" in s)
     assert "Ada FAILED a check on 2026-03-05 (checked)" in board and "only 1 verified" in board
-    assert dr.readiness(manifest, events, date(2026, 3, 4)).recoverable  # before the failures
+    assert dr.readiness(manifest, events, date(2026, 3, 4), now=READ_AT).recoverable  # before the failures

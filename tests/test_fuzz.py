@@ -94,6 +94,6 @@ def test_drill_status_on_a_hand_written_drill_record_is_an_error_not_a_crash() -
     log = transcript.to_text(transcript.append(transcript.start(), "drill", record, when)).encode("ascii")
     events = transcript.parse_bytes(log, "drills.jsonl")
     try:
-        drill.readiness(vault, events, when.astimezone(timezone.utc).date())
+        drill.readiness(vault, events, when.astimezone(timezone.utc).date(), now=when)
     except VaultError:
         pass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -171,7 +171,7 @@ def test_user_strings_are_escaped_in_process() -> None:
             "shares": [{"share_fingerprint": "a" * 32, "custodian": hostile, "group_index": 0, "member_index": 0,
                         "result": "failed", "reason": hostile, "source": hostile}]}
     events = [Event(0, "2025-03-01T10:00:00Z", "drill", data, "0" * 64, "1" * 64)]
-    ready = dr.readiness(manifest, events, date(2025, 9, 1))
+    ready = dr.readiness(manifest, events, date(2025, 9, 1), now=datetime(2025, 9, 1, tzinfo=timezone.utc))
     page = report.render(manifest, ready)
     assert hostile not in page and "<script" not in page and "<b>" not in page
     assert "&lt;b&gt;&quot;x&quot;&amp;" in page
@@ -181,6 +181,6 @@ def test_user_strings_are_escaped_in_process() -> None:
 def test_long_and_non_ascii_names_are_kept_whole_in_the_table_and_clipped_in_the_timeline() -> None:
     long_name = "Ægir Þórsson-Øvrebø 山田太郎 " * 4
     manifest = _manifest(long_name)
-    page = report.render(manifest, dr.readiness(manifest, [], date(2025, 2, 1)))
+    page = report.render(manifest, dr.readiness(manifest, [], date(2025, 2, 1), now=datetime(2025, 2, 1, tzinfo=timezone.utc)))
     assert any(row[0] == " ".join(long_name.split()) for row in rows(page))
     assert "\u2026</text>" in page

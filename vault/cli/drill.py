@@ -10,6 +10,7 @@ import typer
 
 from vault.cli.app import new_app
 from vault.cli.options import (
+    LOCK_WAIT_SECONDS,
     AnchorKey,
     VaultKey,
     JsonFlag,
@@ -19,6 +20,7 @@ from vault.cli.options import (
     PassphrasePrompt,
     PinFiles,
     TokenLabels,
+    WaitOption,
     tokens,
 )
 from vault.cli.output import copies_data, emit, say_anchor
@@ -56,6 +58,7 @@ def run(
     token: TokenLabels = None,
     module: ModuleOption = None,
     pin_file: PinFiles = None,
+    wait: WaitOption = LOCK_WAIT_SECONDS,
     as_json: JsonFlag = False,
 ) -> None:
     """Check each share as it arrives; with a quorum, recover the seed in memory only, compare
@@ -63,7 +66,7 @@ def run(
     The result is appended to the drill log. Exit 0 on pass, 1 on fail."""
     drilled = flow.run(
         manifest, shares or [], interactive, partial, passphrase_file, passphrase_prompt, operator, witness or [], log,
-        tokens(module, pin_file, token), key=key, vault_key=vault_key,
+        tokens(module, pin_file, token), key=key, vault_key=vault_key, wait_seconds=wait,
     )
     judged = drilled.outcome
     passed_quorum = judged.record.quorum.result is Result.PASSED

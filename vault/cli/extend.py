@@ -9,6 +9,7 @@ import typer
 
 from vault.cli.app import new_app
 from vault.cli.options import (
+    LOCK_WAIT_SECONDS,
     JsonFlag,
     ModuleOption,
     OaepHash,
@@ -19,6 +20,7 @@ from vault.cli.options import (
     SealToken,
     TrustManifest,
     VaultKey,
+    WaitOption,
     pins,
     tokens,
 )
@@ -54,6 +56,7 @@ def extend(
     ] = None,
     vault_key: VaultKey = None,
     trust_manifest: TrustManifest = False,
+    wait: WaitOption = LOCK_WAIT_SECONDS,
     module: ModuleOption = None,
     pin_file: PinFiles = None,
     as_json: JsonFlag = False,
@@ -67,7 +70,7 @@ def extend(
     extend refuses (exit 3) unless --trust-manifest."""
     extended = flow.extend(
         manifest, group, shares, custodian, out, Sealing(token, key, recipient_pubkey, oaep_hash.value), tokens(module, pin_file),
-        replaces=replaces, operator=operator, witnesses=witness or [], pins=pins(transcript_key, vault_key), trust_manifest=trust_manifest,
+        replaces=replaces, operator=operator, witnesses=witness or [], pins=pins(transcript_key, vault_key), trust_manifest=trust_manifest, wait_seconds=wait,
     )
     revised = extended.manifest
     assert revised.revision is not None

@@ -11,6 +11,7 @@ import typer
 from vault.core.anchor import Pins
 
 from vault.flows.tokens import TokenOptions
+from vault.flows.writers import LOCK_WAIT_SECONDS as LOCK_WAIT_SECONDS
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else there.")]
 PassphraseFile = Annotated[
@@ -61,6 +62,12 @@ def pins(key: str | None, vault_key: str | None) -> Pins:
     return Pins(key, vault_key)
 
 
+WaitOption = Annotated[
+    float,
+    typer.Option("--wait", metavar="SECONDS", min=0,
+                 help="While another coldvault command writes this vault, wait this long for it to finish; then refuse (exit 5)."),
+]
+"""For every command that writes a vault folder (docs/drills.md, "Writers"), with LOCK_WAIT_SECONDS as its default."""
 TrustManifest = Annotated[
     bool,
     typer.Option("--trust-manifest", help="Use the manifest although no transcript.jsonl is beside it to anchor it "

@@ -10,6 +10,8 @@ import typer
 from vault.cli.app import new_app
 from vault.cli.ceremony import outcome_output
 from vault.cli.options import (
+    LOCK_WAIT_SECONDS,
+    WaitOption,
     VaultKey,
     pins,
     AnchorKey,
@@ -45,6 +47,7 @@ def rotate(
     key: AnchorKey = None,
     vault_key: VaultKey = None,
     trust_manifest: TrustManifest = False,
+    wait: WaitOption = LOCK_WAIT_SECONDS,
     token: TokenLabels = None,
     module: ModuleOption = None,
     pin_file: PinFiles = None,
@@ -59,7 +62,7 @@ def rotate(
     transcript beside it; with no transcript, rotate refuses (exit 3) unless --trust-manifest."""
     rotated = rotate_vault(
         manifest, shares, plan_file, out, yes, Passphrases(passphrase_file, passphrase_prompt, new_passphrase_file),
-        tokens(module, pin_file, token), pins(key, vault_key), trust_manifest,
+        tokens(module, pin_file, token), pins(key, vault_key), trust_manifest, wait,
     )
     payload, human = outcome_output(rotated.outcome, out)
     old = rotated.superseded

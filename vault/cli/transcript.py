@@ -61,10 +61,12 @@ def verify(
         "drills": dataclasses.asdict(drills) if drills is not None else None,
         "drills_signed_by_transcript_key": checked.drills_by_transcript_signer,
         "drills_attested": None if checked.attested is None else not checked.attested.unattested,
+        "drills_out_of_order": [vars(doubt) for doubt in checked.drill_doubts],
     }
     human = _report(transcript, binds_manifest=True) + _seal_lines(checked) + _key_lines(checked) + _files_lines(checked)
     if drills is not None:
         human += _report(drills) + _drills_signer_lines(checked) + _attested_lines(checked)
+        human += [f"  WARNING: {doubt.problem}" for doubt in checked.drill_doubts]
     emit(as_json, payload, human + ["OK: every check passed"])
 
 

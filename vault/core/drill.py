@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from vault.core import proof as pf
 from vault.core.evidence import Drill as Drill
-from vault.core.evidence import Finding, examine
+from vault.core.evidence import Finding, Stamp, examine
 from vault.core.formats import transcript
 from vault.core.formats.drills import EVENT_DRILL, DrillKind, DrillRecord, QuorumCheck, Result, ShareCheck, from_event
 from vault.core.formats.manifest import MAX_DRILL_INTERVAL_DAYS, Manifest, ShareEntry
@@ -164,7 +165,9 @@ class Readiness:
     drills: tuple[Drill, ...] = ()
     """The checks that counted: this vault's attested records up to the as-of day."""
     findings: tuple[Finding, ...] = ()
-    """Records that do not verify (never counted): the log was tampered with."""
+    """Lines that cannot be trusted (never counted): the log was tampered with (vault.core.evidence)."""
+    doubts: tuple[Finding, ...] = ()
+    """Records dated before the line before them: counted in the log's order, named as weak points."""
     unattested: bool = False
     """The manifest lacks attestation keys (an older vault): its checks are not proven to come from the shares."""
     logged: int = 0
@@ -180,7 +183,7 @@ LATEST_AS_OF = date.max - timedelta(days=MAX_DRILL_INTERVAL_DAYS + 1)
 
 
 def readiness(manifest: Manifest, events: Sequence[Event], as_of: date, every_signature: bool = False,
-              log_name: str = "drills.jsonl") -> Readiness:
+              log_name: str = "drills.jsonl", *, now: datetime, stamps: Sequence[Stamp] | None = None) -> Readiness:
     """Per share, group and vault: recoverable from shares verified within the drill interval?
 
     Only checks that verify count (vault.core.evidence): a record whose signatures do
@@ -189,11 +192,14 @@ def readiness(manifest: Manifest, events: Sequence[Event], as_of: date, every_si
     a forgotten PIN: the latest word wins). A share's own result counts, whatever the
     drill's: a good share brought to a drill that failed for want of a quorum was
     still verified. Checks after `as_of` are ignored, so a past date shows the vault as
-    it stood then. The ceremony that made the shares counts as every listed share's
-    first check (it proved them all), except a share whose envelope it could not open;
-    a share `extend` added counts as checked on the day it was issued.
+    it stood then, but a record dated after `now` (the reader's clock) is a finding
+    whatever the as-of day. Checks are taken in the log's order, not their dates'
+    (a record dated before the line before it is a doubt, named). The ceremony that
+    made the shares counts as every listed share's first check (it proved them all),
+    except a share whose envelope it could not open; a share `extend` added counts as
+    checked on the day it was issued. `stamps`: every line's, when `events` are only some.
     """
-    evidence = examine(manifest, events, every_signature, log_name)
+    evidence = examine(manifest, events, every_signature, log_name, now=now, stamps=stamps)
     interval = manifest.policy.drill_interval_days
     drills = tuple(drill for drill in evidence.drills if day_of(drill[0]) <= as_of)
     checks = checks_by_share(drills)
@@ -208,12 +214,13 @@ def readiness(manifest: Manifest, events: Sequence[Event], as_of: date, every_si
     quorum_days = [day_of(event) for event, record in drills if record.kind is DrillKind.QUORUM and record.passed]
     result = Readiness(
         as_of, interval, shares, groups, manifest.scheme.group_threshold, ready >= manifest.scheme.group_threshold, (),
-        max(quorum_days) if quorum_days else None, drills, evidence.findings, evidence.unattested, len(events),
+        max(quorum_days) if quorum_days else None, drills, evidence.findings, evidence.doubts, evidence.unattested, len(events),
     )
     return dataclasses.replace(result, weakest=tuple(_weakest(result, manifest)))
 
 
-def readiness_from_end(manifest: Manifest, lines: Sequence[bytes], as_of: date, log_name: str = "drills.jsonl") -> Readiness:
+def readiness_from_end(manifest: Manifest, lines: Sequence[bytes], as_of: date, log_name: str = "drills.jsonl", *,
+                       now: datetime) -> Readiness:
     """`readiness`, reading the log's lines from the end only as far back as the verdict needs.
 
     The verdict needs, for each share, its last passed check on or before `as_of` and
@@ -221,17 +228,33 @@ def readiness_from_end(manifest: Manifest, lines: Sequence[bytes], as_of: date, 
     chained (`transcript.chained`: their hashes, not their form or content), which is
     enough because each share's last check is signed over the previous line's hash and
     `drill run` reads every line before it signs (docs/attestation.md, "Cost").
-    It is used only when every signer has a key, and gives the same readiness as
-    reading every line; when anything does not verify, every line is read, so that
-    each bad one is named.
+    Every line's time and event are read from its first bytes (`line_stamps`), for
+    what a signature does not cover (vault.core.evidence). It is used only when every
+    signer has a key, and gives the same readiness as reading every line; when
+    anything does not verify, every line is read, so that each bad one is named.
     """
     chain = transcript.chained(lines)
     attested = manifest.attestation is not None and all(entry.attestation_public_key for entry in manifest.shares)
-    if chain is not None and attested:
-        ready = readiness(manifest, recent_events(manifest, chain, as_of, log_name), as_of, log_name=log_name)
+    if chain is not None and attested and (stamps := line_stamps(chain)) is not None:
+        ready = readiness(manifest, recent_events(manifest, chain, as_of, log_name), as_of, log_name=log_name, now=now, stamps=stamps)
         if not ready.tampered:
             return dataclasses.replace(ready, logged=len(chain))
-    return readiness(manifest, tuple(transcript.read(lines, log_name)), as_of, log_name=log_name)
+    return readiness(manifest, tuple(transcript.read(lines, log_name)), as_of, log_name=log_name, now=now)
+
+
+_STAMP = re.compile(rb'\{"seq":([0-9]+),"time":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)","event":"([a-z][a-z0-9-]{0,63})",')
+
+
+def line_stamps(chain: Sequence[tuple[bytes, str]]) -> list[Stamp] | None:
+    """Each chained line's seq, time and event, read from its first bytes as `to_line` writes them; None when a line
+    does not start so (every line is then read in full, and the one that is wrong is named)."""
+    stamps: list[Stamp] = []
+    for line, _hash in chain:
+        found = _STAMP.match(line)
+        if found is None:
+            return None
+        stamps.append((int(found[1]), found[2].decode("ascii"), found[3].decode("ascii")))
+    return stamps
 
 
 def recent_events(manifest: Manifest, chain: Sequence[tuple[bytes, str]], as_of: date, name: str) -> tuple[Event, ...]:
@@ -321,6 +344,7 @@ def _weakest(result: Readiness, manifest: Manifest) -> list[str]:
     ):
         when = f"last proven {result.last_quorum_drill}" if result.last_quorum_drill else "never proven in a drill"
         sentences.append(f"the passphrase is {when}: only a quorum drill proves it")
+    sentences += [doubt.problem for doubt in result.doubts]
     if result.unattested:
         sentences.append("checks are unattested: this vault's manifest has no attestation keys (it was made before "
                          "coldvault signed drill checks), so a check in the log cannot be proven to come from its share; "

@@ -19,17 +19,27 @@ latest signature fails, every signature is checked, so the first bad line is nam
 
 Manifests made before attestation (format 1) have no keys: their checks count as
 unattested, and readiness says so.
+
+What a signature does not cover is checked too (docs/drills.md, "What a reader
+checks"): a line that is not a `drill` record, a record dated after the reader's
+clock (an unsigned failure re-dated to 2099 would otherwise be ignored as not yet
+happened), and a check whose custodian or indices are not the manifest's for its
+share are findings, like a record that does not verify. A record dated before the
+line before it is a doubt: named as a weak point, and counted in the log's order
+(vault.core.drill), so a failure moved back in time still follows the pass before it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from vault.core import attestation
 from vault.core.formats import drills as dl
-from vault.core.formats.manifest import Manifest
+from vault.core.formats.fields import utc_time
+from vault.core.formats.manifest import Manifest, ShareEntry
 from vault.core.formats.transcript import Event
 from vault.core.slip39.share import Share
 from vault.errors import CheckFailed, InvalidInput
@@ -37,13 +47,32 @@ from vault.errors import CheckFailed, InvalidInput
 Drill = tuple[Event, dl.DrillRecord]
 """A drill as the log holds it: its line (for the time and sequence) and its record."""
 
+Stamp = tuple[int, str, str]
+"""What a line says of itself: its `seq` (from 0), its `time` and its `event`."""
+
+DRILL_LOG_EVENTS = frozenset({dl.EVENT_DRILL})
+"""The events a drill log holds (docs/drills.md); a line of any other is a finding."""
+
+CLOCK_SKEW_SECONDS = 300
+"""How far a record may be dated after the reader's clock before it is future-dated: two machines' clocks differ a little."""
+
 
 @dataclass(frozen=True)
 class Finding:
-    """A record that does not count, and why: the line (from 1) and what is wrong."""
+    """A line of the drill log that does not count (or, as a doubt, is out of order), and why: the line (from 1) and what is wrong."""
 
     line: int
     problem: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What a drill log's lines say of themselves, judged without a manifest: their events and their times."""
+
+    findings: tuple[Finding, ...]
+    """Lines of another event than `drill`, and lines dated after the reader's clock: never counted."""
+    doubts: tuple[Finding, ...]
+    """Lines dated before the line before them: counted, in the log's order, and named as weak points."""
 
 
 @dataclass(frozen=True)
@@ -51,31 +80,73 @@ class Evidence:
     drills: tuple[Drill, ...]
     """This vault's records that count, in log order."""
     findings: tuple[Finding, ...]
-    """Records that do not verify; any makes the log tampered."""
+    """Lines that cannot be trusted (a record that does not verify, is future-dated or mislabels a share; another
+    event): never counted, and any makes the log tampered."""
     unattested: bool
     """Some of the manifest's signers have no key (an older vault): their checks count unproven."""
+    doubts: tuple[Finding, ...] = ()
+    """As `Timeline.doubts`."""
 
     @property
     def tampered(self) -> bool:
         return bool(self.findings)
 
 
-def examine(manifest: Manifest, events: Sequence[Event], every_signature: bool = False, name: str = "drills.jsonl") -> Evidence:
-    """The drill log's records weighed against `manifest`; see the module's docstring."""
+def examine(manifest: Manifest, events: Sequence[Event], every_signature: bool = False, name: str = "drills.jsonl", *,
+            now: datetime, stamps: Iterable[Stamp] | None = None) -> Evidence:
+    """The drill log's records weighed against `manifest` and the reader's clock `now`; see the module's docstring.
+
+    `stamps` are every line's, when `events` are only some of the log's (read from its end).
+    """
     keys = _Keys(manifest)
     records = _records(events, name)
-    findings = {event.seq: problem for event, record in records for problem in _shape_problems(record, manifest, keys)[:1]}
-    ours = [(event, record) for event, record in records if event.seq not in findings]
+    problems = {event.seq: problem for event, record in records for problem in _shape_problems(record, manifest, keys)[:1]}
+    ours = [(event, record) for event, record in records if event.seq not in problems]
     bad = _bad_signatures(keys, ours, every_signature)
     if bad and not every_signature:
         bad = _bad_signatures(keys, ours, True)
-    findings.update(bad)
+    problems.update(bad)
+    findings = {seq: Finding(seq + 1, f"{name} line {seq + 1}: {problem}") for seq, problem in problems.items()}
+    lines = timeline(stamps if stamps is not None else stamps_of(events), now, name)
+    for finding in lines.findings:  # a re-dated signed record is named by its signature first: the sharper word
+        findings.setdefault(finding.line - 1, finding)
     unattested = manifest.attestation is None or any(entry.attestation_public_key is None for entry in manifest.shares)
     return Evidence(
         tuple(drill for drill in ours if drill[0].seq not in findings),
-        tuple(Finding(seq + 1, f"{name} line {seq + 1}: {problem}") for seq, problem in sorted(findings.items())),
+        tuple(finding for _seq, finding in sorted(findings.items())),
         unattested,
+        lines.doubts,
     )
+
+
+def stamps_of(events: Iterable[Event]) -> Iterator[Stamp]:
+    return ((event.seq, event.time, event.event) for event in events)
+
+
+def timeline(stamps: Iterable[Stamp], now: datetime, name: str) -> Timeline:
+    """Each line that is another event or dated after `now` (the reader's clock), and each dated before the line before it.
+
+    Times are compared as written (UTC, to the second, fixed width). A line after a
+    future-dated one is not compared with it: the future-dated line is the finding.
+    """
+    clock = utc_time(now)
+    latest = utc_time(now + timedelta(seconds=CLOCK_SKEW_SECONDS))
+    findings: list[Finding] = []
+    doubts: list[Finding] = []
+    previous: tuple[int, str] | None = None
+    for seq, time, event in stamps:
+        where = f"{name} line {seq + 1}"
+        if event not in DRILL_LOG_EVENTS:
+            findings.append(Finding(seq + 1, f"{where}: a {event!r} event: a drill log holds {dl.EVENT_DRILL!r} records only, "
+                                             "and no coldvault command writes another line there"))
+        elif time > latest:
+            findings.append(Finding(seq + 1, f"{where}: dated {time}, after this machine's clock ({clock}): not counted; the "
+                                             "record was re-dated, or written with a clock set ahead (if this clock is behind, set it)"))
+        elif previous is not None and time < previous[1]:
+            doubts.append(Finding(seq + 1, f"{where} is dated {time}, before line {previous[0] + 1} ({previous[1]}): "
+                                           "written with a clock set back, or re-dated; checks are taken in the log's order"))
+        previous = (seq, time) if time <= latest else None
+    return Timeline(tuple(findings), tuple(doubts))
 
 
 class _Keys:
@@ -93,7 +164,9 @@ class _Keys:
 
 
 def _records(events: Sequence[Event], name: str) -> list[Drill]:
-    """Every `drill` line's record, read strictly: one that is not as `drill run` writes it is refused naming its line."""
+    """Every `drill` line's record, read strictly: one that is not as `drill run` writes it is refused naming its line.
+
+    Lines of other events are not records (`timeline` names them)."""
     try:
         return [(event, dl.from_event(event, name)) for event in events if event.event == dl.EVENT_DRILL]
     except InvalidInput as error:
@@ -103,7 +176,8 @@ def _records(events: Sequence[Event], name: str) -> list[Drill]:
 
 def _shape_problems(record: dl.DrillRecord, manifest: Manifest, keys: _Keys) -> list[str]:
     """What is wrong with a record before any signature is checked: the wrong vault, a pass
-    without the signature it needs, a signer the manifest does not list."""
+    without the signature it needs, a signer the manifest does not list, a share labelled
+    otherwise than the manifest lists it."""
     if record.ceremony_id != manifest.ceremony.id:
         return [f"a drill of another vault (ceremony {record.ceremony_id!r}): it does not belong in this log"]
     problems = []
@@ -115,11 +189,37 @@ def _shape_problems(record: dl.DrillRecord, manifest: Manifest, keys: _Keys) -> 
             problems.append(f"signed by {_signer_name(item)}, which has no attestation key in the manifest")
     for check in record.shares:
         entry = keys.entries.get(check.share_fingerprint or "")
+        problems += _label_problems(check, entry)
         if check.result is dl.Result.PASSED and entry and entry.attestation_public_key and (dl.Signer.SHARE, entry.share_fingerprint) not in signers:
             problems.append(f"{entry.custodian or 'share ' + entry.share_fingerprint} is recorded as passed without its share's signature")
     if record.quorum.result is dl.Result.PASSED and keys.vault and (dl.Signer.VAULT, None) not in signers:
         problems.append("the quorum is recorded as passed without the vault's signature")
     return problems
+
+
+def _label_problems(check: dl.ShareCheck, entry: ShareEntry | None) -> list[str]:
+    """A check names its share's custodian and indices as the manifest lists them (`drill run` copies them from it):
+    a holder signing her own check could otherwise label it as another custodian's."""
+    if entry is None:
+        if check.result is dl.Result.PASSED or check.custodian is not None:
+            return [f"records {_share_of(check.custodian, check.share_fingerprint)} as {check.result}, "
+                    "but the manifest lists no such share"]
+        return []
+    problems = []
+    if check.custodian != entry.custodian:
+        problems.append(f"records {_share_of(entry.custodian, entry.share_fingerprint)} as "
+                        f"{_share_of(check.custodian, entry.share_fingerprint)}")
+    recorded = ((check.group_index, entry.group_index), (check.member_index, entry.member_index))
+    if any(index is not None and index != listed for index, listed in recorded):  # None: an envelope that did not open
+        problems.append(f"records {_share_of(entry.custodian, entry.share_fingerprint)} at group_index {check.group_index}, "
+                        f"member_index {check.member_index}; the manifest lists it at {entry.group_index}, {entry.member_index}")
+    return problems
+
+
+def _share_of(custodian: str | None, fingerprint: str | None) -> str:
+    if custodian is not None:
+        return f"{custodian}'s share"
+    return f"share {fingerprint}" if fingerprint else "a share with no fingerprint"
 
 
 def _bad_signatures(keys: _Keys, drills: Sequence[Drill], every_signature: bool) -> dict[int, str]:

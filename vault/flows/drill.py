@@ -4,7 +4,9 @@ A drill reads the manifest once (the SHA-256 it records is of the very bytes it
 parsed), anchored by the transcript beside it (vault.flows.vaults), and the drill log beside it (its chain checked: a broken log is never
 appended to); it checks each share brought, proves what they recover (the secret is
 recovered in memory only, compared by fingerprint and dropped), and appends the
-verdict to the log. Readiness and the report are computed from the log
+verdict to the log. From reading the log to writing it, it holds the log's folder's
+writer lock (vault.flows.writers), so a concurrent drill waits and no record is lost;
+a clock earlier than the log's last record is refused before any share is read. Readiness and the report are computed from the log
 (vault.core.drill, vault.core.text.report).
 """
 
@@ -25,6 +27,7 @@ from vault.core.attestation import SigningKey
 from vault.core.formats import drills, transcript
 from vault.core.formats import manifest as mf
 from vault.core.formats.drills import EVENT_DRILL, DrillKind
+from vault.core.formats.fields import utc_time
 from vault.core.slip39.recovery import Entry, ShareSet
 from vault.core.slip39.share import Share
 from vault.core.text import report as rp
@@ -35,6 +38,7 @@ from vault.flows.recover import type_shares
 from vault.flows import copies
 from vault.flows.tokens import TokenOptions, opener
 from vault.flows.vaults import Anchored, anchored_manifest, read_events
+from vault.flows.writers import LOCK_WAIT_SECONDS, writing
 
 Clock = Callable[[], datetime]
 
@@ -77,16 +81,36 @@ def run(
     clock: Clock = utc_now,
     key: str | None = None,
     vault_key: str | None = None,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
 ) -> Drilled:
-    """Check the shares brought; with a quorum, prove the secret's fingerprint; append the verdict to the drill log."""
+    """Check the shares brought; with a quorum, prove the secret's fingerprint; append the verdict to the drill log.
+
+    The log's folder is locked from before the log is read until it is written (an
+    interactive drill holds it while words are typed): another writer waits.
+    """
     operator, witnesses = names.witnessed(operator, witnesses)
     read = anchored_manifest(manifest_path, Pins(key, vault_key))
-    manifest = read.manifest
-    log_path = log_of(manifest_path, log)
-    events = read_log(log_path)
-    _refuse_tampered(evidence.examine(manifest, events, name=str(log_path)))
     if not share_paths and not interactive:
         raise InvalidInput("no shares given", "give share files or envelopes, or --interactive")
+    log_path = log_of(manifest_path, log)
+    with writing(log_path.parent, wait_seconds):
+        events = read_log(log_path)
+        started = clock()
+        _refuse_clock_behind(events, started, log_path)
+        _refuse_tampered(evidence.examine(read.manifest, events, name=str(log_path), now=started))
+        judged, signing = _drill(read, share_paths, interactive, partial, passphrase_file, passphrase_prompt, operator, witnesses, tokens)
+        now = clock()
+        _refuse_clock_behind(events, now, log_path)  # set back while the shares were checked
+        signed, chain = append_attested(judged.record, read.manifest, events, *signing, now)
+        fsio.replace_file(log_path, transcript.to_text(chain).encode("ascii"))
+    return Drilled(dr.Outcome(signed), log_path, transcript.head(chain), read.anchor)
+
+
+def _drill(read: Anchored, share_paths: Sequence[Path], interactive: bool, partial: bool, passphrase_file: Path | None,
+           passphrase_prompt: bool, operator: str | None, witnesses: Sequence[str],
+           tokens: TokenOptions) -> tuple[dr.Outcome, tuple[list[Share], SigningKey | None]]:
+    """The shares brought, checked and proven: the verdict, and what signs it (the shares, the vault's key when recovered)."""
+    manifest = read.manifest
     with opener(tokens) as found:
         given = [_given(path, found) for path in share_paths]
     passphrase = _passphrase(manifest, partial, passphrase_file, passphrase_prompt)  # before any word is typed
@@ -95,12 +119,21 @@ def run(
     result, attesting_key = proof.prove_attested(given, manifest, passphrase)
     kind = DrillKind.SHARES if partial else DrillKind.QUORUM
     judged = dr.outcome(result, manifest, kind, str(uuid.uuid4()), operator, witnesses, read.sha256)
-    signed, chain = _append_attested(judged.record, manifest, events, [g.share for g in given if g.share], attesting_key, clock())
-    fsio.replace_file(log_path, transcript.to_text(chain).encode("ascii"))
-    return Drilled(dr.Outcome(signed), log_path, transcript.head(chain), read.anchor)
+    return judged, ([g.share for g in given if g.share], attesting_key)
 
 
-def _append_attested(record: drills.DrillRecord, manifest: mf.Manifest, events: Sequence[transcript.Event], shares: Sequence[Share],
+def _refuse_clock_behind(events: Sequence[transcript.Event], now: datetime, log_path: Path) -> None:
+    """A record is never dated before the log's last line: a clock behind it would put the drill out of order (exit 3)."""
+    said = utc_time(now)
+    if events and said < events[-1].time:
+        raise InvalidInput(
+            f"the clock says {said}, but {log_path}'s last record is dated {events[-1].time}; set the clock",
+            "nothing was recorded: a drill is dated by this machine's clock, and a log's records follow each other in time",
+            "if the clock is right, the last record is dated in the future: `coldvault drill status` names it",
+        )
+
+
+def append_attested(record: drills.DrillRecord, manifest: mf.Manifest, events: Sequence[transcript.Event], shares: Sequence[Share],
                      vault_key: SigningKey | None, now: datetime) -> tuple[drills.DrillRecord, transcript.Chain]:
     """The log with `record` appended, signed by the keys derived from what was brought (docs/attestation.md).
 
@@ -127,7 +160,7 @@ def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clo
     """Readiness per share, group and vault as of a day (default: today, UTC), from the drill log; and the verdict."""
     day = as_of_day(as_of, clock)
     read = anchored_manifest(manifest_path, Pins(key, vault_key))
-    ready = readiness_of(read.manifest, log_of(manifest_path, log), day)
+    ready = readiness_of(read.manifest, log_of(manifest_path, log), day, clock())
     return Status(ready, read.anchor, read.manifest, _judged(ready, manifest_path, read))
 
 
@@ -150,16 +183,17 @@ def status_of_copies(manifest_paths: Sequence[Path], as_of: date | None, clock: 
     place = found.judged
     if place is None:
         return Status(None, found.first.anchor, found.first.manifest, vd.judge(None, divergence=found.divergence), found)
-    ready = readiness_of(place.manifest, copies.drill_log(place), day)
+    ready = readiness_of(place.manifest, copies.drill_log(place), day, clock())
     return Status(ready, place.anchor, place.manifest, vd.judge(ready, copies.successor_noted(place)), found)
 
 
-def readiness_of(manifest: mf.Manifest, log: Path, day: date) -> dr.Readiness:
-    """Readiness as of `day` from the drill log at `log` (none yet: every share as the ceremony left it)."""
+def readiness_of(manifest: mf.Manifest, log: Path, day: date, now: datetime) -> dr.Readiness:
+    """Readiness as of `day` from the drill log at `log` (none yet: every share as the ceremony left it); `now` is the
+    reader's clock, which a record may not be dated after."""
     if not log.exists():
-        return dr.readiness(manifest, (), day, log_name=str(log))
+        return dr.readiness(manifest, (), day, log_name=str(log), now=now)
     with fsio.bulk_reading(), fsio.read_lines(log, transcript.MAX_LINE_BYTES) as lines:
-        return dr.readiness_from_end(manifest, list(lines), day, log_name=str(log))
+        return dr.readiness_from_end(manifest, list(lines), day, log_name=str(log), now=now)
 
 
 def report(
@@ -173,7 +207,7 @@ def report(
     fsio.check_new_file(out)
     path = log_of(manifest_path, log)
     with fsio.bulk_reading():
-        ready = dr.readiness(manifest, read_log(path), day, every_signature=True, log_name=str(path))
+        ready = dr.readiness(manifest, read_log(path), day, every_signature=True, log_name=str(path), now=clock())
         judged = _judged(ready, manifest_path, read)
         page = rp.render(manifest, ready, describe(read.anchor, str(manifest_path)), judged)
     fsio.write_new_file(out, page.encode("utf-8"), fsio.PUBLIC_FILE_MODE)

@@ -37,7 +37,8 @@ from vault.flows.capabilities import Asked
 from vault.flows.ceremony import check_output
 from vault.flows.packets import Sealing
 from vault.flows.tokens import TokenOptions, opener
-from vault.flows.vaults import LOCK_WAIT_SECONDS, Vault, carried_over, leave_successor, read_vault, refuse_second_successor, writing
+from vault.flows.vaults import Vault, carried_over, leave_successor, read_vault, refuse_second_successor
+from vault.flows.writers import LOCK_WAIT_SECONDS, writing
 
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from vault.core import copies as cp
@@ -56,7 +56,8 @@ def status(paths: Sequence[Path], as_of: date | None, clock: Clock = drill.utc_n
         read = _read(manifest, unreadable)
         if read is not None:
             vaults.setdefault(read.place.identity, []).append(read)
-    found = [vault for reads in vaults.values() if (vault := _judged(reads, day, unreadable)) is not None]
+    now = clock()
+    found = [vault for reads in vaults.values() if (vault := _judged(reads, day, now, unreadable)) is not None]
     return fl.fleet(day, found, unreadable, found_pins, str(pins_file) if pins_file is not None else None)
 
 
@@ -72,7 +73,7 @@ def _read(manifest: Path, unreadable: list[fl.Unreadable]) -> copies.Read | None
         return None
 
 
-def _judged(reads: list[copies.Read], day: date, unreadable: list[fl.Unreadable]) -> fl.Found | None:
+def _judged(reads: list[copies.Read], day: date, now: datetime, unreadable: list[fl.Unreadable]) -> fl.Found | None:
     """One vault's places judged as branches, and the judged place's readiness; None when none of them can be read."""
     histories: list[cp.History] = []
     if len(reads) > 1:
@@ -91,7 +92,7 @@ def _judged(reads: list[copies.Read], day: date, unreadable: list[fl.Unreadable]
     if place is None:
         return fl.Found(found, None)
     try:
-        ready = drill.readiness_of(place.manifest, copies.drill_log(place), day)
+        ready = drill.readiness_of(place.manifest, copies.drill_log(place), day, now)
     except VaultError as error:
         unreadable.append(_unreadable(Path(place.path), error))
         return None

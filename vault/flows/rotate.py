@@ -28,7 +28,8 @@ from vault.flows import ceremony
 from vault.flows.extend import share_record
 from vault.flows.recover import check_against
 from vault.flows.tokens import TokenOptions, opener
-from vault.flows.vaults import LOCK_WAIT_SECONDS, Vault, leave_successor, read_vault, refuse_second_successor, writing
+from vault.flows.vaults import Vault, leave_successor, read_vault, refuse_second_successor
+from vault.flows.writers import LOCK_WAIT_SECONDS, writing
 
 
 @dataclass(frozen=True)

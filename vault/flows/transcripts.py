@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from vault.core import anchor as anchors
 from vault.core import seals
 from vault.core.backup import MANIFEST_FILE
-from vault.core.evidence import Evidence, examine
+from vault.core.evidence import Evidence, Finding, examine, stamps_of, timeline
 from vault.core.formats import transcript as tr
 from vault.core.formats.drills import EVENT_DRILL
 from vault.edges import fsio
@@ -41,6 +42,8 @@ class Checked:
     """What the transcript's seals prove (vault.core.seals): the vault key, each seal."""
     vault_key_matches: bool | None = None
     """True: `--vault-key` was given, and it is the key that sealed the transcript."""
+    drill_doubts: tuple[Finding, ...] = ()
+    """The drill log's lines dated before the line before them (a warning, not a failure)."""
 
     @property
     def drills_by_transcript_signer(self) -> bool | None:
@@ -50,8 +53,12 @@ class Checked:
         return self.drills.signer_public_key_sha256 == self.transcript.signer_public_key_sha256
 
 
-def verify(directory: Path, head: str | None, pins: anchors.Pins = anchors.Pins()) -> Checked:
-    """Everything `Checked` says; raises `CheckFailed` naming the first bad line or file."""
+def verify(directory: Path, head: str | None, pins: anchors.Pins = anchors.Pins(), now: datetime | None = None) -> Checked:
+    """Everything `Checked` says; raises `CheckFailed` naming the first bad line or file.
+
+    The drill log's lines are judged as `drill status` judges them, against `now` (default:
+    this machine's clock), with or without a manifest: a line that is not a drill record,
+    or is dated after it, fails too."""
     written_down = tr.read_head(head) if head is not None else None
     log = directory / tr.TRANSCRIPT_FILE
     manifest_path = directory / MANIFEST_FILE
@@ -67,13 +74,15 @@ def verify(directory: Path, head: str | None, pins: anchors.Pins = anchors.Pins(
     drill_events, drills_verified = _verify_log(drills, None, None)
     records = any(event.event == EVENT_DRILL for event in drill_events)
     manifest = parse_manifest(manifest_data, manifest_path).manifest if manifest_data is not None and records else None
-    attested = examine(manifest, drill_events, every_signature=True, name=str(drills)) if manifest else None
-    if attested is not None and attested.tampered:
-        raise CheckFailed(f"the drill log was tampered with: {attested.findings[0].problem}",
-                          *(finding.problem for finding in attested.findings[1:4]),
+    now = now or datetime.now(timezone.utc)
+    attested = examine(manifest, drill_events, every_signature=True, name=str(drills), now=now) if manifest else None
+    judged = attested if attested is not None else timeline(stamps_of(drill_events), now, str(drills))
+    if judged.findings:
+        raise CheckFailed(f"the drill log was tampered with: {judged.findings[0].problem}",
+                          *(finding.problem for finding in judged.findings[1:4]),
                           "those records are not counted by `drill status`; keep the log as evidence and find out who wrote them")
     return Checked(transcript, files, missing, drills_verified, True if pins.key is not None else None, attested, sealed,
-                   True if pins.vault_key is not None else None)
+                   True if pins.vault_key is not None else None, judged.doubts)
 
 
 def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tuple[tuple[tr.Event, ...], tr.Verified]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +21,7 @@ from vault.core.formats import manifest as mf
 from vault.core.formats import transcript
 from vault.core.outputs import OutputFile
 from vault.core.layout import SUCCESSOR_FILE
-from vault.edges import fsio, lock, terminal
-from vault.edges.lock import LOCK_WAIT_SECONDS as LOCK_WAIT_SECONDS
+from vault.edges import fsio
 from vault.errors import InvalidInput, VaultError, WriteRefused
 
 TRUST_FLAG = "--trust-manifest"
@@ -150,11 +148,6 @@ def carried_over(vault: Vault, chain: transcript.Chain) -> list[OutputFile]:
 
 
 # ---------------------------------------------------------------- writers and successors (docs/history.md)
-
-
-def writing(folder: Path, wait_seconds: float) -> AbstractContextManager[None]:
-    """The vault folder's lock, held by a writer from its first read to its last write."""
-    return lock.hold(folder, wait_seconds, terminal.info)
 
 
 def read_successor(folder: Path, manifest: mf.Manifest, manifest_sha256: str) -> tuple[succession.Statement, str] | None:

@@ -68,11 +68,6 @@ def count(value: int) -> int | str:
     return value if value <= MAX_SAFE_INTEGER else str(value)
 
 
-def utc_time(now: datetime) -> str:
-    """A timezone-aware time as coldvault writes it: UTC, to the second, with a Z."""
-    return now.astimezone(timezone.utc).strftime(UTC_TIME_FORMAT)
-
-
 def pretty(document: dict[str, Any], ascii_only: bool = False) -> str:
     """A file's text for people: indented, members in the writer's order, a final line feed (not canonical)."""
     return json.dumps(document, indent=2, ensure_ascii=ascii_only) + "\n"
@@ -89,6 +84,11 @@ def is_canonical_base64(value: str) -> bool:
         return b64(base64.b64decode(value, validate=True)) == value
     except (binascii.Error, ValueError):
         return False
+
+
+def utc_time(moment: datetime) -> str:
+    """A timezone-aware moment as coldvault writes it (UTC_TIME_FORMAT): such times compare as text, in time order."""
+    return moment.astimezone(timezone.utc).strftime(UTC_TIME_FORMAT)
 
 
 def is_utc_time(value: Any) -> bool:
