@@ -472,6 +472,19 @@ def test_a_drill_log_signed_by_another_key_is_refused(copy: Signed) -> None:
     assert copy.cli("transcript", "verify", "vault", "--json").json()["ok"] is False
 
 
+def test_the_vaults_own_drill_log_signed_by_a_fresh_key_is_refused(copy: Signed) -> None:
+    """Its first line (a drill record) declares no signing key, so a signature beside it proves nothing: refused, not warned."""
+    drilled = copy.cli("drill", "run", "--manifest", "vault/manifest.json", "--partial", f"{ALICE}/share.txt")
+    assert drilled.returncode == 0, drilled.stderr
+    events = tr.parse((copy.work / "vault/drills.jsonl").read_text())
+    (copy.work / "vault/drills.sig.json").write_text(tr.signature_to_json(sign(software_key("fresh key"), events[-1])))
+    result = copy.cli("transcript", "verify", "vault")
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.startswith("error: vault/drills.sig.json is present, but vault/drills.jsonl does not declare a signing key "
+                                    "(line 1 has no data.signing): a signature by an undeclared key proves nothing")
+    assert "OK" not in result.stdout
+
+
 def test_a_signed_drill_log_beside_an_unsigned_transcript_is_refused(vault: Path) -> None:
     forged_drill_log(vault / "v", software_key("fresh key"), ("ceremony", "transcript"))
     result = run_cli(vault, "transcript", "verify", "v")

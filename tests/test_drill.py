@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -20,6 +21,8 @@ from pathlib import Path
 import pytest
 import shamir_mnemonic
 from conftest import Run, run_cli
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from vault.core import drill as dr
 from vault.core import evidence
@@ -205,6 +208,60 @@ def test_a_token_that_fails_is_recorded_as_that_share_failing(vault: Path, softh
     assert run_cli(vault, "drill", "report", "--manifest", "vault/manifest.json", "--out", "r.html").returncode == 0
     page = (vault / "r.html").read_text()
     assert "<strong>FAILED</strong> a check on" in page and "<p>none</p>" not in page
+
+
+def test_an_envelope_that_does_not_open_is_recorded_as_the_share_its_header_claims(vault: Path, softhsm: dict[str, str]) -> None:
+    """docs/drills.md: an envelope no token here opens is a failed check recorded with the share its header
+    claims: the manifest's custodian and indices for a listed fingerprint, the header's indices otherwise."""
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()  # its token is not here: the store is empty
+    (vault / "carol.pem").write_bytes(public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    sealed = run_cli(vault, "wrap", SHARES["Carol"], "--recipient-pubkey", "carol.pem", "--out", "carol.envelope.json", env=softhsm)
+    assert sealed.returncode == 0, sealed.stderr
+    manifest = json.loads((vault / "vault" / "manifest.json").read_text())
+    listed = {s["custodian"]: s for s in manifest["shares"]}
+    header = json.loads((vault / "carol.envelope.json").read_text())
+    assert header["share"]["share_fingerprint"] == listed["Carol"]["share_fingerprint"]
+    as_bob = {**header, "share": {**header["share"], "share_fingerprint": listed["Bob"]["share_fingerprint"], "member_index": 7}}
+    unlisted = {**header, "share": {**header["share"], "share_fingerprint": "0" * 32, "member_index": 5}}
+    for name, document in (("as-bob", as_bob), ("unlisted", unlisted)):
+        (vault / f"{name}.envelope.json").write_text(json.dumps(document))
+    result = run_cli(vault, "drill", "run", "--manifest", "vault/manifest.json", "--partial", "carol.envelope.json",
+                     "as-bob.envelope.json", "unlisted.envelope.json", env=softhsm)
+    assert result.returncode == 1, result.stderr
+    checks = {c["source"]: c for c in log_events(vault)[-1]["data"]["shares"]}
+    claimed = {source: (c["custodian"], c["group_index"], c["member_index"], c["share_fingerprint"], c["result"])
+               for source, c in checks.items()}
+    carol, bob = listed["Carol"], listed["Bob"]
+    assert claimed == {
+        "carol.envelope.json": ("Carol", carol["group_index"], carol["member_index"], carol["share_fingerprint"], "failed"),
+        "as-bob.envelope.json": ("Bob", bob["group_index"], bob["member_index"], bob["share_fingerprint"], "failed"),
+        "unlisted.envelope.json": (None, header["share"]["group_index"], 5, "0" * 32, "failed"),
+    }
+    assert all("the envelope does not open" in c["reason"] for c in checks.values())
+    status = run_cli(vault, "drill", "status", "--manifest", "vault/manifest.json", "--json").json()
+    states = {s["custodian"]: s["state"] for s in status["shares"]}
+    assert states["Carol"] == "failed" and states["Bob"] == "failed" and states["Alice"] == "current"
+
+
+def _documented_status_fields() -> dict[str, str]:
+    """docs/drills.md's `drill status --json` table: each field named in its first column, and its row."""
+    page = (Path(__file__).parent.parent / "docs" / "drills.md").read_text()
+    section = page.split("### `drill status --json`", 1)[1].split("\n#", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {name: row for row in rows for name in re.findall(r"`([^`]+)`", row.split(" | ")[0])}
+
+
+def test_every_field_of_drill_status_json_is_documented(vault: Path) -> None:
+    """docs/drills.md has a row for every field `drill status --json` gives (and for each group's, share's and the
+    anchor's): a field added to the code without its row fails here."""
+    assert drill(vault, "--partial", SHARES["Carol"]).returncode == 0
+    status = run_cli(vault, "drill", "status", "--manifest", "vault/manifest.json", "--json").json()
+    given = {key + "[]" if isinstance(value, list) and key != "weakest" else key for key, value in status.items()}
+    given |= {f"groups[].{k}" for k in status["groups"][0]} | {f"shares[].{k}" for k in status["shares"][0]}
+    documented = _documented_status_fields()
+    assert given - set(documented) == set(), "add these to docs/drills.md"
+    assert set(documented) - given <= {"copies[]"}, "documented, but drill status --json does not give them"  # copies: several places
+    assert all(f"`{key}`" in documented["anchor"] for key in status["anchor"])
 
 
 # ---------------------------------------------------------------- readiness in-process

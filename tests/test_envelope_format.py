@@ -298,6 +298,30 @@ def test_a_header_naming_another_share_than_the_one_inside_is_refused_after_open
         open_with_data_key(garbage, AES_KEY)
 
 
+@pytest.mark.parametrize("spelled", [
+    lambda words: words.upper(),
+    lambda words: words.capitalize(),
+    lambda words: words.replace(" ", "  ", 1),
+    lambda words: words + "\n",
+    lambda words: " " + words,
+    lambda words: words.replace(" ", "\t", 1),
+], ids=["upper-case", "capitalised", "two-spaces", "line-feed", "leading-space", "tab"])
+def test_a_share_inside_written_otherwise_than_lower_case_single_spaced_is_refused(spelled):
+    """docs/envelope.md, "The plaintext": the words in lower case, single spaces, nothing else. The same share
+    spelled another way (what a lenient share reader would take) is refused after opening, not read."""
+    share = shares()[0]
+    template = seal("aes", share)
+    nonce = os.urandom(12)
+    text = spelled(share.mnemonic).encode("ascii")
+    assert text != ev.plaintext(share) and parse_share(text.decode()) == share
+    other = replace(template, nonce=nonce, ciphertext=AESGCM(AES_KEY).encrypt(nonce, text, template.associated_data()))
+    with pytest.raises(InvalidInput, match="^the envelope opened but its share is not written as coldvault-envelope/1 writes it "
+                                           r"\(lower-case words joined by single spaces, nothing else\): it was made wrongly$"):
+        open_with_data_key(other, AES_KEY)
+    assert ev.plaintext(share) == share.mnemonic.encode("ascii") == share.mnemonic.lower().encode("ascii")
+    assert open_with_data_key(template, AES_KEY) == share
+
+
 # --------------------------------------------------------------------------- the strict reader
 
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 from conftest import Run, run_cli, softhsm_module
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
 from vault.core.formats import envelope as ev
 from vault.core.recipients import registry
@@ -645,9 +645,10 @@ def test_a_non_aes_secret_key_is_the_wrong_type(store, cli, tmp_path):
 
 @pytest.mark.parametrize("kind", ["ecdh_unnamed", "rsa_unnamed"])
 def test_an_envelope_for_another_token(store, envelopes, cli, tmp_path, kind):
+    """The token given does not hold the key the envelope names: the envelope's say, so the one opaque error."""
     run = cli("unwrap", envelopes.of(kind), "--token", "custodian-2", *store.pin_args("custodian-2"), "--out", "s.txt",
               env=store.env)
-    assert_error(run, 4, "no key on this token matches the envelope's recipient", "sealed to another token or key")
+    assert_error(run, 3, DOES_NOT_OPEN, "plug in the token that holds it")
     assert not (tmp_path / "s.txt").exists()
     # given both tokens, coldvault finds the right one
     assert unwrap_words(cli, store, envelopes.of(kind), "custodian-2", "custodian-1") == \
@@ -669,9 +670,9 @@ def test_an_impostor_token_with_the_same_labels_opens_nothing(softhsm, store, en
         assert_ok(cli("token", "keygen", "--token", "custodian-1", "--label", label, "--type", kind,
                       *store.pin_args("custodian-1"), env=softhsm))
     run = cli("unwrap", envelopes.aes, *store.pin_args("custodian-1"), env=softhsm)
-    assert_error(run, 4, 'no AES key labelled "share-aes"')
+    assert_error(run, 3, DOES_NOT_OPEN)
     run = cli("unwrap", envelopes.ecdh, *store.pin_args("custodian-1"), env=softhsm)
-    assert_error(run, 4, "no key on this token matches")
+    assert_error(run, 3, DOES_NOT_OPEN)
 
 
 TAMPERS = [
@@ -710,6 +711,68 @@ def test_a_tampered_envelope_does_not_open_with_its_real_token(store, envelopes,
     assert tree(tmp_path) == before
     words = share_words(store.share(1 if kind == "aes" else 2 if kind == "ecdh" else 3))
     assert not any(" ".join(words[i:i + 3]) in run.stderr for i in range(len(words) - 2))
+
+
+def _public_key_sha256(pem: Path) -> str:
+    return hashlib.sha256(load_pem_public_key(pem.read_bytes()).public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).hexdigest()
+
+
+def _another_point() -> str:
+    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return base64.b64encode(point).decode()
+
+
+def header_edits(store: Store, kind: str) -> dict[str, object]:
+    """Every authenticated header field of an envelope of `kind`, each given another well-formed value: what an
+    attacker with write access to the file can do. Some values name real things (another present token, a key
+    of another kind on the same token), so the edit reaches the token, not only the reader."""
+    common: dict[str, object] = {
+        "ceremony_id": "11111111-1111-4111-8111-111111111111", "share.identifier": lambda v: v ^ 1,
+        "share.group_index": lambda v: (v + 1) % 16, "share.member_index": lambda v: v ^ 1,
+        "share.share_fingerprint": lambda v: ("0" if v[0] != "0" else "1") + v[1:], "custodian": "Mallory",
+    }
+    per_kind: dict[str, dict[str, object]] = {
+        "aes": {"recipient.token_label": "custodian-2", "recipient.key_label": "share-ec", "recipient.key_id": None},
+        "ecdh": {"recipient.public_key_sha256": _public_key_sha256(store.root / "rsa.pem"), "recipient.token_label": "custodian-2",
+                 "recipient.key_label": "other-ec", "ephemeral_public_key": _another_point()},
+        "rsa": {"recipient.public_key_sha256": _public_key_sha256(store.root / "ec.pem"), "recipient.oaep_hash": "sha256",
+                "recipient.token_label": "custodian-2", "recipient.key_label": "share-ec",
+                "wrapped_key": lambda v: flip_base64(v, 100)},
+    }
+    return {**common, **per_kind[kind]}
+
+
+@pytest.mark.parametrize("kind", ["aes", "ecdh", "rsa"])
+def test_every_header_field_edited_is_one_opaque_error(store, envelopes, cli, tmp_path, kind):
+    """docs/envelope.md: an envelope whose header was edited does not open, in the same words and with the same
+    exit code whichever field it was (an OAEP hash the token lacks, a key or token that is not here, or a failed
+    authentication): the file is named, what differs is not. Every PIN is given, so no edit stops at a login."""
+    pins = store.pin_args("custodian-1", "custodian-2", "opensc-1")
+    assert_ok(cli("unwrap", envelopes.of(kind), *pins, env=store.env))  # unedited, it opens
+    expected = (f"error: t.envelope.json: {DOES_NOT_OPEN}\n"
+                "hint: it opens only with the key it was sealed to: plug in the token that holds it "
+                "(tokens present: custodian-1, custodian-2, opensc-1, pin-test)\n"
+                "hint: give --token LABEL for a token that keeps its public keys private; `coldvault token list` shows each token's keys\n")
+    edits = header_edits(store, kind)
+    header = set(json.loads(envelopes.of(kind).read_text())) - {"nonce", "ciphertext"}
+    covered = {path.split(".")[0] for path in edits} | {"format"}  # format: refused by the reader, as documented
+    assert covered == header, "a header field is not edited here"
+    recipient = set(json.loads(envelopes.of(kind).read_text())["recipient"]) - {"kind"}
+    assert {f"recipient.{name}" for name in recipient} <= set(edits)
+    words = share_words(store.share(1 if kind == "aes" else 2 if kind == "ecdh" else 3))
+    for path, edit in edits.items():
+        doc = json.loads(envelopes.of(kind).read_text())
+        *parents, last = path.split(".")
+        target = doc
+        for name in parents:
+            target = target[name]
+        target[last] = edit(target[last]) if callable(edit) else edit
+        assert json.loads(envelopes.of(kind).read_text()) != doc
+        (tmp_path / "t.envelope.json").write_text(json.dumps(doc, indent=2))
+        run = cli("unwrap", "t.envelope.json", *pins, "--out", "s.txt", env=store.env)
+        assert (run.returncode, run.stdout, run.stderr) == (3, "", expected), f"{kind} {path}: exit {run.returncode}\n{run.stderr}"
+        assert not (tmp_path / "s.txt").exists()
+        assert not any(" ".join(words[i:i + 3]) in run.stderr for i in range(len(words) - 2))
 
 
 def test_a_swapped_header_is_refused_with_the_real_token(store, envelopes, cli, tmp_path):

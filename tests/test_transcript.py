@@ -173,6 +173,44 @@ def test_readers_reject(text, message):
     assert failure.value.exit_code == 1
 
 
+def _value_levels_below_data(levels: int, innermost: object = 1) -> dict:
+    """`data` whose deepest value is `levels` levels below it: {"x": [[...[innermost]...]]} (x is 1 level below)."""
+    value = innermost
+    for _ in range(levels - 1):
+        value = [value]
+    return {"x": value}
+
+
+@pytest.mark.parametrize(("data", "accepted"), [
+    (_value_levels_below_data(tr.MAX_DEPTH), True),  # a whole number 16 levels below data
+    (_value_levels_below_data(tr.MAX_DEPTH, []), True),  # an empty list 16 levels below data
+    (_value_levels_below_data(tr.MAX_DEPTH, {}), True),
+    (_value_levels_below_data(tr.MAX_DEPTH + 1), False),  # the item of a list 16 levels below data: 17 levels
+    (_value_levels_below_data(tr.MAX_DEPTH + 1, "x"), False),
+    (_value_levels_below_data(tr.MAX_DEPTH + 1, None), False),
+])
+def test_values_sixteen_levels_below_data_are_read_and_seventeen_refused_by_both_readers(data, accepted):
+    """docs/transcript.md's count, at its boundary, for the fast reader (`_checked_line`), the strict one
+    (`_parse_line`), `parse` (which takes one, then the other) and the writer."""
+    assert tr.MAX_DEPTH == 16
+    line = _line({**FIRST, "data": data})[:-1]
+    fast = tr._checked_line(line.encode("ascii"), 1, tr.GENESIS)
+    if accepted:
+        strict = tr._parse_line(line, 1, tr.GENESIS, "transcript.jsonl")
+        assert fast is not None and fast == strict and strict.data == data  # the fast reader accepts it itself
+        assert tr.parse(line + "\n") == (strict,)
+        assert tr.append(tr.start(), "ceremony-started", data, T0).events[0].data == data
+        return
+    assert fast is None
+    deepest = "data.x" + "[0]" * tr.MAX_DEPTH
+    with pytest.raises(CheckFailed, match=re.escape(f"line 1: {deepest} is nested more than 16 levels deep")):
+        tr._parse_line(line, 1, tr.GENESIS, "transcript.jsonl")
+    with pytest.raises(CheckFailed, match=re.escape(f"line 1: {deepest} is nested more than 16 levels deep")):
+        tr.parse(line + "\n")
+    with pytest.raises(ValueError, match="nested more than 16 levels deep"):
+        tr.append(tr.start(), "ceremony-started", data, T0)
+
+
 def _pieces(data: bytes) -> list[bytes]:
     """The file as the edge reads it (vault.edges.fsio.read_lines): at most a line's limit and its line feed at a time."""
     stream = io.BytesIO(data)
@@ -370,6 +408,28 @@ def test_a_malformed_signing_declaration_is_refused():
     chain = tr.append(tr.start(), "ceremony-started", {"signing": {"public_key_sha256": "x"}}, T0)
     with pytest.raises(CheckFailed, match="line 1: data.signing should be null or an object"):
         tr.check_signature(chain.events, None)
+
+
+@pytest.mark.parametrize("label", ["token_label", "key_label"])
+def test_an_empty_signing_label_is_refused_by_every_reader_and_never_written(label):
+    """docs/transcript.md: a label is a non-empty string or null, in data.signing and in the signature file alike."""
+    key = software_key("witness")
+    declared = {"public_key_sha256": signer_of(key).public_key_sha256, "token_label": "witness-card", "key_label": "k", label: ""}
+    chain = tr.append(tr.start(), "ceremony-started", {"signing": declared}, T0)
+    with pytest.raises(CheckFailed, match=r"^transcript.jsonl line 1: data.signing should be null or an object .*non-empty strings or null"):
+        tr.declared_signer(chain.events)
+    with pytest.raises(CheckFailed, match=f"{label} should be a non-empty string or null"):
+        tr.signature_from_json(_signature_document(**{label: ""}))
+    with pytest.raises(ValueError, match="non-empty string or None"):
+        tr.Signer(declared["public_key_sha256"], **{"token_label": "t", "key_label": "k", label: ""})
+    raw = sign(key, chain.events[0]).signature
+    with pytest.raises(ValueError, match="non-empty string or None"):
+        tr.signature_for(chain.events[0], der(key), raw, **{"token_label": "t", "key_label": "k", label: ""})
+    # no label at all is null, read back as None, in both places
+    unlabelled = tr.signature_for(chain.events[0], der(key), raw, **{"token_label": "t", "key_label": "k", label: None})
+    assert getattr(tr.signature_from_json(tr.signature_to_json(unlabelled)), label) is None
+    none = tr.append(tr.start(), "ceremony-started", {"signing": {**declared, label: None}}, T0)
+    assert getattr(tr.declared_signer(none.events), label) is None
 
 
 def test_head_as_typed():

@@ -68,6 +68,8 @@ class Given:
     claimed_fingerprint: str | None = None
     """For an envelope that could not be opened: the share fingerprint its header claims,
     so a failure can be attributed to a custodian (unauthenticated until opened)."""
+    claimed_indices: tuple[int, int] | None = None
+    """And the group and member index its header claims (unauthenticated too)."""
 
 
 @dataclass(frozen=True)
@@ -157,8 +159,7 @@ def _check_shares(given: Sequence[Given], manifest: Manifest) -> tuple[list[Shar
     seen: dict[str, str] = {}
     for item in given:
         if item.share is None:
-            results.append(ShareResult(item.source, ShareStatus.INVALID, item.error or "not a valid share",
-                                       share_fingerprint=item.claimed_fingerprint))
+            results.append(_unread(item, manifest))
             continue
         share = item.share
         if share.fingerprint in seen:
@@ -177,6 +178,16 @@ def _check_shares(given: Sequence[Given], manifest: Manifest) -> tuple[list[Shar
         else:
             results.append(_result(item.source, share, ShareStatus.OK, "listed in the manifest", listed.custodian))
     return results, accepted
+
+
+def _unread(item: Given, manifest: Manifest) -> ShareResult:
+    """A share that could not be read. For an envelope that did not open, the share its header claims, so the
+    result says whose it was: as the manifest lists it when it lists that fingerprint (a header claims, it proves
+    nothing; a listed share's indices are the manifest's), else the indices the header claims."""
+    listed = manifest.share_by_fingerprint(item.claimed_fingerprint) if item.claimed_fingerprint else None
+    group, member = (listed.group_index, listed.member_index) if listed else item.claimed_indices or (None, None)
+    return ShareResult(item.source, ShareStatus.INVALID, item.error or "not a valid share", group, member,
+                       listed.custodian if listed else None, item.claimed_fingerprint)
 
 
 def _result(source: str, share: Share, status: ShareStatus, detail: str, custodian: str | None = None) -> ShareResult:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -240,13 +240,20 @@ def read_log(path: Path) -> tuple[transcript.Event, ...]:
 
 
 def _given(path: Path, found: Opener) -> proof.Given:
-    """A share brought to the drill. A token that fails (forgotten PIN, lost key) is a finding
-    to record, not a reason to stop: the custodian's share could not be checked."""
+    """A share brought to the drill. A token that fails (forgotten PIN, lost key) or an envelope that does
+    not open is a finding to record, not a reason to stop: the custodian's share could not be checked, and
+    the record says whose it was by what the envelope's header claims (docs/drills.md)."""
     try:
-        return sources.read_given(path, found)
+        given = sources.read_given(path, found)
     except TokenError as error:
-        claimed = sources.read_envelope(path).share_fingerprint
-        return proof.Given(str(path), None, f"could not be opened: {error.message}", claimed)
+        given = proof.Given(str(path), None, f"could not be opened: {error.message}")
+    if given.share is not None:
+        return given
+    try:
+        header = sources.read_envelope(path)
+    except VaultError:  # not an envelope, or one that does not read: no claim to record
+        return given
+    return replace(given, claimed_fingerprint=header.share_fingerprint, claimed_indices=(header.group_index, header.member_index))
 
 
 def _typed(manifest: mf.Manifest, brought: Sequence[proof.Given]) -> list[proof.Given]:

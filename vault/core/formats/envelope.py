@@ -114,7 +114,10 @@ def plaintext(share: Share) -> bytes:
 
 
 def check_opened(envelope: Envelope, text: bytes) -> Share:
-    """The share inside must be the one the (authenticated) header names."""
+    """The share inside must be the one the (authenticated) header names, written exactly as `plaintext` writes it.
+
+    Exactly: anyone can seal to a public key, so another tool's envelope authenticates too; a share spelled
+    another way (capitals, two spaces, a line feed) is one this format does not make, refused like any other."""
     try:
         share = parse_share(text.decode("ascii"))
     except (UnicodeDecodeError, InvalidInput):
@@ -122,6 +125,9 @@ def check_opened(envelope: Envelope, text: bytes) -> Share:
     named = (envelope.identifier, envelope.group_index, envelope.member_index, envelope.share_fingerprint)
     if (share.identifier, share.group_index, share.member_index, share.fingerprint) != named:
         raise InvalidInput("the envelope opened but its share is not the one its header names")
+    if text != plaintext(share):
+        raise InvalidInput("the envelope opened but its share is not written as coldvault-envelope/1 writes it "
+                           "(lower-case words joined by single spaces, nothing else): it was made wrongly")
     return share
 
 

@@ -397,7 +397,9 @@ class _Reader:
         if signing is None:
             return None
         signing.only(("token", "key", "module"))
-        return Signing(signing.string("token"), signing.string("key"), self.lines.of(signing.path), signing.string("module", absent=True))
+        # Labels, never empty: the transcript records them, and its readers refuse an empty one (docs/transcript.md).
+        return Signing(signing.string("token", nonempty=True), signing.string("key", nonempty=True), self.lines.of(signing.path),
+                       signing.string("module", absent=True, nonempty=True))
 
     def check(self, plan: Plan) -> None:
         """Rules across fields: thresholds, sizes, duplicates."""

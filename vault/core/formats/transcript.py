@@ -46,7 +46,8 @@ SIGNING_MEMBERS = ("public_key_sha256", "token_label", "key_label")
 MAX_INTEGER = fields.MAX_SAFE_INTEGER
 """I-JSON's safe range (RFC 7493): every JSON reader gets the same number back (a larger count: `fields.count`)."""
 MAX_DEPTH = 16
-"""How deeply `data` may nest: events are small records, not documents."""
+"""How deeply `data` may nest: every value at most this many levels below `data` (its members are 1 level below;
+docs/transcript.md). Events are small records, not documents."""
 MAX_EVENT_NAME_LENGTH = 64
 MAX_LINE_BYTES = 1 << 20
 """The longest line (without its line feed) readers accept and writers write: a log may grow without
@@ -83,6 +84,10 @@ class Signer:
     public_key_sha256: str
     token_label: str | None = None
     key_label: str | None = None
+
+    def __post_init__(self) -> None:
+        if "" in (self.token_label, self.key_label):
+            raise ValueError("a signing label is a non-empty string or None: readers refuse an empty one")
 
 
 @dataclass(frozen=True)
@@ -390,7 +395,8 @@ _STRICT_DECODER = json.JSONDecoder(parse_int=_whole_number, parse_float=_no_frac
 _HASH_OF_DOMAIN = hashlib.sha256(HASH_DOMAIN)
 _HASH_MEMBER = ',"hash":"' + "0" * 64 + '"'
 _BRACKETS_TOO_FEW_TO_NEST_TOO_DEEP = MAX_DEPTH + 1
-"""A value nested deeper than MAX_DEPTH below `data` needs that many containers in `data`, plus the line's own."""
+"""A value more than MAX_DEPTH levels below `data` lies in a container MAX_DEPTH levels below it: `data` and a
+container at each level 1..MAX_DEPTH, plus the line's own object, make MAX_DEPTH + 2 brackets at least."""
 
 
 def _parse_line(line: str, number: int, previous_hash: str, name: str) -> Event:
@@ -455,7 +461,8 @@ def _data_problem(data: Any) -> str | None:
 
 
 def _value_problem(value: Any, path: str, depth: int) -> str | None:
-    """What is wrong with a value inside `data`, or None: JSON without floats, safe integers."""
+    """What is wrong with a value `depth` levels below `data` (`data` itself: 0), or None: JSON without floats,
+    safe integers, at most MAX_DEPTH levels below `data`."""
     if depth > MAX_DEPTH:
         return f"{path} is nested more than {MAX_DEPTH} levels deep"
     if value is None or isinstance(value, (bool, str)):
@@ -583,16 +590,20 @@ def signature_digest(head_hash: str) -> bytes:
 def signature_for(
     event: Event, public_key_der: bytes, raw_signature: bytes, token_label: str | None = None, key_label: str | None = None
 ) -> Signature:
-    """The signature file's contents for `event`, from the token's public key (SPKI DER) and r || s."""
+    """The signature file's contents for `event`, from the token's public key (SPKI DER) and r || s.
+
+    A label is a non-empty string or None (no label): readers refuse an empty one, so it is the caller's bug."""
     if len(raw_signature) != SIGNATURE_LENGTH_BYTES:
         raise ValueError(f"a P-256 signature from CKM_ECDSA has {SIGNATURE_LENGTH_BYTES} bytes")
+    if "" in (token_label, key_label):
+        raise ValueError("a signing label is a non-empty string or None: readers refuse an empty one")
     return Signature(
         seq=event.seq,
         hash=event.hash,
         public_key=public_key_der,
         public_key_sha256=hashlib.sha256(public_key_der).hexdigest(),
-        token_label=token_label or None,
-        key_label=key_label or None,
+        token_label=token_label,
+        key_label=key_label,
         signature=raw_signature,
     )
 

@@ -11,7 +11,9 @@ from vault.errors import TokenError
 
 
 class NoMatchingKey(TokenError):
-    """The token is there and logged in, but holds no key that fits."""
+    """The token is there and logged in, but holds no key that fits: none with that label or public key, several
+    with that label, or one that may not do what is asked (its CKA_DERIVE or CKA_DECRYPT is false). Opening an
+    envelope, it is one more way the header's recipient is not here: `Opener.open` says only that it does not open."""
 
 
 class NoSuchToken(TokenError):

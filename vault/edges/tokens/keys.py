@@ -93,7 +93,7 @@ class TokenKey:
         except ValueError:
             raise EnvelopeDoesNotOpen() from None
         if not hasattr(self.handle, "derive_key"):  # python-pkcs11 leaves it out when CKA_DERIVE is false
-            raise TokenError(f'the key "{self.label}" on token "{self.token_label}" does not allow ECDH (its CKA_DERIVE is false)',
+            raise NoMatchingKey(f'the key "{self.label}" on token "{self.token_label}" does not allow ECDH (its CKA_DERIVE is false)',
                              "make a key that does with `coldvault token keygen --type ec`")
         for encoded in (peer_point, _der_octet_string(peer_point)):
             try:
@@ -127,7 +127,7 @@ class TokenKey:
 
         digest, mgf = {"sha256": (Mechanism.SHA256, MGF.SHA256), "sha1": (Mechanism.SHA_1, MGF.SHA1)}[hash_name]
         if not hasattr(self.handle, "decrypt"):  # python-pkcs11 leaves it out when CKA_DECRYPT is false
-            raise TokenError(f'the key "{self.label}" on token "{self.token_label}" does not allow decryption (its CKA_DECRYPT is false)',
+            raise NoMatchingKey(f'the key "{self.label}" on token "{self.token_label}" does not allow decryption (its CKA_DECRYPT is false)',
                              "make a key that does with `coldvault token keygen --type rsa`")
         try:
             return bytes(self.handle.decrypt(data, mechanism=Mechanism.RSA_PKCS_OAEP, mechanism_param=(digest, mgf, None)))
@@ -209,12 +209,12 @@ def _secret_key(live: Any, label: str, key_id: str | None) -> Any:
     if not keys:
         pairs = [c for c in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY) if list(live.get_objects({Attribute.CLASS: c, Attribute.LABEL: label}))]
         if pairs:
-            raise TokenError(f'the key "{label}" is not an AES key', "seal with --key naming an AES key, or use --recipient-pubkey")
+            raise NoMatchingKey(f'the key "{label}" is not an AES key', "seal with --key naming an AES key, or use --recipient-pubkey")
         raise NoMatchingKey(f'no AES key labelled "{label}" on this token', "`coldvault token list` shows the keys")
     if len(keys) > 1:
-        raise TokenError(f'several keys are labelled "{label}"', "give keys distinct labels")
+        raise NoMatchingKey(f'several keys are labelled "{label}"', "give keys distinct labels")
     if keys[0].key_type != pkcs11.KeyType.AES:
-        raise TokenError(f'the key "{label}" is not an AES key', "seal with --key naming an AES key, or use --recipient-pubkey")
+        raise NoMatchingKey(f'the key "{label}" is not an AES key', "seal with --key naming an AES key, or use --recipient-pubkey")
     return keys[0]
 
 

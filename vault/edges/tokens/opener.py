@@ -9,6 +9,9 @@ so its token is found by looking at the public objects of every token present,
 without logging in; the PIN is then asked for that token only. The token label an
 envelope records is a hint for tokens that keep their public keys private. `--token`
 is honoured exactly: only the tokens it names are used, and each must be present.
+Which token and key an envelope names is its unauthenticated header's say, so an
+envelope that does not open with the keys here is one opaque error, whatever the
+reason (docs/envelope.md).
 """
 
 from __future__ import annotations
@@ -19,14 +22,13 @@ from types import TracebackType
 from typing import Any
 
 from vault.core.formats import envelope as ev
-from vault.core.recipients.base import KeyPairQuery, KeyQuery, SecretKeyQuery
+from vault.core.recipients.base import DOES_NOT_OPEN, KeyPairQuery, KeyQuery, SecretKeyQuery
 from vault.core.slip39.share import Share
 from vault.edges.tokens import mechanisms
 from vault.edges.tokens.discovery import Modules, Present
-from vault.edges.tokens.errors import NoMatchingKey, NoSuchToken, translate
+from vault.edges.tokens.errors import MechanismMissing, NoMatchingKey, NoSuchToken, translate
 from vault.edges.tokens.keys import TokenKey, find, public_key_hashes
 from vault.edges.tokens.sessions import PinSource, public_session, session
-from vault.errors import TokenError
 
 
 class Opener:
@@ -94,24 +96,34 @@ class Opener:
         return named if named in holding else holding[0] if holding else None
 
     def open(self, envelope: ev.Envelope) -> Share:
-        """The share inside `envelope`; raises saying which token or key is missing, or that it does not open."""
+        """The share inside `envelope`, opened with the key its header names.
+
+        The header is authenticated only by opening the envelope, so whatever it decides
+        fails as one opaque `EnvelopeDoesNotOpen`, the same words for every field
+        (docs/envelope.md): no token here holds the token or key it names, that key
+        cannot do what it names (an OAEP hash), or it does not authenticate. What is
+        not the envelope's doing is said as it is: a --token that is not present, a
+        PIN, a token pulled out mid-operation.
+        """
         import pkcs11
 
         wanted = ev.wanted(envelope)
-        last: TokenError | None = None
         for label in self._candidates(envelope, wanted):
             try:
                 return ev.unseal(envelope, self.key(label, wanted))
-            except (NoSuchToken, NoMatchingKey) as error:  # try the next token
-                last = error
+            except (NoSuchToken, NoMatchingKey, MechanismMissing, ev.EnvelopeDoesNotOpen):  # what the header chose: the next token
+                continue
             except pkcs11.PKCS11Error as error:  # e.g. the token was pulled out mid-operation
                 raise translate(error, f'on token "{label}"') from None
-        assert last is not None
-        raise last
+        raise ev.EnvelopeDoesNotOpen(
+            DOES_NOT_OPEN,
+            f"it opens only with the key it was sealed to: plug in the token that holds it (tokens present: {self.modules.labels()})",
+            "give --token LABEL for a token that keeps its public keys private; `coldvault token list` shows each token's keys",
+        )
 
     def _candidates(self, envelope: ev.Envelope, wanted: KeyQuery) -> list[str]:
         """The tokens that may open `envelope`, in the order to try them (a PIN is asked only when one is tried)."""
-        if self._token_labels:  # --token: exactly these
+        if self._token_labels:  # --token: exactly these, each present (exit 4 naming those that are)
             given = [self.token(label) for label in self._token_labels]
             if isinstance(wanted, KeyPairQuery):
                 showing = [found.label for found in given if self.shows(found, wanted)]
@@ -119,16 +131,8 @@ class Opener:
             return [found.label for found in given]
         named = envelope.recipient.token_label
         if isinstance(wanted, SecretKeyQuery):
-            if not named:
-                raise TokenError("the envelope does not name its token", "give --token LABEL for the token that holds its AES key")
-            return [named]
+            return [named] if named else []
         holder = self.holder(wanted, named)
         if holder is not None:
             return [holder]
-        if named:
-            return [named]  # absent (exit 4 naming the tokens present), or keeping its public keys private
-        raise NoMatchingKey(
-            "no token present shows the public key this envelope is sealed to",
-            f"its SHA-256 is {wanted.public_key_sha256}; tokens present: {self.modules.labels()}",
-            "plug in the custodian's token, or give --token LABEL if it keeps its public keys private",
-        )
+        return [named] if named else []  # the named one absent, or keeping its public keys private; none: no PIN is asked
