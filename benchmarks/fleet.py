@@ -8,7 +8,9 @@ Run by hand: `.venv/bin/python benchmarks/fleet.py [--vaults N] [--records R] [-
    manifest, shares and transcript), each with its own ceremony id, identifier and
    attestation keys: a drill record is bound to its vault, so none is copied.
 2. Each vault's drill log: R single-share checks, judged and signed as `drill run
-   --partial` does (benchmarks/drill_log.py: share_checks, records, write_log).
+   --partial` does (benchmarks/drill_log.py: share_checks, records, write_log); every
+   third vault also has a stale copy (a backup of its folder whose log holds the first
+   half of the records), so `fleet status` compares the copies' histories.
 3. `coldvault fleet status DIR` and `coldvault drill status` on one of the vaults,
    each in a subprocess: wall time (median of K runs, start-up included) and peak
    memory (ru_maxrss of that process alone, measured from a parent of its own).
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,6 +51,13 @@ def make_vault(out: Path, number: int, count: int, now: datetime) -> None:
     write_log(out / transcript.DRILLS_FILE, records(share_checks(out), count, now))
 
 
+def stale_copy(vault: Path, to: Path) -> None:
+    """A backup of `vault` taken halfway through its drills: the first half of its log's lines."""
+    shutil.copytree(vault, to)
+    lines = (to / transcript.DRILLS_FILE).read_bytes().splitlines(keepends=True)
+    (to / transcript.DRILLS_FILE).write_bytes(b"".join(lines[:max(1, len(lines) // 2)]))
+
+
 def run(*args: str | Path) -> None:
     subprocess.run([*COLDVAULT, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
@@ -70,6 +80,8 @@ def main() -> None:
     start = time.perf_counter()
     for number in range(arguments.vaults):
         make_vault(work / f"desk-{number:04d}", number, arguments.records, now)
+        if number % 3 == 0:
+            stale_copy(work / f"desk-{number:04d}", work / f"backup-{number:04d}")
     made_s = time.perf_counter() - start
     one = work / "desk-0000" / "manifest.json"
 
@@ -78,8 +90,8 @@ def main() -> None:
     drill_kib, fleet_kib = peak_kib("drill", "status", "--manifest", one), peak_kib("fleet", "status", work)
     said = subprocess.run([*COLDVAULT, "fleet", "status", str(work)], capture_output=True, text=True, check=False)
 
-    print(f"{arguments.vaults:,} vaults (4 groups of 3 of 4, any 2 groups: 16 custodians), {arguments.records} drill records each;"
-          f" made in {made_s:.1f} s")
+    print(f"{arguments.vaults:,} vaults (4 groups of 3 of 4, any 2 groups: 16 custodians), {arguments.records} drill records each,"
+          f" every third with a stale copy; made in {made_s:.1f} s")
     print(f"  coldvault drill status, one vault: {drill_s * 1000:8.0f} ms   peak {drill_kib / 1024:6.1f} MiB")
     print(f"  coldvault fleet status, all:       {fleet_s * 1000:8.0f} ms   peak {fleet_kib / 1024:6.1f} MiB"
           f"   {fleet_s / drill_s:.1f}x one drill status; {(fleet_s - drill_s) / arguments.vaults * 1000:.1f} ms a vault"

@@ -100,13 +100,54 @@ def test_custodian_packets_are_not_counted_as_vaults(tree: Path) -> None:
     assert [vault["places"] for vault in payload["vaults"]] == [["desk-a/vault/manifest.json"]]
 
 
-def test_an_old_revision_beside_the_extended_one_is_one_vault_judged_by_the_latest(tree: Path) -> None:
+def test_an_old_revision_beside_the_extended_one_is_a_stale_copy_of_it(tree: Path) -> None:
+    """`extend` writes a new directory whose transcript continues the old one's: the old one is a stale copy, not judged."""
     result, payload = fleet_json(tree, "desk-b")
     assert result.returncode == 0, result.stderr
     [vault] = payload["vaults"]
     assert vault["places"] == [f"{EXTENDED}/manifest.json", f"{SPLIT}/manifest.json"]
+    assert [(c["standing"], c["ahead"], c["revision"]) for c in vault["copies"]] == [
+        ("judged", None, 2), ("stale", f"{EXTENDED}/manifest.json", 1)]
     assert vault["revision"] == 2
     assert vault["anchor"]["transcript"] == f"{EXTENDED}/transcript.jsonl"
+    table = fleet(tree, "desk-b")
+    assert f"  at {EXTENDED}/manifest.json\n  stale copy at {SPLIT}/manifest.json: its history is a prefix of {EXTENDED}/manifest.json's\n" \
+        in table.stdout
+
+
+def test_a_drill_recorded_in_the_old_revision_after_extend_is_a_conflict(tree: Path, tmp_path: Path) -> None:
+    shutil.copytree(tree / "desk-b", tmp_path / "desk-b")
+    drilled = run_cli(tmp_path, "drill", "run", "--manifest", f"{SPLIT}/manifest.json", "--partial", f"{SPLIT}/shares/group1-share3.txt")
+    assert drilled.returncode == 0, drilled.stderr
+    result = fleet(tmp_path, "desk-b")
+    assert result.returncode == 1
+    assert ": CONFLICT (its copies diverge)\n" in result.stdout
+    assert f"  divergent copy at {SPLIT}/manifest.json\n  divergent copy at {EXTENDED}/manifest.json\n" in result.stdout
+    after = len((tmp_path / SPLIT / "transcript.jsonl").read_text().splitlines()) + 1  # the first line extend added
+    assert (f"  {SPLIT}/manifest.json and {EXTENDED}/manifest.json diverge: only {EXTENDED}/manifest.json has transcript.jsonl line {after}; "
+            f"only {SPLIT}/manifest.json has drills.jsonl line 1; neither is judged") in result.stdout
+    status = run_cli(tmp_path, "drill", "status", "--manifest", f"{EXTENDED}/manifest.json", "--manifest", f"{SPLIT}/manifest.json")
+    assert status.returncode == 1 and "vault: CONFLICT (its copies diverge)" in status.stdout
+
+
+def test_a_packet_copied_out_of_the_vault_is_a_stale_copy(tree: Path, tmp_path: Path) -> None:
+    """A custodian's packet holds the manifest and transcript, no drill log: a copy from before every drill."""
+    shutil.copytree(tree / CEREMONY / "custodians" / "alice", tmp_path / "alice-packet")
+    result = fleet(tree, "desk-a", str(tmp_path))
+    assert result.returncode == 0, result.stdout
+    assert (f"  at {CEREMONY}/manifest.json\n  stale copy at {tmp_path}/alice-packet/manifest.json: its history is a prefix of "
+            f"{CEREMONY}/manifest.json's\n") in result.stdout
+
+
+def test_a_vault_folder_without_its_transcript_is_named_and_its_packets_not_read(tree: Path, tmp_path: Path) -> None:
+    shutil.copytree(tree / CEREMONY, tmp_path / "vault")
+    (tmp_path / "vault" / "transcript.jsonl").unlink()
+    result, payload = fleet_json(tree, str(tmp_path))
+    assert result.returncode == 1
+    assert payload["vaults"] == []  # the packets under custodians/ are the vault's, not vaults of their own
+    [unreadable] = payload["unreadable"]
+    assert unreadable["place"] == f"{tmp_path}/vault/manifest.json" and unreadable["exit_code"] == 3
+    assert "no transcript.jsonl beside it: nothing anchors it" in unreadable["error"]
 
 
 def test_the_same_vault_found_twice_is_reported_once_with_both_places(tree: Path, tmp_path: Path) -> None:
@@ -114,7 +155,8 @@ def test_the_same_vault_found_twice_is_reported_once_with_both_places(tree: Path
     result = fleet(tree, "desk-a", str(tmp_path / "backup"), f"{CEREMONY}/manifest.json")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Example family vault (ceremony ") == 1
-    assert f"  at {CEREMONY}/manifest.json\n  at {tmp_path}/backup/manifest.json\n" in result.stdout
+    assert (f"  at {CEREMONY}/manifest.json\n  at {tmp_path}/backup/manifest.json (the same history as {CEREMONY}/manifest.json)\n"
+            in result.stdout)
     assert result.stdout.splitlines()[-1].startswith("1 vault: 1 recoverable, 0 not")
 
 
@@ -155,19 +197,50 @@ def test_a_directory_without_vaults_fails(tree: Path, tmp_path: Path) -> None:
     assert f"{tmp_path}: no vault found under it" in result.stdout
 
 
-def test_json_has_the_same_facts_as_the_table(tree: Path) -> None:
-    day = (due_day(tree, f"{CEREMONY}/manifest.json") + timedelta(days=1)).isoformat()
-    table = fleet(tree, "desk-a", "desk-b", "--as-of", day)
-    result, payload = fleet_json(tree, "desk-a", "desk-b", "--as-of", day)
-    assert table.returncode == result.returncode == 1
-    assert payload["ok"] is False and payload["as_of"] == day
+def headline(vault: dict) -> str:
+    """The verdict as the table shows it, from the JSON's facts."""
+    if vault["verdict"] == "recoverable":
+        return f"RECOVERABLE until {vault['recoverable_until']}"
+    if vault["verdict"] == "retired":
+        successor = vault["superseded_by"]
+        return f"RETIRED (superseded by {successor['name']}, ceremony {successor['ceremony_id']}, at {successor['place']})"
+    return {"conflict": "CONFLICT (its copies diverge)", "not-recoverable": "NOT RECOVERABLE"}[vault["verdict"]]
+
+
+def copy_line(copy: dict) -> str:
+    return {"judged": f"  at {copy['place']}", "same": f"  at {copy['place']} (the same history as {copy['ahead']})",
+            "stale": f"  stale copy at {copy['place']}: its history is a prefix of {copy['ahead']}'s",
+            "divergent": f"  divergent copy at {copy['place']}"}[copy["standing"]]
+
+
+def assert_table_is_json(work: Path, *args: str) -> None:
+    """`fleet status ARGS` says the same facts as a table and as JSON: verdicts, keys, pins, copies, groups, shares, the summary."""
+    table = fleet(work, *args)
+    result, payload = fleet_json(work, *args)
+    assert table.returncode == result.returncode
     assert table.stdout.splitlines()[-1] == payload["summary"]
     for vault in payload["vaults"]:
-        verdict = f"RECOVERABLE until {vault['recoverable_until']}" if vault["recoverable"] else "NOT RECOVERABLE"
-        block = table.stdout.split(f"{vault['name']} (ceremony {vault['ceremony_id']}): {verdict}\n")[1]
-        assert block.startswith("".join(f"  at {place}\n" for place in vault["places"]))
-        assert f"  groups: {vault['groups_ready']} ready, {vault['groups_needed']} needed\n" in block
-        assert f"  failed: {', '.join(vault['failed']) or 'none'}; overdue: {', '.join(vault['overdue']) or 'none'}\n" in block
+        block = table.stdout.split(f"{vault['name']} (ceremony {vault['ceremony_id']}): {headline(vault)}\n")[1]
+        pin = {None: "", True: f" (pinned: {vault['pin']})", False: f"; NOT PINNED in {(payload['pins'] or {}).get('file')}"}
+        expected = [f"  vault key SHA256 {vault['vault_key_sha256']}{pin[vault['pinned']]}", *map(copy_line, vault["copies"]),
+                    *(f"  {reason}" for reason in vault["reasons"])]
+        assert block.splitlines()[:len(expected)] == expected
+        if vault["groups_ready"] is not None:
+            assert f"  groups: {vault['groups_ready']} ready, {vault['groups_needed']} needed\n" in block
+            assert f"  failed: {', '.join(vault['failed']) or 'none'}; overdue: {', '.join(vault['overdue']) or 'none'}\n" in block
+    for place in payload["unreadable"]:
+        assert f"{place['place']}: COULD NOT BE READ (exit {place['exit_code']})\n" in table.stdout
+    for pin in (payload["pins"] or {}).get("not_found", []):
+        assert f"PINNED AND NOT FOUND: vault key SHA256 {pin['vault_key_sha256']} ({pin['label']}; " in table.stdout
+
+
+def test_json_has_the_same_facts_as_the_table(tree: Path) -> None:
+    day = (due_day(tree, f"{CEREMONY}/manifest.json") + timedelta(days=1)).isoformat()
+    result, payload = fleet_json(tree, "desk-a", "desk-b", "--as-of", day)
+    assert result.returncode == 1
+    assert payload["ok"] is False and payload["as_of"] == day
+    assert [vault["verdict"] for vault in payload["vaults"]] == ["not-recoverable", "not-recoverable"]
+    assert_table_is_json(tree, "desk-a", "desk-b", "--as-of", day)
 
 
 def test_hostile_paths_are_shown_not_obeyed(tree: Path, tmp_path: Path) -> None:

@@ -25,8 +25,7 @@ from conftest import run_cli
 from vault.core import fleet as fl
 from vault.core.text import fleet_report, metrics, safe
 from vault.edges import fsio
-from vault.errors import VaultError
-from vault.flows import drill, vaults
+from vault.flows import fleet as flow
 
 HOSTILE = 'Treasury "cold" \\ 2024\nfake{label="x"} 1 <script>alert(1)</script>'
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "monitoring.md"
@@ -49,17 +48,8 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def read_fleet(root: Path, as_of: date) -> fl.Fleet:
-    """As `fleet status` reads each place: `drill status`'s flow, the error of an unreadable place kept."""
-    statuses, unreadable = [], []
-    for path in sorted(root.glob("*/manifest.json")):
-        try:
-            status = drill.status(path, as_of, None)
-            manifest = vaults.anchored_manifest(path).manifest
-        except VaultError as error:
-            unreadable.append(fl.Unreadable(str(path), "\n".join((error.message, *error.hints)), error.exit_code))
-            continue
-        statuses.append(fl.VaultStatus((str(path),), manifest, status.anchor, status.readiness))
-    return fl.fleet(as_of, statuses, unreadable)
+    """As `fleet status` reads the tree: every vault, and the place that cannot be read with its error."""
+    return flow.status([root], as_of)
 
 
 def made_day(root: Path) -> date:
@@ -68,12 +58,12 @@ def made_day(root: Path) -> date:
 
 def samples(text: str) -> list[tuple[str, dict[str, str], str]]:
     """Every sample line read back as the format defines it: name, label values unescaped, value."""
-    label = re.compile(r'([a-z_]+)="((?:[^"\\\n]|\\[\\"n])*)"')
+    label = re.compile(r'([a-z_][a-z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
     found = []
     for line in text.splitlines():
         if line.startswith("#"):
             continue
-        match = re.fullmatch(r'([a-z_]+)(?:\{((?:[a-z_]+="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? (-?\d+)', line)
+        match = re.fullmatch(r'([a-z_]+)(?:\{((?:[a-z_][a-z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*)\})? (-?\d+)', line)
         assert match, f"not a sample line: {line!r}"
         values = {name: re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
                   for name, value in label.findall(match.group(2) or "")}
@@ -181,7 +171,33 @@ tests:
         values: '0x4'
       - series: 'coldvault_vault_recoverable_remaining_seconds{vault="Gone",ceremony_id="c",path="c/manifest.json"}'
         values: '0x4'
+      - series: 'coldvault_vault_retired{vault="Gone",ceremony_id="c",path="c/manifest.json"}'
+        values: '0x4'
+      - series: 'coldvault_vault_conflict{vault="Gone",ceremony_id="c",path="c/manifest.json"}'
+        values: '0x4'
       - series: 'coldvault_unreadable_vault{path="d/manifest.json"}'
+        values: '1x4'
+      - series: 'coldvault_vault_recoverable{vault="Old",ceremony_id="e",path="e/manifest.json"}'
+        values: '0x4'
+      - series: 'coldvault_vault_recoverable_remaining_seconds{vault="Old",ceremony_id="e",path="e/manifest.json"}'
+        values: '0x4'
+      - series: 'coldvault_vault_retired{vault="Old",ceremony_id="e",path="e/manifest.json"}'
+        values: '1x4'
+      - series: 'coldvault_vault_recoverable{vault="OldSoon",ceremony_id="f",path="f/manifest.json"}'
+        values: '1x4'
+      - series: 'coldvault_vault_recoverable_remaining_seconds{vault="OldSoon",ceremony_id="f",path="f/manifest.json"}'
+        values: '86400x4'
+      - series: 'coldvault_vault_retired{vault="OldSoon",ceremony_id="f",path="f/manifest.json"}'
+        values: '1x4'
+      - series: 'coldvault_vault_recoverable{vault="Split",ceremony_id="g",path="g/manifest.json"}'
+        values: '0x4'
+      - series: 'coldvault_vault_conflict{vault="Split",ceremony_id="g",path="g/manifest.json"}'
+        values: '1x4'
+      - series: 'coldvault_vault_unpinned{vault="Stray",ceremony_id="h",path="h/manifest.json"}'
+        values: '1x4'
+      - series: 'coldvault_vault_unpinned{vault="Soon",ceremony_id="a",path="a/manifest.json"}'
+        values: '0x4'
+      - series: 'coldvault_pin_missing{vault_key_sha256="abab",label="Gone vault"}'
         values: '1x4'
       - series: 'coldvault_fleet_last_run_timestamp_seconds'
         values: '0x72'
@@ -200,6 +216,27 @@ tests:
             exp_annotations:
               summary: "Vault Gone is not recoverable"
               description: "c/manifest.json (ceremony c) is not recoverable from recently verified shares. Run `coldvault drill status --manifest c/manifest.json` and hold a drill."
+      - eval_time: 2h
+        alertname: ColdvaultVaultConflict
+        exp_alerts:
+          - exp_labels: {severity: critical, vault: Split, ceremony_id: g, path: g/manifest.json}
+            exp_annotations:
+              summary: "Copies of vault Split diverge"
+              description: "No place holds the whole history of g/manifest.json (ceremony g): run `coldvault fleet status` to see which copies diverge and where."
+      - eval_time: 2h
+        alertname: ColdvaultVaultNotPinned
+        exp_alerts:
+          - exp_labels: {severity: warning, vault: Stray, ceremony_id: h, path: h/manifest.json}
+            exp_annotations:
+              summary: "Vault Stray is not pinned"
+              description: "h/manifest.json was found but its vault key is not in the pins file: pin it, or find out who put it there."
+      - eval_time: 2h
+        alertname: ColdvaultPinnedVaultMissing
+        exp_alerts:
+          - exp_labels: {severity: critical, vault_key_sha256: abab, label: Gone vault}
+            exp_annotations:
+              summary: "Pinned vault Gone vault was not found"
+              description: "No vault with key SHA-256 abab was found: was it moved, deleted, or left out of the paths searched?"
       - eval_time: 2h
         alertname: ColdvaultVaultUnreadable
         exp_alerts:
@@ -221,10 +258,12 @@ tests:
 
 
 def test_the_documented_alert_rules_pass_promtool_and_fire(tmp_path: Path, promtool: str) -> None:
+    """Each alert fires on its series, and only there: a retired vault (Old, OldSoon) fires none, a vault in conflict
+    (Split) fires ColdvaultVaultConflict and not ColdvaultVaultNotRecoverable."""
     (tmp_path / "rules.yml").write_text(rules_block())
     checked = subprocess.run([promtool, "check", "rules", "rules.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 5 rules found" in checked.stdout
+    assert "SUCCESS: 8 rules found" in checked.stdout
     (tmp_path / "tests.yml").write_text(RULE_TESTS)
     tested = subprocess.run([promtool, "test", "rules", "tests.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert tested.returncode == 0, tested.stdout + tested.stderr

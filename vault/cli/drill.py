@@ -23,14 +23,15 @@ from vault.cli.options import (
     WaitOption,
     tokens,
 )
-from vault.cli.output import emit, say_anchor
+from vault.cli.output import copies_data, emit, say_anchor
 from vault.core import drill as dr
+from vault.core import verdict as vd
 from vault.core.anchor import to_data
 from vault.core.formats.drills import DrillRecord, Result, Signer
 from vault.core.formats.drills import to_data as record_data
 from vault.core.proof import proven_summary
 from vault.core.scheme import describe_group
-from vault.errors import CheckFailed
+from vault.errors import CheckFailed, InvalidInput
 from vault.flows import drill as flow
 
 app = new_app("Recovery drills: check shares without revealing the seed; readiness; reports.")
@@ -78,28 +79,37 @@ def run(
         raise CheckFailed(f"the drill FAILED: {judged.reasons[0]}", *judged.reasons[1:], f"recorded in {drilled.log}")
 
 
+ManifestsOption = Annotated[
+    list[Path],
+    typer.Option("--manifest", help="The vault's manifest.json, checked against the transcript.jsonl beside it; repeat it for "
+                                    "each place holding a copy of the vault: the copies are judged as branches."),
+]
+
+
 @app.command("status")
 def status(
-    manifest: ManifestOption, as_of: AsOfOption = None, log: LogOption = None, key: AnchorKey = None, vault_key: VaultKey = None,
+    manifest: ManifestsOption, as_of: AsOfOption = None, log: LogOption = None, key: AnchorKey = None, vault_key: VaultKey = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Per custodian: when their share was last verified and whether that is overdue; per group
-    and overall: recoverable from recently verified shares alone? Exit 1 when not (for cron),
-    or when the manifest does not match the transcript beside it."""
-    found = flow.status(manifest, as_of.date() if as_of else None, log, key=key, vault_key=vault_key)
-    ready = found.readiness
-    emit(as_json, {**_status_payload(ready), "anchor": to_data(found.anchor)}, _status_lines(ready))
-    say_anchor(as_json, found.anchor, manifest)
-    _fail_if_tampered(ready)
-    if not ready.recoverable:
-        raise CheckFailed(f"as of {ready.as_of} the vault is NOT recoverable from recently verified shares", *ready.weakest[:3])
-
-
-def _fail_if_tampered(ready: dr.Readiness) -> None:
-    """Exit 1 when a record of the log does not verify: whatever else is said, the log is not what drills wrote."""
-    if ready.tampered:
-        raise CheckFailed(f"the drill log was tampered with: {len(ready.findings)} record(s) do not verify and were not counted",
-                          *(finding.problem for finding in ready.findings[:3]))
+    and overall: recoverable from recently verified shares alone? With several --manifest, the
+    places of one vault: a copy whose history is a prefix of another's is stale (named, not judged);
+    copies that diverge are a CONFLICT. Exit 1 when not recoverable or in conflict, or when the
+    log is tampered with, or the manifest does not match the transcript beside it (for cron)."""
+    day = as_of.date() if as_of else None
+    if len(manifest) == 1:
+        found = flow.status(manifest[0], day, log, key=key, vault_key=vault_key)
+    elif log is not None:
+        raise InvalidInput("--log names one drill log: give it with one --manifest",
+                           "with several places, each place's drills.jsonl beside its manifest is read")
+    else:
+        found = flow.status_of_copies(manifest, day, key=key, vault_key=vault_key)
+    emit(as_json, {**_status_payload(found), "anchor": to_data(found.anchor)}, _status_lines(found))
+    say_anchor(as_json, found.anchor, found.copies.first.path if found.copies else manifest[0])
+    judged = found.judgement
+    if judged.alert:
+        details = found.readiness.weakest if found.readiness else [copy.describe() for copy in found.copies.copies] if found.copies else []
+        raise CheckFailed(judged.reasons[0], *judged.reasons[1:], *details[:3])
 
 
 @app.command("report")
@@ -112,13 +122,17 @@ def report(
     vault_key: VaultKey = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Write a self-contained readiness report (HTML, no network assets; prints in black and white)."""
+    """Write a self-contained readiness report (HTML, no network assets; prints in black and white).
+    Exit 1 when the drill log was tampered with (the report is still written)."""
     found = flow.report(manifest, out, as_of.date() if as_of else None, log, key=key, vault_key=vault_key)
-    ready = found.readiness
-    emit(as_json, {"out": str(out), "recoverable": ready.recoverable, "tampered": ready.tampered, "anchor": to_data(found.anchor)},
-         [f"wrote {out}: {'recoverable' if ready.recoverable else 'NOT recoverable'} as of {ready.as_of}"])
+    ready, judged = found.readiness, found.judgement
+    assert ready is not None
+    emit(as_json, {"out": str(out), "recoverable": judged.recoverable, "verdict": judged.verdict.value, "tampered": ready.tampered,
+                   "anchor": to_data(found.anchor)},
+         [f"wrote {out}: {judged.headline} as of {ready.as_of}"])
     say_anchor(as_json, found.anchor, manifest)
-    _fail_if_tampered(ready)
+    if ready.tampered:  # whatever else is said, the log is not what drills wrote
+        raise CheckFailed(vd.tampered(ready), *(finding.problem for finding in ready.findings[:3]))
 
 
 def _state(share: dr.ShareReadiness) -> str:
@@ -143,10 +157,23 @@ def _run_lines(record: DrillRecord, log_path: Path, head: str) -> list[str]:
     return lines
 
 
-def _status_payload(ready: dr.Readiness) -> dict[str, Any]:
+def _status_payload(found: flow.Status) -> dict[str, Any]:
+    """`drill status --json` (docs/drills.md): the verdict, the readiness it was judged from, the places read."""
+    judged, ready = found.judgement, found.readiness
+    payload: dict[str, Any] = {
+        "as_of": ready.as_of.isoformat() if ready else None,
+        "verdict": judged.verdict.value,
+        "reasons": list(judged.reasons),
+        "recoverable": judged.recoverable,
+        "recoverable_until": judged.until.isoformat() if judged.until else None,
+        "vault_key_sha256": found.manifest.vault_key_sha256,
+    }
+    if found.copies is not None:
+        payload["copies"] = copies_data(found.copies)
+    if ready is None:
+        return payload
     return {
-        "as_of": ready.as_of.isoformat(),
-        "recoverable": ready.recoverable,
+        **payload,
         "drill_interval_days": ready.interval_days,
         "groups_needed": ready.groups_needed,
         "groups": [vars(g) for g in ready.groups],
@@ -173,7 +200,19 @@ def _status_payload(ready: dr.Readiness) -> dict[str, Any]:
     }
 
 
-def _status_lines(ready: dr.Readiness) -> list[str]:
+def _status_lines(found: flow.Status) -> list[str]:
+    ready, judged = found.readiness, found.judgement
+    lines = [] if found.copies is None else ["places:", *(f"  {copy.describe()}" for copy in found.copies.copies)]
+    if ready is not None:
+        lines += _readiness_lines(ready)
+    groups = f" ({sum(g.ready for g in ready.groups)} groups ready, {ready.groups_needed} needed)" if ready else ""
+    lines.append(f"vault: {judged.headline}{groups}")
+    lines += [f"  {reason}" for reason in judged.reasons]
+    lines += [f"weak point: {sentence}" for sentence in (ready.weakest if ready else ())]
+    return lines
+
+
+def _readiness_lines(ready: dr.Readiness) -> list[str]:
     count = len(ready.groups)
     lines = [f"readiness as of {ready.as_of} (a check counts for {ready.interval_days} days):"]
     for group in ready.groups:
@@ -183,7 +222,4 @@ def _status_lines(ready: dr.Readiness) -> list[str]:
             when = f"last verified {share.last_verified}, counts until {share.due}" if share.last_verified else "never verified"
             lines.append(f"  {share.entry.custodian or 'share ' + str(share.entry.member_index + 1)}: {when}: {_state(share)}")
     lines += [f"TAMPERED: {finding.problem} (not counted)" for finding in ready.findings]
-    verdict = "RECOVERABLE" if ready.recoverable else "NOT RECOVERABLE"
-    lines.append(f"vault: {verdict} from recently verified shares ({sum(g.ready for g in ready.groups)} groups ready, {ready.groups_needed} needed)")
-    lines += [f"weak point: {sentence}" for sentence in ready.weakest]
     return lines

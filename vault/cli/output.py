@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from vault.core.anchor import Anchor, AnchorKind, describe
+from vault.core.copies import Copies
 from vault.core.text import safe
 
 
@@ -31,3 +32,9 @@ def say_anchor(as_json: bool, anchor: Anchor, manifest: object) -> None:
     """
     if not as_json or (anchor.kind is AnchorKind.NONE and not anchor.trusted):
         typer.echo(safe.text(describe(anchor, str(manifest))), err=True)
+
+
+def copies_data(copies: Copies) -> list[dict[str, Any]]:
+    """The places of a vault as `--json` gives them (`drill status`, `fleet status`): each with its standing."""
+    return [{"place": copy.place.path, "standing": copy.standing.value, "ahead": copy.ahead,
+             "manifest_sha256": copy.place.manifest_sha256, "revision": copy.place.manifest.revision_number} for copy in copies.copies]

@@ -1,36 +1,67 @@
-"""Many vaults at once: each vault's readiness summed up, and the fleet's verdict (`coldvault fleet status`).
+"""Many vaults at once: each vault's copies, readiness and verdict, and the fleet's (`coldvault fleet status`).
 
-Pure: the flow reads each vault (its anchored manifest and drill log, once) and
-hands its `Readiness` here; the table, the JSON, the Prometheus metrics and the HTML
-page are all rendered from these dataclasses, so they say the same facts.
-
-The one computation of its own is `recoverable_until`: the last day on which the
-vault is still recoverable if nobody checks a share from today on. A share counts
-until its `due` day; a group is ready while `needed` of its shares count, so until
-the `needed`-th latest due day of its current shares; the vault is recoverable while
-`groups_needed` groups are ready, so until the `groups_needed`-th latest of those days.
+Pure: the flow reads every place, groups the places of each vault and judges its
+copies (vault.core.copies), reads the judged place's drill log, and hands each vault
+here as `Found`. Here the vaults found meet each other: a vault that another one
+supersedes is RETIRED (`supersedes`), and the pins say which vaults were expected.
+The verdict itself is vault.core.verdict's, the same as `drill status`'s; the table,
+the JSON, the Prometheus metrics and the HTML page are all rendered from these
+dataclasses, so they say the same facts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from vault.core.anchor import Anchor
+from vault.core.copies import Copies, Place
 from vault.core.drill import Readiness, ShareReadiness, State
 from vault.core.formats.manifest import Manifest
+from vault.core.formats.pins import Pin
+from vault.core.verdict import Judgement, Successor, Verdict, judge
+
+
+@dataclass(frozen=True)
+class Found:
+    """One vault as the flow read it: its copies, and the judged place's readiness (None in conflict: not judged)."""
+
+    copies: Copies
+    readiness: Readiness | None
+    noted: Successor | None = None
+    """A successor named in the vault's own folder (vault.flows.copies.successor_noted), when there is one."""
 
 
 @dataclass(frozen=True)
 class VaultStatus:
-    """One vault that was read: where it is, what anchored it, and its readiness."""
+    """One vault: where it is, what anchored it, its readiness and its verdict."""
 
-    places: tuple[str, ...]
-    """Where it was found (the manifest's path as given or found); several when the same vault was found twice."""
-    manifest: Manifest
-    anchor: Anchor
-    readiness: Readiness
+    copies: Copies
+    readiness: Readiness | None
+    """None when the vault is in conflict: no copy is judged."""
+    judgement: Judgement
+    pin: str | None = None
+    """The label of its pin (`--pins`), when it is pinned."""
+    pinned: bool | None = None
+    """Whether its vault key is pinned; None when no pins were given."""
+
+    @property
+    def place(self) -> Place:
+        return self.copies.first
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        """Every place it was found, the judged one first."""
+        return self.copies.places
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.place.manifest
+
+    @property
+    def anchor(self) -> Anchor:
+        return self.place.anchor
 
     @property
     def name(self) -> str:
@@ -41,26 +72,30 @@ class VaultStatus:
         return self.manifest.ceremony.id
 
     @property
-    def identity(self) -> tuple[str, int]:
-        """What makes two places the same vault: its ceremony id and its share set's identifier."""
-        return self.manifest.ceremony.id, self.manifest.scheme.identifier
+    def vault_key_sha256(self) -> str | None:
+        return self.manifest.vault_key_sha256
 
     @property
     def revision(self) -> int:
         """The manifest's revision: 1 for the ceremony's own, 2 and on for each `extend`."""
-        return self.manifest.revision.number if self.manifest.revision else 1
+        return self.manifest.revision_number
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.judgement.verdict
 
     @property
     def recoverable(self) -> bool:
-        return self.readiness.recoverable and not self.readiness.tampered
+        return self.judgement.recoverable
 
     @property
     def recoverable_until(self) -> date | None:
         """The last day it stays recoverable unless someone checks a share; None when it is not recoverable now."""
-        return recoverable_until(self.readiness) if self.recoverable else None
+        return self.judgement.until
 
     def shares_in(self, state: State) -> tuple[ShareReadiness, ...]:
-        return tuple(share for share in self.readiness.shares if share.state is state)
+        shares = self.readiness.shares if self.readiness else ()
+        return tuple(share for share in shares if share.state is state)
 
 
 @dataclass(frozen=True)
@@ -77,55 +112,72 @@ class Unreadable:
 class Fleet:
     as_of: date
     vaults: tuple[VaultStatus, ...]
-    """Sorted by urgency: not recoverable first, then by the day each stops being recoverable."""
+    """Sorted by urgency: alerts first, then by the day each stops being recoverable, retired vaults last."""
     unreadable: tuple[Unreadable, ...]
+    pins_file: str | None = None
+    """The file `--pins` named; None without it."""
+    missing_pins: tuple[Pin, ...] = ()
+    """Pinned vaults not found."""
 
     @property
     def recoverable(self) -> int:
-        return sum(1 for vault in self.vaults if vault.recoverable)
+        return self.count(Verdict.RECOVERABLE)
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(1 for vault in self.vaults if vault.verdict is verdict)
+
+    @property
+    def unpinned(self) -> tuple[VaultStatus, ...]:
+        return tuple(vault for vault in self.vaults if vault.pinned is False)
 
     @property
     def ok(self) -> bool:
-        """Every vault read and recoverable: exit 0."""
-        return not self.unreadable and all(vault.recoverable for vault in self.vaults)
+        """Every vault read and recoverable or retired, and the pins all found and all the vaults pinned: exit 0."""
+        return not (self.unreadable or self.unpinned or self.missing_pins or any(vault.judgement.alert for vault in self.vaults))
 
 
-def recoverable_until(readiness: Readiness) -> date | None:
-    """See the module docstring; None when the vault is not recoverable as of its day."""
-    if not readiness.recoverable:
-        return None
-    group_days: list[date] = []
-    for group in readiness.groups:
-        dues = sorted((share.due for share in readiness.shares
-                       if share.entry.group_index == group.index and share.current and share.due is not None), reverse=True)
-        if len(dues) >= group.needed:
-            group_days.append(dues[group.needed - 1])
-    group_days.sort(reverse=True)
-    if len(group_days) < readiness.groups_needed:
-        return None
-    return group_days[readiness.groups_needed - 1]
+def supersedes(successor: Place, predecessor: Place) -> bool:
+    """Whether the vault at `successor` supersedes the vault at `predecessor`: the one decision that retires a vault.
 
+    Today: the successor's manifest (anchored by its own transcript) names, in
+    `supersedes`, the predecessor's ceremony id and the SHA-256 of the predecessor's
+    manifest file, the revision judged (its latest found). A successor that names an
+    older revision does not retire it: a revision made after the rotation is a fork,
+    and the vault keeps being watched.
 
-def fleet(as_of: date, vaults: Iterable[VaultStatus], unreadable: Sequence[Unreadable]) -> Fleet:
-    """The fleet: the same vault found twice is one vault with both places; the most urgent first.
-
-    `extend` keeps the ceremony id and the identifier, so an old revision left beside
-    the new one is the same vault: it is judged by its latest revision (the shares it
-    lists are the ones custodians hold), whose place comes first.
+    Not yet proven: that the predecessor's holders made the successor. Anyone who can
+    write a folder the fleet searches can write a manifest naming any vault. The
+    rotation's signature by the predecessor's vault key is to be checked here (the
+    lead's change, docs/history.md), and nowhere else.
     """
-    merged: dict[tuple[str, int], VaultStatus] = {}
-    for vault in vaults:
-        seen = merged.get(vault.identity)
-        if seen is None:
-            merged[vault.identity] = vault
-        elif vault.revision > seen.revision:
-            merged[vault.identity] = VaultStatus(vault.places + seen.places, vault.manifest, vault.anchor, vault.readiness)
-        else:
-            merged[vault.identity] = VaultStatus(seen.places + vault.places, seen.manifest, seen.anchor, seen.readiness)
-    ordered = sorted(merged.values(), key=_urgency)
-    return Fleet(as_of, tuple(ordered), tuple(sorted(unreadable, key=lambda u: u.place)))
+    named = successor.manifest.supersedes
+    return (named is not None and successor.identity != predecessor.identity
+            and named.ceremony_id == predecessor.manifest.ceremony.id and named.manifest_sha256 == predecessor.manifest_sha256)
+
+
+def fleet(as_of: date, found: Sequence[Found], unreadable: Sequence[Unreadable], pins: Sequence[Pin] | None = None,
+          pins_file: str | None = None) -> Fleet:
+    """The fleet: each vault judged (retired when another vault found supersedes it), pins matched, the most urgent first."""
+    judged = [item.copies.judged for item in found]
+    label = {pin.vault_key_sha256: pin.label for pin in pins or ()}
+    vaults = []
+    for item, place in zip(found, judged, strict=True):
+        successor = item.noted or next((_successor(other) for other in judged
+                                        if other is not None and place is not None and supersedes(other, place)), None)
+        key = item.copies.first.manifest.vault_key_sha256
+        pinned = None if pins is None else key in label
+        vaults.append(VaultStatus(item.copies, item.readiness, judge(item.readiness, successor, item.copies.divergence),
+                                  label.get(key or ""), pinned))
+    keys = {vault.vault_key_sha256 for vault in vaults}
+    missing = tuple(pin for pin in pins or () if pin.vault_key_sha256 not in keys)
+    ordered = sorted(vaults, key=_urgency)
+    return Fleet(as_of, tuple(ordered), tuple(sorted(unreadable, key=lambda u: u.place)), pins_file, missing)
+
+
+def _successor(place: Place) -> Successor:
+    return Successor(place.manifest.ceremony.name, place.manifest.ceremony.id, place.path)
 
 
 def _urgency(vault: VaultStatus) -> tuple[int, date, str, str]:
-    until = vault.recoverable_until
-    return (0 if until is None else 1, until or date.min, vault.name, vault.places[0])
+    rank = 0 if vault.judgement.alert else 2 if vault.verdict is Verdict.RETIRED else 1
+    return (rank, vault.recoverable_until or date.min, vault.name, vault.places[0])

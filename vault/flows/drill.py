@@ -18,8 +18,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from vault.core import copies as cp
 from vault.core import drill as dr
 from vault.core import evidence, names, proof, verification
+from vault.core import verdict as vd
 from vault.core.anchor import Anchor, Pins, describe
 from vault.core.attestation import SigningKey
 from vault.core.formats import drills, transcript
@@ -33,6 +35,7 @@ from vault.edges import fsio, sources, terminal
 from vault.edges.tokens.opener import Opener
 from vault.errors import CheckFailed, InvalidInput, TokenError, VaultError
 from vault.flows.recover import type_shares
+from vault.flows import copies
 from vault.flows.tokens import TokenOptions, opener
 from vault.flows.vaults import Anchored, anchored_manifest, read_events
 from vault.flows.writers import LOCK_WAIT_SECONDS, writing
@@ -54,10 +57,14 @@ class Drilled:
 
 @dataclass(frozen=True)
 class Status:
-    readiness: dr.Readiness
+    readiness: dr.Readiness | None
+    """None when the vault's copies diverge: no copy is judged."""
     anchor: Anchor
     """What anchored the manifest the readiness was judged against."""
     manifest: mf.Manifest
+    judgement: vd.Judgement
+    copies: cp.Copies | None = None
+    """The places read, when several were given."""
 
 
 def run(
@@ -150,14 +157,43 @@ def _refuse_tampered(found: evidence.Evidence) -> None:
 
 def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clock = utc_now, key: str | None = None,
            vault_key: str | None = None) -> Status:
-    """Readiness per share, group and vault as of a day (default: today, UTC), from the drill log."""
+    """Readiness per share, group and vault as of a day (default: today, UTC), from the drill log; and the verdict."""
     day = as_of_day(as_of, clock)
     read = anchored_manifest(manifest_path, Pins(key, vault_key))
-    path = log_of(manifest_path, log)
-    if not path.exists():
-        return Status(dr.readiness(read.manifest, (), day, log_name=str(path), now=clock()), read.anchor, read.manifest)
-    with fsio.bulk_reading(), fsio.read_lines(path, transcript.MAX_LINE_BYTES) as lines:
-        return Status(dr.readiness_from_end(read.manifest, list(lines), day, log_name=str(path), now=clock()), read.anchor, read.manifest)
+    ready = readiness_of(read.manifest, log_of(manifest_path, log), day, clock())
+    return Status(ready, read.anchor, read.manifest, _judged(ready, manifest_path, read))
+
+
+def status_of_copies(manifest_paths: Sequence[Path], as_of: date | None, clock: Clock = utc_now, key: str | None = None,
+                     vault_key: str | None = None) -> Status:
+    """`status` of one vault found at several places, its copies judged as branches (vault.core.copies).
+
+    The vault is judged from the place whose history holds every other's; when none
+    does, it is in conflict and not judged (no readiness). Places of different vaults
+    are refused (exit 3): `fleet status` is for several vaults.
+    """
+    day = as_of_day(as_of, clock)
+    pins = Pins(key, vault_key)
+    reads = [copies.read_place(path, pins) for path in copies.distinct(manifest_paths)]
+    for read in reads[1:]:
+        if read.place.identity != reads[0].place.identity:
+            raise InvalidInput(f"{read.path} is another vault ({read.place.identity}) than {reads[0].path} ({reads[0].place.identity})",
+                               "drill status judges the places of one vault; `coldvault fleet status` reads several vaults")
+    found = copies.arranged(reads)
+    place = found.judged
+    if place is None:
+        return Status(None, found.first.anchor, found.first.manifest, vd.judge(None, divergence=found.divergence), found)
+    ready = readiness_of(place.manifest, copies.drill_log(place), day, clock())
+    return Status(ready, place.anchor, place.manifest, vd.judge(ready, copies.successor_noted(place)), found)
+
+
+def readiness_of(manifest: mf.Manifest, log: Path, day: date, now: datetime) -> dr.Readiness:
+    """Readiness as of `day` from the drill log at `log` (none yet: every share as the ceremony left it); `now` is the
+    reader's clock, which a record may not be dated after."""
+    if not log.exists():
+        return dr.readiness(manifest, (), day, log_name=str(log), now=now)
+    with fsio.bulk_reading(), fsio.read_lines(log, transcript.MAX_LINE_BYTES) as lines:
+        return dr.readiness_from_end(manifest, list(lines), day, log_name=str(log), now=now)
 
 
 def report(
@@ -172,9 +208,15 @@ def report(
     path = log_of(manifest_path, log)
     with fsio.bulk_reading():
         ready = dr.readiness(manifest, read_log(path), day, every_signature=True, log_name=str(path), now=clock())
-        page = rp.render(manifest, ready, describe(read.anchor, str(manifest_path)))
+        judged = _judged(ready, manifest_path, read)
+        page = rp.render(manifest, ready, describe(read.anchor, str(manifest_path)), judged)
     fsio.write_new_file(out, page.encode("utf-8"), fsio.PUBLIC_FILE_MODE)
-    return Status(ready, read.anchor, manifest)
+    return Status(ready, read.anchor, manifest, judged)
+
+
+def _judged(ready: dr.Readiness, manifest_path: Path, read: Anchored) -> vd.Judgement:
+    """The verdict of a vault read at one place: its own folder may name its successor (`copies.successor_noted`)."""
+    return vd.judge(ready, copies.successor_noted(cp.Place(str(manifest_path), read.manifest, read.sha256, read.anchor)))
 
 
 def as_of_day(day: date | None, clock: Clock) -> date:

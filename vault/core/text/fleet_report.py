@@ -17,6 +17,7 @@ from vault.core.drill import State
 from vault.core.fleet import Fleet, Unreadable, VaultStatus
 from vault.core.text import safe
 from vault.core.text.report import STYLE
+from vault.core.verdict import Verdict
 
 _e = safe.html
 _PATH_SAFE = frozenset(ascii_letters + digits + "-._~/")
@@ -30,18 +31,21 @@ def render(fleet: Fleet, links: Mapping[str, str]) -> str:
     is percent-encoded here, so a directory named `javascript:x` or `a#b` stays a path.
     """
     title = f"Fleet readiness as of {fleet.as_of}"
-    body = [_header(fleet), _vaults(fleet, links), _unreadable(fleet.unreadable)]
+    body = [_header(fleet), _vaults(fleet, links), _unreadable(fleet.unreadable), _missing(fleet)]
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
             f"<style>{FLEET_STYLE}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
 
 
 def _header(fleet: Fleet) -> str:
-    """The fleet's verdict in one sentence: how many vaults are recoverable, how many could not be read."""
+    """The fleet's verdict in one sentence: how many vaults are recoverable, retired, in conflict, could not be read, pinned."""
     count = len(fleet.vaults)
-    unread = len(fleet.unreadable)
     words = f"{fleet.recoverable} of {count} {'vault' if count == 1 else 'vaults'} recoverable"
-    if unread:
-        words += f"; <strong>{unread} could not be read</strong>"
+    if fleet.count(Verdict.RETIRED):
+        words += f"; {fleet.count(Verdict.RETIRED)} retired"
+    for number, what in ((fleet.count(Verdict.CONFLICT), "in CONFLICT"), (len(fleet.unreadable), "could not be read"),
+                         (len(fleet.unpinned), "NOT PINNED"), (len(fleet.missing_pins), "pinned and NOT FOUND")):
+        if number:
+            words += f"; <strong>{number} {what}</strong>"
     verdict = "ALL RECOVERABLE" if fleet.ok else "ATTENTION NEEDED"
     return (f"<header><h1>Fleet readiness</h1>\n<p class=\"meta\"><strong>as of {fleet.as_of}</strong>; most urgent first. "
             "A vault stays recoverable until the day shown unless someone checks a share before then.</p>\n"
@@ -58,25 +62,28 @@ def _vaults(fleet: Fleet, links: Mapping[str, str]) -> str:
 
 
 def _row(vault: VaultStatus, fleet: Fleet, links: Mapping[str, str]) -> str:
-    """One vault: its name (linked to its own report when there is one), id and places; its verdict and dates in words."""
-    ready = vault.readiness
+    """One vault: its name (linked to its own report when there is one), id, key and places; its verdict and dates in words."""
+    judged, ready = vault.judgement, vault.readiness
     link = next((links[place] for place in vault.places if place in links), None)
     name = f"<bdi>{_e(vault.name)}</bdi>"
     if link is not None:
         name = f'<a href="{_e(quote(link))}">{name}</a>'
-    places = "<br>".join(f'<span class="mono">{_e(place)}</span>' for place in vault.places)
-    who = f'{name}<br><span class="mono id">{_e(vault.ceremony_id)}</span><br>{places}'
-    verdict = "recoverable" if vault.recoverable else "<strong>NOT RECOVERABLE</strong>"
-    if ready.tampered:
+    places = "<br>".join(f'<span class="mono">{_e(copy.describe())}</span>' for copy in vault.copies.copies)
+    key = f"vault key SHA256 {vault.vault_key_sha256}" if vault.vault_key_sha256 else "no vault key"
+    pin = {None: "", True: f"<br>pinned: <bdi>{_e(vault.pin)}</bdi>", False: "<br><strong>NOT PINNED</strong>"}[vault.pinned]
+    who = f'{name}<br><span class="mono id">{_e(vault.ceremony_id)}</span><br><span class="mono id">{_e(key)}</span>{pin}<br>{places}'
+    verdict = "recoverable" if judged.verdict is Verdict.RECOVERABLE else f"<strong>{_e(judged.headline)}</strong>"
+    if ready is not None and ready.tampered:
         verdict += "<br><strong>TAMPERED</strong> drill log"
     until = vault.recoverable_until
     when = "-" if until is None else f"{until} ({(until - fleet.as_of).days + 1} days left)"
-    groups = f"{sum(1 for g in ready.groups if g.ready)} of {ready.groups_needed} needed"
+    groups = "-" if ready is None else f"{sum(1 for g in ready.groups if g.ready)} of {ready.groups_needed} needed"
     counts = [(len(vault.shares_in(state)), word) for state, word in
               ((State.FAILED, "FAILED"), (State.OVERDUE, "OVERDUE"), (State.NEVER_VERIFIED, "NEVER VERIFIED"))]
-    shares = "; ".join(f"<strong>{n} {word}</strong>" for n, word in counts if n) or f"all {len(ready.shares)} current"
-    weakest = _e(ready.weakest[0]) if ready.weakest else "none"
-    cells = [(who, ""), (verdict, "" if vault.recoverable else "bad"), (when, ""), (groups, ""), (shares, ""), (weakest, "")]
+    shares = "-" if ready is None else "; ".join(f"<strong>{n} {word}</strong>" for n, word in counts if n) or f"all {len(ready.shares)} current"
+    sentences = ready.weakest if ready is not None and judged.verdict is not Verdict.RETIRED else judged.reasons
+    weakest = _e(sentences[0]) if sentences else "none"
+    cells = [(who, ""), (verdict, "bad" if judged.alert else ""), (when, ""), (groups, ""), (shares, ""), (weakest, "")]
     return "<tr>" + "".join(f'<td class="{css}">{cell}</td>' if css else f"<td>{cell}</td>" for cell, css in cells) + "</tr>"
 
 
@@ -88,6 +95,17 @@ def _unreadable(unreadable: tuple[Unreadable, ...]) -> str:
                    f"</td></tr>" for item in unreadable)
     return ('<section><h2>Could not be read</h2><table><colgroup><col style="width:35%"><col style="width:65%"></colgroup>'
             f"<thead><tr><th>Place</th><th>Error</th></tr></thead><tbody>{rows}</tbody></table></section>")
+
+
+def _missing(fleet: Fleet) -> str:
+    """Pinned vaults not found: their key, label and line; nothing without --pins."""
+    if fleet.pins_file is None:
+        return ""
+    rows = "".join(f'<tr><td class="mono">{pin.vault_key_sha256}</td><td><bdi>{_e(pin.label)}</bdi> ({_e(fleet.pins_file)} line {pin.line})'
+                   "</td></tr>" for pin in fleet.missing_pins)
+    return ("<section><h2>Pinned and not found</h2>" + ('<table><colgroup><col style="width:50%"><col style="width:50%"></colgroup>'
+            f"<thead><tr><th>Vault key SHA256</th><th>Pin</th></tr></thead><tbody>{rows}</tbody></table>" if rows else "<p>none</p>")
+            + "</section>")
 
 
 def quote(path: str) -> str:

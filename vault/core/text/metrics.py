@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time
 
-from vault.core.drill import ShareReadiness, State
+from vault.core.copies import Standing
+from vault.core.drill import Readiness, ShareReadiness, State
 from vault.core.fleet import Fleet, VaultStatus
 from vault.core.text import safe
+from vault.core.verdict import Verdict
 
 SECONDS_PER_DAY = 86_400
 
@@ -49,12 +51,19 @@ def _families(fleet: Fleet, generated: datetime) -> Iterable[tuple[str, str, Seq
            [((), _timestamp(fleet.as_of))])
     yield "coldvault_fleet_vaults", "Vaults read (the same vault found twice counts once).", [((), len(vaults))]
     yield "coldvault_fleet_recoverable_vaults", "Vaults recoverable from recently verified shares.", [((), fleet.recoverable)]
+    yield "coldvault_fleet_retired_vaults", "Vaults superseded by another vault found (retired).", [((), fleet.count(Verdict.RETIRED))]
+    yield "coldvault_fleet_conflict_vaults", "Vaults whose copies diverge (in conflict).", [((), fleet.count(Verdict.CONFLICT))]
     yield "coldvault_fleet_unreadable_vaults", "Places that name a vault coldvault could not read.", [((), len(fleet.unreadable))]
 
     def per_vault(value: Callable[[VaultStatus], int]) -> list[Sample]:
         return [(_vault_labels(vault), value(vault)) for vault in vaults]
 
-    yield ("coldvault_vault_recoverable", "1 if the vault is recoverable from shares verified within its drill interval, else 0.",
+    def per_judged(value: Callable[[Readiness], int]) -> list[Sample]:
+        """Only the vaults judged from a place's readiness (not one in conflict)."""
+        return [(_vault_labels(vault), value(vault.readiness)) for vault in vaults if vault.readiness is not None]
+
+    yield ("coldvault_vault_recoverable", "1 if the vault is recoverable from shares verified within its drill interval and its drill log "
+                                          "verifies, else 0 (0 in conflict; a retired vault's too is its readiness).",
            per_vault(lambda vault: int(vault.recoverable)))
     yield ("coldvault_vault_recoverable_remaining_seconds",
            "Time from the as-of day until the vault stops being recoverable unless a share is checked (whole days); 0 if not recoverable.",
@@ -63,23 +72,31 @@ def _families(fleet: Fleet, generated: datetime) -> Iterable[tuple[str, str, Seq
            "When the vault stops being recoverable unless a share is checked (00:00 UTC of that day, Unix time); only recoverable vaults.",
            [(_vault_labels(vault), _timestamp(until, days_after=1)) for vault in vaults
             if (until := vault.recoverable_until) is not None])
-    yield ("coldvault_vault_groups_ready", "Groups with enough currently verified shares.",
-           per_vault(lambda vault: sum(1 for group in vault.readiness.groups if group.ready)))
-    yield "coldvault_vault_groups_needed", "Groups needed to recover the secret.", per_vault(lambda vault: vault.readiness.groups_needed)
-    yield "coldvault_vault_shares", "Shares listed in the manifest.", per_vault(lambda vault: len(vault.readiness.shares))
+    yield ("coldvault_vault_retired", "1 if a vault found in the same run supersedes this one (rotate): no longer used, not an alert.",
+           per_vault(lambda vault: int(vault.verdict is Verdict.RETIRED)))
+    yield ("coldvault_vault_conflict", "1 if copies of the vault diverge (no place holds the whole history): not judged, an alert.",
+           per_vault(lambda vault: int(vault.verdict is Verdict.CONFLICT)))
+    yield ("coldvault_vault_stale_copies", "Places holding a stale copy of the vault (its history a prefix of another's): named, not judged.",
+           per_vault(lambda vault: len(vault.copies.standing(Standing.STALE))))
+    yield ("coldvault_vault_unpinned", "1 if --pins was given and the vault's key is not pinned in it; absent without --pins.",
+           [(_vault_labels(vault), int(not vault.pinned)) for vault in vaults if vault.pinned is not None])
+    yield ("coldvault_pin_missing", "1 for each vault pinned in --pins and not found.",
+           [((("vault_key_sha256", pin.vault_key_sha256), ("label", pin.label)), 1) for pin in fleet.missing_pins])
+    yield "coldvault_vault_groups_ready", "Groups with enough currently verified shares.", per_judged(lambda ready: sum(g.ready for g in ready.groups))
+    yield "coldvault_vault_groups_needed", "Groups needed to recover the secret.", per_judged(lambda ready: ready.groups_needed)
+    yield "coldvault_vault_shares", "Shares listed in the manifest.", per_judged(lambda ready: len(ready.shares))
     for state, words in ((State.FAILED, "whose latest check failed"), (State.OVERDUE, "whose last passed check no longer counts"),
                          (State.NEVER_VERIFIED, "never verified since they were made")):
-        yield (f"coldvault_vault_{state.value.replace('-', '_')}_shares", f"Shares {words}.",
-               per_vault(_counter(state)))
+        yield (f"coldvault_vault_{state.value.replace('-', '_')}_shares", f"Shares {words}.", per_judged(_counter(state)))
     yield ("coldvault_vault_tampered", "1 if drill records do not verify (the log was tampered with; they are not counted), else 0.",
-           per_vault(lambda vault: int(vault.readiness.tampered)))
+           per_judged(lambda ready: int(ready.tampered)))
     yield ("coldvault_vault_unattested", "1 if the manifest has no attestation keys (checks not proven to come from the shares), else 0.",
-           per_vault(lambda vault: int(vault.readiness.unattested)))
+           per_judged(lambda ready: int(ready.unattested)))
     yield ("coldvault_unreadable_vault", "1 for each place that names a vault coldvault could not read (fleet status says why).",
            [((("path", unreadable.place),), 1) for unreadable in fleet.unreadable])
 
     def per_share(value: Callable[[ShareReadiness], int | None]) -> list[Sample]:
-        return [(_share_labels(vault, share), number) for vault in vaults for share in vault.readiness.shares
+        return [(_share_labels(vault, share), number) for vault in vaults for share in (vault.readiness.shares if vault.readiness else ())
                 if (number := value(share)) is not None]
 
     yield ("coldvault_share_verified_ever", "1 if the share was ever verified (the ceremony counts), else 0.",
@@ -91,8 +108,8 @@ def _families(fleet: Fleet, generated: datetime) -> Iterable[tuple[str, str, Seq
            per_share(lambda share: int(share.state is State.CURRENT)))
 
 
-def _counter(state: State) -> Callable[[VaultStatus], int]:
-    return lambda vault: len(vault.shares_in(state))
+def _counter(state: State) -> Callable[[Readiness], int]:
+    return lambda ready: sum(1 for share in ready.shares if share.state is state)
 
 
 def _remaining_days(vault: VaultStatus, as_of: date) -> int:

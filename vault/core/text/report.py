@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 from vault.core import drill as dr
+from vault.core import verdict as vd
 from vault.core.formats.drills import DrillKind
 from vault.core.formats.manifest import Manifest, ShareEntry
 from vault.core.scheme import describe_group
@@ -39,33 +40,35 @@ h2{break-after:avoid}tr,li,.verdict,svg{break-inside:avoid}tr.group th{backgroun
 """
 
 
-def render(manifest: Manifest, readiness: dr.Readiness, anchor: str | None = None) -> str:
+def render(manifest: Manifest, readiness: dr.Readiness, anchor: str | None = None, judged: vd.Judgement | None = None) -> str:
     """The whole page. Deterministic: the only date is `readiness.as_of`, so a report can be re-made and compared.
 
-    `anchor` says what the manifest was checked against (vault.core.anchor.describe), for the reader to compare.
+    `anchor` says what the manifest was checked against (vault.core.anchor.describe), for the reader to compare;
+    `judged` is the vault's verdict (vault.core.verdict), judged from `readiness` alone when not given.
     """
     drills = readiness.drills
     checks = _checks_by_share(drills)
     title = f"{manifest.ceremony.name}: readiness as of {readiness.as_of}"
-    body = [_header(manifest, readiness, anchor), _weak_points(readiness), _table(manifest, readiness, checks),
+    body = [_header(manifest, readiness, anchor, judged or vd.judge(readiness)), _weak_points(readiness), _table(manifest, readiness, checks),
             _timeline(manifest, readiness, checks), _drill_list(drills, readiness.logged)]
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
             f"<style>{STYLE}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
 
 
-def _header(manifest: Manifest, ready: dr.Readiness, anchor: str | None) -> str:
+def _header(manifest: Manifest, ready: dr.Readiness, anchor: str | None, judged: vd.Judgement) -> str:
     """Name, id and the verdict in words: what a custodian needs from the first line; what anchored the manifest."""
     count = sum(g.ready for g in ready.groups)
-    verdict = "RECOVERABLE" if ready.recoverable else "NOT RECOVERABLE"
     groups = f"{count} {'group' if count == 1 else 'groups'} ready, {ready.groups_needed} needed"
+    retired = f'<p class="verdict"><strong>{_e(judged.headline)}</strong>.</p>\n' if judged.verdict is vd.Verdict.RETIRED else ""
     return (f"<header><h1>Readiness report: {_e(manifest.ceremony.name)}</h1>\n"
             f'<p class="meta">ceremony <span class="mono">{_e(manifest.ceremony.id)}</span>, made {_e(manifest.ceremony.created[:10])}; '
             f"wallet fingerprint <span class=\"mono\">{_e(manifest.secret.wallet_fingerprint)}</span></p>\n"
             f'<p class="meta"><strong>as of {ready.as_of}</strong>; a check counts for {ready.interval_days} days; '
             f"last quorum drill: {ready.last_quorum_drill or 'never'}</p>\n"
             + (f'<p class="meta mono">{_e(anchor)}</p>\n' if anchor else "")
-            + f'<p class="verdict{"" if ready.recoverable else " bad"}"><strong>{verdict}</strong> from shares verified '
-            f"within {ready.interval_days} days: {groups}.</p>"
+            + retired + f'<p class="verdict{" bad" if judged.alert else ""}"><strong>{"RECOVERABLE" if judged.recoverable else "NOT RECOVERABLE"}'
+            f"</strong> from shares verified within {ready.interval_days} days: {groups}"
+            + (f"; until {judged.until}" if judged.until else "") + ".</p>"
             + (f'<p class="verdict bad"><strong>TAMPERED</strong>: {len(ready.findings)} drill record(s) do not verify and are not '
                "counted (see the weak points).</p>" if ready.tampered else "")
             + ('<p class="meta">Checks are <strong>unattested</strong>: this manifest has no attestation keys.</p>'
