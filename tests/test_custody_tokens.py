@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 
 import pytest
 import softhsm_kit  # scripts/, on the path through conftest
@@ -71,6 +72,17 @@ def demo(tmp_path_factory) -> Ceremony:
     return done
 
 
+def revision_one(demo: Ceremony, name: str) -> str:
+    """A copy of the vault's public records as they were before it was extended (the vault's own folder says it was:
+    docs/history.md, "Successors"): for the refusals that need a revision nobody has extended or rotated yet."""
+    folder = demo.work / name
+    if not folder.exists():
+        folder.mkdir()
+        for record in ("manifest.json", "transcript.jsonl", "transcript.sig.json"):
+            shutil.copy(demo.work / "vault" / record, folder / record)
+    return f"{name}/manifest.json"
+
+
 def ok(result: Run) -> Run:
     assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -100,12 +112,12 @@ def test_new_shares_are_sealed_to_the_new_custodians_and_open_with_their_tokens(
 
 def test_the_signed_transcript_is_carried_over_and_the_extensions_are_chained_after_it(extended: Ceremony) -> None:
     result = ok(extended.cli("transcript", "verify", "v3", "--json")).json()["transcript"]
-    assert result["signed_seq"] is not None and result["signed_seq"] < result["head_seq"] == result["manifest_seq"]
+    assert result["signed_seq"] is not None and result["signed_seq"] < result["manifest_seq"] == result["head_seq"] - 1
     events = [json.loads(line) for line in (extended.work / "v3/transcript.jsonl").read_text().splitlines()]
     original = (extended.work / "vault/transcript.jsonl").read_text().splitlines()
     assert (extended.work / "v3/transcript.jsonl").read_text().splitlines()[: len(original)] == original
-    assert [e["event"] for e in events[len(original):]] == ["extend", "extend"]
-    assert events[-1]["data"]["shares"][0]["proven_opens"] is True
+    assert [e["event"] for e in events[len(original):]] == ["extend", "sealed", "extend", "sealed"]
+    assert events[-2]["data"]["shares"][0]["proven_opens"] is True
 
 
 def test_a_quorum_with_both_new_shares_proves_the_vault(extended: Ceremony) -> None:
@@ -121,28 +133,30 @@ def test_a_quorum_with_both_new_shares_proves_the_vault(extended: Ceremony) -> N
 
 
 def test_the_one_of_one_escrow_group_cannot_be_extended(demo: Ceremony) -> None:
-    result = demo.cli("extend", "--manifest", "vault/manifest.json", "--group", "3", PAPER["ivan"], "--custodian", "Jan", "--out", "nope")
+    result = demo.cli("extend", "--manifest", revision_one(demo, "r1"), "--group", "3", PAPER["ivan"], "--custodian", "Jan", "--out", "nope")
     assert result.returncode == 3 and "1-of-1" in result.stderr and "coldvault rotate" in result.stderr
     assert not (demo.work / "nope").exists()
 
 
 @pytest.fixture(scope="module")
-def rotated(demo: Ceremony) -> Ceremony:
+def rotated(extended: Ceremony) -> Ceremony:
+    """The latest revision (v3) rotated to a new plan."""
+    demo = extended
     (demo.work / "rotation.toml").write_text(ROTATION_PLAN)
-    ok(demo.cli("rotate", "--manifest", "vault/manifest.json", ALICE, PAPER["carol"], PAPER["erin"], PAPER["frank"], PAPER["grace"],
+    ok(demo.cli("rotate", "--manifest", "v3/manifest.json", ALICE, PAPER["carol"], PAPER["erin"], PAPER["frank"], PAPER["grace"],
                 "--plan", "rotation.toml", "--out", "rotated", "--yes", "--passphrase-file", "passphrase.txt",
                 "--new-passphrase-file", "new-passphrase.txt", *demo.kit.pin_args()))
     return demo
 
 
 def test_the_rotated_vault_holds_the_same_seed_under_a_new_identifier(rotated: Ceremony) -> None:
-    old = json.loads((rotated.work / "vault/manifest.json").read_text())
+    old = json.loads((rotated.work / "v3/manifest.json").read_text())
     new = json.loads((rotated.work / "rotated/manifest.json").read_text())
     assert new["secret"] == {**old["secret"]}, "same seed, same fingerprints"
     assert new["ceremony"]["id"] != old["ceremony"]["id"]
     assert new["supersedes"] == {
         "ceremony_id": old["ceremony"]["id"],
-        "manifest_sha256": hashlib.sha256((rotated.work / "vault/manifest.json").read_bytes()).hexdigest(),
+        "manifest_sha256": hashlib.sha256((rotated.work / "v3/manifest.json").read_bytes()).hexdigest(),
     }
     recovered = ok(rotated.cli("recover", "--manifest", "rotated/manifest.json", "rotated/custodians/alice/share.envelope.json",
                                "rotated/custodians/zed/share.txt", "--passphrase-file", "new-passphrase.txt",
@@ -154,7 +168,7 @@ def test_the_rotation_is_recorded_and_the_transcript_verifies(rotated: Ceremony)
     ok(rotated.cli("transcript", "verify", "rotated"))
     events = [json.loads(line) for line in (rotated.work / "rotated/transcript.jsonl").read_text().splitlines()]
     rotation = next(e for e in events if e["event"] == "rotation")
-    old = json.loads((rotated.work / "vault/manifest.json").read_text())
+    old = json.loads((rotated.work / "v3/manifest.json").read_text())
     assert rotation["data"]["supersedes"]["ceremony_id"] == old["ceremony"]["id"]
     assert {s["custodian"] for s in rotation["data"]["shares_used"]} <= {"Alice", "Carol", "Erin", "Frank", "Grace"}
     secret_ready = next(e for e in events if e["event"] == "secret-ready")
@@ -173,7 +187,7 @@ def test_old_and_new_shares_never_combine(rotated: Ceremony) -> None:
 def test_a_wrong_old_passphrase_stops_the_rotation_before_anything_is_written(demo: Ceremony) -> None:
     (demo.work / "rotation.toml").write_text(ROTATION_PLAN)
     (demo.work / "wrong.txt").write_text("not the passphrase\n")
-    result = demo.cli("rotate", "--manifest", "vault/manifest.json", ALICE, PAPER["carol"], PAPER["erin"], PAPER["frank"], PAPER["grace"],
+    result = demo.cli("rotate", "--manifest", revision_one(demo, "r1"), ALICE, PAPER["carol"], PAPER["erin"], PAPER["frank"], PAPER["grace"],
                       "--plan", "rotation.toml", "--out", "wrong", "--yes", "--passphrase-file", "wrong.txt",
                       "--new-passphrase-file", "new-passphrase.txt", *demo.kit.pin_args())
     assert result.returncode == 1, result.stderr
@@ -184,14 +198,14 @@ def test_a_wrong_old_passphrase_stops_the_rotation_before_anything_is_written(de
 
 def test_a_plan_for_another_kind_of_secret_is_refused_before_any_share_is_read(demo: Ceremony) -> None:
     (demo.work / "bip39.toml").write_text(ROTATION_PLAN.replace('source = "master-secret"', 'source = "bip39"'))
-    result = demo.cli("rotate", "--manifest", "vault/manifest.json", "missing.txt", "--plan", "bip39.toml", "--out", "nope", "--yes")
+    result = demo.cli("rotate", "--manifest", revision_one(demo, "r1"), "missing.txt", "--plan", "bip39.toml", "--out", "nope", "--yes")
     assert result.returncode == 3
     assert "the vault being rotated holds master-secret, 256 bits" in result.stderr
 
 
 def test_too_few_old_shares_are_refused_naming_what_is_missing(demo: Ceremony) -> None:
     (demo.work / "rotation.toml").write_text(ROTATION_PLAN)
-    result = demo.cli("rotate", "--manifest", "vault/manifest.json", PAPER["carol"], PAPER["erin"], "--plan", "rotation.toml",
+    result = demo.cli("rotate", "--manifest", revision_one(demo, "r1"), PAPER["carol"], PAPER["erin"], "--plan", "rotation.toml",
                       "--out", "nope", "--yes", "--passphrase-file", "passphrase.txt", "--new-passphrase-file", "new-passphrase.txt")
     assert result.returncode == 3, result.stderr
     assert "too few shares to recover" in result.stderr and "group 2 of 3: 1 of 3 needed" in result.stderr
@@ -215,7 +229,7 @@ def test_the_new_packets_hold_no_secret_outside_paper(rotated: Ceremony, extende
 def test_an_envelope_not_proven_when_made_counts_only_once_a_drill_opens_it(demo: Ceremony) -> None:
     """Sealed to Kurt's public key without his token in the room: the share is listed as not proven, readiness
     says it was never verified (a weak point, not a check), until a drill opens it on his token."""
-    ok(demo.cli("extend", "--manifest", "vault/manifest.json", "--group", "2", DAVE, PAPER["erin"], PAPER["frank"],
+    ok(demo.cli("extend", "--manifest", revision_one(demo, "r1-lena"), "--group", "2", DAVE, PAPER["erin"], PAPER["frank"],
                 "--custodian", "Lena", "--recipient-pubkey", "kurt.pem", "--out", "v-unproven", *demo.kit.pin_args()))
     manifest = json.loads((demo.work / "v-unproven" / "manifest.json").read_text())
     assert next(s for s in manifest["shares"] if s["custodian"] == "Lena")["proven"] is False

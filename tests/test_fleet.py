@@ -117,6 +117,10 @@ def test_an_old_revision_beside_the_extended_one_is_a_stale_copy_of_it(tree: Pat
 
 def test_a_drill_recorded_in_the_old_revision_after_extend_is_a_conflict(tree: Path, tmp_path: Path) -> None:
     shutil.copytree(tree / "desk-b", tmp_path / "desk-b")
+    refused = run_cli(tmp_path, "drill", "run", "--manifest", f"{SPLIT}/manifest.json", "--partial", f"{SPLIT}/shares/group1-share3.txt")
+    assert refused.returncode == 5 and "this revision of the vault was already extended on " in refused.stderr, refused.stderr
+    assert not (tmp_path / SPLIT / "drills.jsonl").exists(), "nothing recorded in the old revision"
+    (tmp_path / SPLIT / "successor.json").unlink()  # whoever can write the folder can remove the word: the fork is still named
     drilled = run_cli(tmp_path, "drill", "run", "--manifest", f"{SPLIT}/manifest.json", "--partial", f"{SPLIT}/shares/group1-share3.txt")
     assert drilled.returncode == 0, drilled.stderr
     result = fleet(tmp_path, "desk-b")

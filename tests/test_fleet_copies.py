@@ -264,8 +264,12 @@ def rotated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_vault_superseded_by_a_vault_found_is_retired_not_an_alert(rotated: Path, tmp_path: Path, promtool: str) -> None:
     late = (today() + timedelta(days=200)).isoformat()  # the old vault's checks have lapsed; the new one's have not
-    alone = fleet(rotated, "old", "--as-of", late)
-    assert alone.returncode == 1 and "Old (ceremony " in alone.stdout and ": NOT RECOVERABLE" in alone.stdout
+    new_id = json.loads((rotated / "new" / "manifest.json").read_text())["ceremony"]["id"]
+    alone = fleet(rotated, "old", "--as-of", late)  # its own folder holds the rotation's word, signed by its vault key
+    assert alone.returncode == 0, alone.stdout
+    assert f"Old (ceremony " in alone.stdout and f": RETIRED (superseded by New, ceremony {new_id}, at ../new)" in alone.stdout
+    status = run_cli(rotated, "drill", "status", "--manifest", "old/manifest.json", "--as-of", late, "--json")
+    assert status.returncode == 0 and status.json()["verdict"] == "retired", status.stdout
 
     result = fleet(rotated, ".", "--as-of", late, "--metrics", tmp_path / "c.prom", "--html", tmp_path / "fleet.html")
     assert result.returncode == 0, result.stdout
@@ -318,3 +322,55 @@ def test_a_bad_pins_file_is_refused_naming_its_line(rotated: Path, tmp_path: Pat
     assert result.returncode == 3
     assert f"error: {pins} line {line.count(chr(10)) + 2}: " in result.stderr and problem in result.stderr
     assert result.stdout == ""  # refused before any vault is read
+
+
+def test_a_rotation_is_made_once_and_only_the_old_vault_key_can_retire_a_vault(rotated: Path, tmp_path: Path) -> None:
+    """The old folder's word refuses a second rotation and a drill there; a manifest that merely names the old vault in
+    `supersedes` retires nothing: the rotation's statement must be signed by the old vault's key."""
+    again = run_cli(rotated, "rotate", "old/shares/group1-share1.txt", "old/shares/group1-share2.txt", "--manifest", "old/manifest.json",
+                    "--plan", "plan.toml", "--out", "newer", "--yes")
+    assert again.returncode == 5 and "this revision of the vault was already superseded by rotation to ceremony" in again.stderr
+    assert not (rotated / "newer").exists()
+    drilled = run_cli(rotated, "drill", "run", "--manifest", "old/manifest.json", "--partial", "old/shares/group1-share1.txt")
+    assert drilled.returncode == 5 and "record drills in the successor's folder" in drilled.stderr
+    statement = json.loads((rotated / "old" / "successor.json").read_text())
+    new_events = [json.loads(line) for line in (rotated / "new" / "transcript.jsonl").read_text().splitlines()]
+    signed = next(event for event in new_events if event["event"] == "rotation-signed")["data"]
+    assert {k: v for k, v in statement.items() if k not in ("format", "place")} == signed, "the same statement in both places"
+
+    shutil.copytree(rotated / "old", tmp_path / "old", ignore=shutil.ignore_patterns("successor.json"))
+    (tmp_path / "secret.hex").write_text("00112233445566778899aabbccddeeff\n")
+    ok(run_cli(tmp_path, "split", "--secret-file", "secret.hex", "--scheme", "2of3", "--out", "usurper", "--iteration-exponent", "0"))
+    _rename_supersedes(tmp_path / "usurper", tmp_path / "old")
+    result = fleet(tmp_path, ".")
+    assert "RETIRED" not in result.stdout, "naming a vault in supersedes, without its key's signature, retires nothing"
+
+
+def _rename_supersedes(vault: Path, old: Path) -> None:
+    """Rewrite `vault` (a split of 00112233...) so that its manifest names `old` in `supersedes`, sealed anew with its own
+    vault key: what a usurper holding their own vault's secret can do. A valid vault that merely names another."""
+    import dataclasses
+    import hashlib
+
+    from vault.core import attestation, records
+    from vault.core.backup import Backup, SplitOptions
+    from vault.core.formats import manifest as mf
+    from vault.core.outputs import OutputFile
+    from vault.core.scheme import make_scheme, parse_t_of_n
+    from vault.core.secret import Secret, SecretKind
+    from vault.core.slip39.share import parse_share
+
+    secret = Secret(SecretKind.MASTER_SECRET, bytes.fromhex("00112233445566778899aabbccddeeff"))
+    manifest = mf.from_json((vault / "manifest.json").read_text())
+    old_manifest = mf.from_json((old / "manifest.json").read_text())
+    named = mf.Supersedes(old_manifest.ceremony.id, hashlib.sha256((old / "manifest.json").read_bytes()).hexdigest())
+    manifest = dataclasses.replace(manifest, supersedes=named)
+    text = mf.to_json(manifest)
+    shares = tuple(parse_share(" ".join(line for line in path.read_text().splitlines() if not line.startswith("#")))
+                   for path in sorted((vault / "shares").glob("*.txt")))
+    backup = Backup(manifest, shares, (OutputFile("manifest.json", text, secret=False),))
+    log = records.split_transcript(backup, make_scheme(1, [parse_t_of_n("2of3")]), False, SplitOptions(iteration_exponent=0),
+                                   "imported", datetime.now(timezone.utc), attestation.vault_key(secret, manifest.ceremony.id))
+    (vault / "manifest.json").write_text(text)
+    (vault / "transcript.jsonl").write_text(log.data if isinstance(log.data, str) else log.data.decode())
+    assert run_cli(vault.parent, "transcript", "verify", vault.name).returncode == 0, "the usurper's vault is valid on its own"

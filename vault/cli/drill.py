@@ -167,6 +167,7 @@ def _status_payload(found: flow.Status) -> dict[str, Any]:
         "recoverable": judged.recoverable,
         "recoverable_until": judged.until.isoformat() if judged.until else None,
         "vault_key_sha256": found.manifest.vault_key_sha256,
+        "extended_to": found.extended_to,
     }
     if found.copies is not None:
         payload["copies"] = copies_data(found.copies)
@@ -208,6 +209,8 @@ def _status_lines(found: flow.Status) -> list[str]:
     groups = f" ({sum(g.ready for g in ready.groups)} groups ready, {ready.groups_needed} needed)" if ready else ""
     lines.append(f"vault: {judged.headline}{groups}")
     lines += [f"  {reason}" for reason in judged.reasons]
+    if found.extended_to is not None:
+        lines.append(f"note: this revision was {found.extended_to}: judge that revision (its shares and drills are not counted here)")
     lines += [f"weak point: {sentence}" for sentence in (ready.weakest if ready else ())]
     return lines
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from vault.core.anchor import Anchor, AnchorKind
 from vault.core.formats.manifest import Manifest
 from vault.core.layout import DRILLS_FILE, TRANSCRIPT_FILE
+from vault.core.succession import Statement
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Place:
     manifest_sha256: str
     """SHA-256 of the manifest file's bytes: what a successor's `supersedes` names."""
     anchor: Anchor
+    rotation: Statement | None = None
+    """A rotated vault's `rotation-signed` statement, from its own (sealed) transcript: the predecessor's vault key
+    vouching that this vault succeeds it (vault.core.succession); checked against a predecessor by `fleet.supersedes`."""
 
     @property
     def identity(self) -> str:

@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from vault.core import succession
 from vault.core.anchor import Anchor
 from vault.core.copies import Copies, Place
 from vault.core.drill import Readiness, ShareReadiness, State
 from vault.core.formats.manifest import Manifest
 from vault.core.formats.pins import Pin
 from vault.core.verdict import Judgement, Successor, Verdict, judge
+from vault.errors import CheckFailed
 
 
 @dataclass(frozen=True)
@@ -139,20 +141,24 @@ class Fleet:
 def supersedes(successor: Place, predecessor: Place) -> bool:
     """Whether the vault at `successor` supersedes the vault at `predecessor`: the one decision that retires a vault.
 
-    Today: the successor's manifest (anchored by its own transcript) names, in
-    `supersedes`, the predecessor's ceremony id and the SHA-256 of the predecessor's
-    manifest file, the revision judged (its latest found). A successor that names an
-    older revision does not retire it: a revision made after the rotation is a fork,
-    and the vault keeps being watched.
-
-    Not yet proven: that the predecessor's holders made the successor. Anyone who can
-    write a folder the fleet searches can write a manifest naming any vault. The
-    rotation's signature by the predecessor's vault key is to be checked here (the
-    lead's change, docs/history.md), and nowhere else.
+    The successor's manifest (anchored by its own transcript) names, in `supersedes`,
+    the predecessor's ceremony id and the SHA-256 of the predecessor's manifest file,
+    the revision judged (its latest found); and its transcript holds the rotation's
+    statement signed by the predecessor's vault key (`rotation-signed`, docs/history.md),
+    which only a quorum of the predecessor could make. Anyone who can write a folder
+    the fleet searches can write a manifest naming any vault; nobody else can sign
+    that statement. A successor that names an older revision does not retire the
+    vault: a revision made after the rotation is a fork, and the vault stays watched.
     """
     named = successor.manifest.supersedes
-    return (named is not None and successor.identity != predecessor.identity
-            and named.ceremony_id == predecessor.manifest.ceremony.id and named.manifest_sha256 == predecessor.manifest_sha256)
+    if (named is None or successor.identity == predecessor.identity or named.ceremony_id != predecessor.manifest.ceremony.id
+            or named.manifest_sha256 != predecessor.manifest_sha256 or successor.rotation is None):
+        return False
+    try:
+        succession.check(successor.rotation, predecessor.manifest, predecessor.manifest_sha256, successor.path)
+    except CheckFailed:
+        return False
+    return successor.rotation.successor_ceremony_id == successor.manifest.ceremony.id
 
 
 def fleet(as_of: date, found: Sequence[Found], unreadable: Sequence[Unreadable], pins: Sequence[Pin] | None = None,
@@ -162,8 +168,9 @@ def fleet(as_of: date, found: Sequence[Found], unreadable: Sequence[Unreadable],
     label = {pin.vault_key_sha256: pin.label for pin in pins or ()}
     vaults = []
     for item, place in zip(found, judged, strict=True):
-        successor = item.noted or next((_successor(other) for other in judged
-                                        if other is not None and place is not None and supersedes(other, place)), None)
+        found_successor = next((_successor(other) for other in judged
+                                if other is not None and place is not None and supersedes(other, place)), None)
+        successor = found_successor or item.noted  # the successor's place where it was found; else the folder's own word
         key = item.copies.first.manifest.vault_key_sha256
         pinned = None if pins is None else key in label
         vaults.append(VaultStatus(item.copies, item.readiness, judge(item.readiness, successor, item.copies.divergence),

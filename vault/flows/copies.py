@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vault.core import copies as cp
+from vault.core import succession
+from vault.core.formats.manifest import Manifest
 from vault.core.anchor import Pins
 from vault.core.formats import transcript
-from vault.core.layout import DRILLS_FILE, SIGNATURE_FILE, TRANSCRIPT_FILE
+from vault.core.layout import DRILLS_FILE, MANIFEST_FILE, SIGNATURE_FILE, TRANSCRIPT_FILE
 from vault.core.verdict import Successor
 from vault.edges import fsio
-from vault.flows.vaults import anchored_manifest, exists, read_events
+from vault.errors import VaultError
+from vault.flows.vaults import anchored_manifest, exists, read_events, read_manifest, read_successor
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,15 @@ def distinct(paths: Iterable[Path]) -> list[Path]:
 def read_place(manifest_path: Path, pins: Pins = Pins()) -> Read:
     """The manifest at `manifest_path`, anchored by the transcript beside it (`pins`: what the command was told to trust), as a place."""
     anchored = anchored_manifest(manifest_path, pins)
-    place = cp.Place(str(manifest_path), anchored.manifest, anchored.sha256, anchored.anchor)
+    place = cp.Place(str(manifest_path), anchored.manifest, anchored.sha256, anchored.anchor, _rotation(anchored.events, manifest_path))
     return Read(place, tuple(event.hash for event in anchored.events))
+
+
+def _rotation(events: Sequence[transcript.Event], manifest_path: Path) -> succession.Statement | None:
+    """The rotation's statement a rotated vault's transcript holds (not yet checked against any predecessor)."""
+    name = str(manifest_path.parent / TRANSCRIPT_FILE)
+    found = next((event for event in events if event.event == succession.ROTATION_SIGNED), None)
+    return succession.from_data(found.data, f"{name} line {found.seq + 1}") if found is not None else None
 
 
 def drill_log(place: cp.Place) -> Path:
@@ -97,12 +107,30 @@ def arranged(reads: Sequence[Read], histories: Sequence[cp.History] | None = Non
 
 
 def successor_noted(place: cp.Place) -> Successor | None:
-    """HOOK, for the lead's `successor.json`: the successor named in the vault's own folder, for a vault found alone.
+    """The vault that superseded this one by `rotate`, as its own folder's `successor.json` says (signed by this vault's
+    key: vault.core.succession), for a vault read alone: it reads RETIRED in `drill status` and `fleet status` alike.
 
-    `rotate` and `extend` will write vault.core.layout.SUCCESSOR_FILE into the old
-    vault's folder, signed by its vault key. Once read and verified here, a vault
-    whose successor is not among the places searched still reads RETIRED (or, for an
-    `extend`, names its newer revision) in `drill status` and `fleet status` alike.
-    Until then nothing is read: None.
+    An `extend`'s word is not a retirement (the vault lives on in its next revision); it
+    is `extended_to`'s. A statement that does not verify is `CheckFailed` naming the file.
     """
-    return None
+    found = read_successor(Path(place.path).parent, place.manifest, place.manifest_sha256)
+    if found is None or found[0].kind is not succession.Kind.ROTATE:
+        return None
+    statement, where = found
+    return Successor(_successor_name(Path(place.path).parent / where), statement.successor_ceremony_id, where)
+
+
+def extended_to(manifest_path: Path, manifest: Manifest, manifest_sha256: str) -> str | None:
+    """When this revision was extended: one line saying to which revision, where (from its verified `successor.json`)."""
+    found = read_successor(manifest_path.parent, manifest, manifest_sha256)
+    if found is None or found[0].kind is not succession.Kind.EXTEND:
+        return None
+    return succession.describe(*found)
+
+
+def _successor_name(folder: Path) -> str:
+    """The successor's ceremony name where its folder is still beside this one; else a plain word (it is not needed)."""
+    try:
+        return read_manifest(folder / MANIFEST_FILE).manifest.ceremony.name
+    except VaultError:
+        return "a new vault"

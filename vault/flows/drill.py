@@ -37,7 +37,7 @@ from vault.errors import CheckFailed, InvalidInput, TokenError, VaultError
 from vault.flows.recover import type_shares
 from vault.flows import copies
 from vault.flows.tokens import TokenOptions, opener
-from vault.flows.vaults import Anchored, anchored_manifest, read_events
+from vault.flows.vaults import Anchored, anchored_manifest, read_events, refuse_after_successor
 from vault.flows.writers import LOCK_WAIT_SECONDS, writing
 
 Clock = Callable[[], datetime]
@@ -65,6 +65,8 @@ class Status:
     judgement: vd.Judgement
     copies: cp.Copies | None = None
     """The places read, when several were given."""
+    extended_to: str | None = None
+    """This revision was extended (its `successor.json`): to which revision, where. It is judged without what is there."""
 
 
 def run(
@@ -90,6 +92,8 @@ def run(
     """
     operator, witnesses = names.witnessed(operator, witnesses)
     read = anchored_manifest(manifest_path, Pins(key, vault_key))
+    refuse_after_successor(manifest_path, read.manifest, read.sha256,
+                           "record drills in the successor's folder: a drill recorded here would fork the vault's history")
     if not share_paths and not interactive:
         raise InvalidInput("no shares given", "give share files or envelopes, or --interactive")
     log_path = log_of(manifest_path, log)
@@ -161,7 +165,8 @@ def status(manifest_path: Path, as_of: date | None, log: Path | None, clock: Clo
     day = as_of_day(as_of, clock)
     read = anchored_manifest(manifest_path, Pins(key, vault_key))
     ready = readiness_of(read.manifest, log_of(manifest_path, log), day, clock())
-    return Status(ready, read.anchor, read.manifest, _judged(ready, manifest_path, read))
+    return Status(ready, read.anchor, read.manifest, _judged(ready, manifest_path, read),
+                  extended_to=copies.extended_to(manifest_path, read.manifest, read.sha256))
 
 
 def status_of_copies(manifest_paths: Sequence[Path], as_of: date | None, clock: Clock = utc_now, key: str | None = None,

@@ -164,12 +164,15 @@ def read_successor(folder: Path, manifest: mf.Manifest, manifest_sha256: str) ->
 def refuse_second_successor(vault: Vault, manifest_path: Path) -> None:
     """A revision with a successor is not extended or rotated again: two successors of one revision are a fork
     (two extensions would even give two new custodians the very same share)."""
-    found = read_successor(manifest_path.parent, vault.manifest, vault.manifest_sha256)
+    refuse_after_successor(manifest_path, vault.manifest, vault.manifest_sha256,
+                           "work from that successor's manifest: a second successor of one revision would fork the vault's history")
+
+
+def refuse_after_successor(manifest_path: Path, manifest: mf.Manifest, manifest_sha256: str, hint: str) -> None:
+    """`WriteRefused` (exit 5) naming the successor, when this revision has one (its verified `successor.json`)."""
+    found = read_successor(manifest_path.parent, manifest, manifest_sha256)
     if found is not None:
-        raise WriteRefused(
-            f"{manifest_path}: this revision of the vault was already {succession.describe(*found)}",
-            "work from that successor's manifest: a second successor of one revision would fork the vault's history",
-        )
+        raise WriteRefused(f"{manifest_path}: this revision of the vault was already {succession.describe(*found)}", hint)
 
 
 def leave_successor(folder: Path, statement: succession.Statement, out: Path) -> None:
