@@ -8,15 +8,18 @@ Run by hand: `.venv/bin/python benchmarks/fleet.py [--vaults N] [--records R] [-
    manifest, shares and transcript), each with its own ceremony id, identifier and
    attestation keys: a drill record is bound to its vault, so none is copied.
 2. Each vault's drill log: R single-share checks, judged and signed as `drill run
-   --partial` does (benchmarks/drill_log.py: share_checks, records, write_log); every
-   third vault also has a stale copy (a backup of its folder whose log holds the first
-   half of the records), so `fleet status` compares the copies' histories.
+   --partial` does (benchmarks/drill_log.py: share_checks, records, write_log).
+   Every third vault is extended (vault.flows.extend, as `coldvault extend` runs it: a
+   new custodian in group 1, the revision sealed by the group's key) into a second
+   folder, so it is found at two revisions (the first a stale copy of the second);
+   every fifth also has a backup of its folder whose log holds the first half of the
+   records. `fleet status` verifies every history and compares the copies'.
 3. `coldvault fleet status DIR` and `coldvault drill status` on one of the vaults,
    each in a subprocess: wall time (median of K runs, start-up included) and peak
    memory (ru_maxrss of that process alone, measured from a parent of its own).
 
-The target (issue 17): 1,000 vaults of 16 custodians with 50 records each under 10 s
-and under 1 GiB on this machine.
+The target (issues 17 and 22): 1,000 vaults of 16 custodians with 50 records each, a third at two revisions
+and some with copies, every history verified, under 10 s and under 1 GiB on this machine.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ from drill_log import records, share_checks, timed, write_log
 
 from vault.core.backup import SplitOptions
 from vault.core.formats import transcript
-from vault.flows import split
+from vault.flows import extend, split
+from vault.flows.packets import Sealing
+from vault.flows.tokens import TokenOptions
 
 COLDVAULT = [sys.executable, "-m", "vault"]
 GROUPS = ["3of4"] * 4
@@ -56,6 +61,12 @@ def stale_copy(vault: Path, to: Path) -> None:
     shutil.copytree(vault, to)
     lines = (to / transcript.DRILLS_FILE).read_bytes().splitlines(keepends=True)
     (to / transcript.DRILLS_FILE).write_bytes(b"".join(lines[:max(1, len(lines) // 2)]))
+
+
+def revise(vault: Path, out: Path, now: datetime) -> None:
+    """Revision 2 of `vault` in `out`, as `coldvault extend --group 1 SHARE x3 --custodian NEW` makes it."""
+    basis = sorted((vault / "shares").glob("group1-share*.txt"))[:3]
+    extend.extend(vault / "manifest.json", 1, basis, ["New custodian"], out, Sealing(), TokenOptions(), clock=lambda: now)
 
 
 def run(*args: str | Path) -> None:
@@ -81,6 +92,8 @@ def main() -> None:
     for number in range(arguments.vaults):
         make_vault(work / f"desk-{number:04d}", number, arguments.records, now)
         if number % 3 == 0:
+            revise(work / f"desk-{number:04d}", work / f"desk-{number:04d}-r2", now)
+        if number % 5 == 0:
             stale_copy(work / f"desk-{number:04d}", work / f"backup-{number:04d}")
     made_s = time.perf_counter() - start
     one = work / "desk-0000" / "manifest.json"
@@ -91,7 +104,7 @@ def main() -> None:
     said = subprocess.run([*COLDVAULT, "fleet", "status", str(work)], capture_output=True, text=True, check=False)
 
     print(f"{arguments.vaults:,} vaults (4 groups of 3 of 4, any 2 groups: 16 custodians), {arguments.records} drill records each,"
-          f" every third with a stale copy; made in {made_s:.1f} s")
+          f" every third extended (two revisions), every fifth with a stale backup; made in {made_s:.1f} s")
     print(f"  coldvault drill status, one vault: {drill_s * 1000:8.0f} ms   peak {drill_kib / 1024:6.1f} MiB")
     print(f"  coldvault fleet status, all:       {fleet_s * 1000:8.0f} ms   peak {fleet_kib / 1024:6.1f} MiB"
           f"   {fleet_s / drill_s:.1f}x one drill status; {(fleet_s - drill_s) / arguments.vaults * 1000:.1f} ms a vault"
