@@ -72,9 +72,11 @@ def test_the_card_shows_every_numbered_word_the_fingerprint_the_custodian_and_th
     assert_ok(run)
     fingerprint = cli("inspect", share, "--json").json()["share_fingerprint"]
     assert run.json() == {"out": "card.pdf", "share_fingerprint": fingerprint, "anchor": run.json()["anchor"]}
-    assert run.json()["anchor"]["kind"] == "unsigned-transcript" and run.json()["anchor"]["transcript"] == "vault/transcript.jsonl"
+    assert run.json()["anchor"]["kind"] == "sealed-transcript" and run.json()["anchor"]["transcript"] == "vault/transcript.jsonl"
 
     text = pdf_text(pdftotext, tmp_path / "card.pdf")
+    vault_key = run.json()["anchor"]["vault_key_sha256"]
+    assert " ".join(vault_key[i:i + 4] for i in range(0, 32, 4)) in text, "the vault key, in the groups read aloud"
     words = share_words(share)
     assert len(words) == count
     assert_words_on_card(text, words)

@@ -101,7 +101,7 @@ def _key_line(vault: fl.VaultStatus, fleet: fl.Fleet) -> str:
     line = (f"vault key SHA256 {key}" if key else
             f"no vault key (made before vault keys): known by its ceremony id and identifier {vault.manifest.scheme.identifier}")
     if vault.pinned:
-        return line + f" (pinned: {vault.pin})"
+        return line + f" (pinned: {vault.pin_label})"
     return line + (f"; NOT PINNED in {fleet.pins_file}" if vault.pinned is False else "")
 
 
@@ -135,7 +135,7 @@ def _vault(vault: fl.VaultStatus) -> dict[str, Any]:
         "identifier": vault.manifest.scheme.identifier,
         "vault_key_sha256": vault.vault_key_sha256,
         "pinned": vault.pinned,
-        "pin": vault.pin,
+        "pin": vault.pin_label,
         "revision": vault.revision,
         "anchor": to_data(vault.anchor),
         "verdict": judged.verdict.value,

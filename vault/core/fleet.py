@@ -43,7 +43,7 @@ class VaultStatus:
     readiness: Readiness | None
     """None when the vault is in conflict: no copy is judged."""
     judgement: Judgement
-    pin: str | None = None
+    pin_label: str | None = None
     """The label of its pin (`--pins`), when it is pinned."""
     pinned: bool | None = None
     """Whether its vault key is pinned; None when no pins were given."""

@@ -70,7 +70,7 @@ def _row(vault: VaultStatus, fleet: Fleet, links: Mapping[str, str]) -> str:
         name = f'<a href="{_e(quote(link))}">{name}</a>'
     places = "<br>".join(f'<span class="mono">{_e(copy.describe())}</span>' for copy in vault.copies.copies)
     key = f"vault key SHA256 {vault.vault_key_sha256}" if vault.vault_key_sha256 else "no vault key"
-    pin = {None: "", True: f"<br>pinned: <bdi>{_e(vault.pin)}</bdi>", False: "<br><strong>NOT PINNED</strong>"}[vault.pinned]
+    pin = {None: "", True: f"<br>pinned: <bdi>{_e(vault.pin_label)}</bdi>", False: "<br><strong>NOT PINNED</strong>"}[vault.pinned]
     who = f'{name}<br><span class="mono id">{_e(vault.ceremony_id)}</span><br><span class="mono id">{_e(key)}</span>{pin}<br>{places}'
     verdict = "recoverable" if judged.verdict is Verdict.RECOVERABLE else f"<strong>{_e(judged.headline)}</strong>"
     if ready is not None and ready.tampered:
