@@ -120,6 +120,7 @@ def examine(manifest: Manifest, events: Sequence[Event], every_signature: bool =
 
 
 def stamps_of(events: Iterable[Event]) -> Iterator[Stamp]:
+    """What each event's line says of itself, for `timeline`."""
     return ((event.seq, event.time, event.event) for event in events)
 
 
