@@ -180,7 +180,8 @@ def test_a_clock_behind_the_logs_last_record_is_refused_before_any_share_is_read
 
 
 def test_a_failure_re_dated_to_the_future_is_named_not_hidden(vault: Path) -> None:
-    """An unsigned failure record dated 2099 was ignored as not yet happened: share 1 read current, exit 0."""
+    """An unsigned failure record dated 2099 was ignored as not yet happened: share 1 read current, exit 0.
+    Named by every reader: `drill status`, `drill report`, `transcript verify`, `fleet status`."""
     append_record(vault, failed(last_record(vault), "the card is lost"), FUTURE)
     problem = "v/drills.jsonl line 2: dated 2099-01-01T00:00:00Z, after this machine's clock ("
     result = status(vault, "--json")
@@ -193,6 +194,8 @@ def test_a_failure_re_dated_to_the_future_is_named_not_hidden(vault: Path) -> No
     assert report.returncode == 1 and html.escape(problem) in (vault / "report.html").read_text()
     verified = run_cli(vault, "transcript", "verify", "v")
     assert verified.returncode == 1 and problem in verified.stderr
+    fleet = run_cli(vault, "fleet", "status", "v")
+    assert fleet.returncode == 1 and f"TAMPERED: {problem}" in fleet.stdout
 
 
 def test_a_record_dated_before_the_line_before_it_is_a_weak_point(vault: Path) -> None:

@@ -120,6 +120,7 @@ def examine(manifest: Manifest, events: Sequence[Event], every_signature: bool =
 
 
 def stamps_of(events: Iterable[Event]) -> Iterator[Stamp]:
+    """What each event's line says of itself, for `timeline`."""
     return ((event.seq, event.time, event.event) for event in events)
 
 
@@ -140,8 +141,8 @@ def timeline(stamps: Iterable[Stamp], now: datetime, name: str) -> Timeline:
             findings.append(Finding(seq + 1, f"{where}: a {event!r} event: a drill log holds {dl.EVENT_DRILL!r} records only, "
                                              "and no coldvault command writes another line there"))
         elif time > latest:
-            findings.append(Finding(seq + 1, f"{where}: dated {time}, after this machine's clock ({clock}): not counted; the "
-                                             "record was re-dated, or written with a clock set ahead (if this clock is behind, set it)"))
+            findings.append(Finding(seq + 1, f"{where}: dated {time}, after this machine's clock ({clock}): the record was "
+                                             "re-dated, or written with a clock set ahead (if this clock is behind, set it)"))
         elif previous is not None and time < previous[1]:
             doubts.append(Finding(seq + 1, f"{where} is dated {time}, before line {previous[0] + 1} ({previous[1]}): "
                                            "written with a clock set back, or re-dated; checks are taken in the log's order"))

@@ -203,9 +203,14 @@ def replace_file(target: Path, data: bytes, mode: int = PUBLIC_FILE_MODE) -> Non
     so node_exporter's textfile collector never reads it) and is renamed over the old
     one. A symbolic link is refused.
     """
+    check_replaceable(target)
+    _publish(target, data, mode, os.replace)
+
+
+def check_replaceable(target: Path) -> None:
+    """Refuse early what `replace_file` would refuse: a symbolic link where the file goes."""
     if target.is_symlink():
         raise WriteRefused(f"{target}: is a symbolic link; refusing to write through it")
-    _publish(target, data, mode, os.replace)
 
 
 def _publish(target: Path, data: bytes, mode: int, publish: Callable[[str, Path], None]) -> None:

@@ -38,6 +38,7 @@ MAX_HOLDER_BYTES = 200
 """The holder's line: a process id and a command; anything longer was not written by a holder."""
 
 _OPEN_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK  # O_NONBLOCK: a FIFO put there does not hang the open
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 _HOLDER = re.compile(r"([0-9]{1,10}) ([ -~]{1,100})\n")
 
 
@@ -46,8 +47,8 @@ def hold(vault_dir: Path, wait_seconds: float, say: Callable[[str], None]) -> It
     """Hold `vault_dir`'s writer lock for the `with` block, waiting up to `wait_seconds` for it.
 
     Busy: `say` one line, then try again until `wait_seconds` have passed; then
-    `WriteRefused`. A lock file that cannot be made or opened, or that is a link or
-    not a regular file, is `WriteRefused` too, before anything is read.
+    `WriteRefused`. A lock file that cannot be made, opened or locked, or that is a
+    link or not a regular file, is `WriteRefused` too, and the block never runs.
     """
     path = vault_dir / LOCK_FILE
     descriptor = _open(path)
@@ -67,13 +68,13 @@ def _open(path: Path) -> int:
     """The lock file, made if missing (never through a link); read-only when it is another user's, which locks as well."""
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT | _OPEN_FLAGS, LOCK_FILE_MODE)
-    except PermissionError as error:
+    except OSError as error:
+        if error.errno not in _NOT_WRITABLE:
+            raise _cannot_open(path, error) from None
         try:
             descriptor = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
         except OSError:
             raise _cannot_open(path, error) from None
-    except OSError as error:
-        raise _cannot_open(path, error) from None
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
         raise _not_ours(path, "is not a regular file")
@@ -85,10 +86,13 @@ def _cannot_open(path: Path, error: OSError) -> WriteRefused:
         return _not_ours(path, "is a symbolic link")
     if error.errno == errno.EISDIR:
         return _not_ours(path, "is not a regular file")
-    reason = (error.strerror or "failed").lower()
-    return WriteRefused(f"{path}: cannot make the vault's lock file: {reason}", "nothing was written",
+    return WriteRefused(f"{path}: cannot make the vault's lock file: {_reason(error)}", "nothing was written",
                         f"a command that writes the vault needs to write in {path.parent}: "
                         "run it where the folder is writable (or give the drill log elsewhere with --log)")
+
+
+def _reason(error: OSError) -> str:
+    return (error.strerror or "failed").lower()
 
 
 def _not_ours(path: Path, what: str) -> WriteRefused:
@@ -99,7 +103,7 @@ def _not_ours(path: Path, what: str) -> WriteRefused:
 
 def _acquire(descriptor: int, path: Path, wait_seconds: float, say: Callable[[str], None]) -> None:
     """The lock, tried at once, then every LOCK_POLL_SECONDS until `wait_seconds` have passed."""
-    if _try(descriptor):
+    if _try(descriptor, path):
         return
     holder = _holder(descriptor)
     said_holder = f" ({holder})" if holder else ""
@@ -108,7 +112,7 @@ def _acquire(descriptor: int, path: Path, wait_seconds: float, say: Callable[[st
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         time.sleep(min(LOCK_POLL_SECONDS, max(deadline - time.monotonic(), 0)))
-        if _try(descriptor):
+        if _try(descriptor, path):
             return
     raise WriteRefused(
         f"{path.parent}: another coldvault command is writing this vault{said_holder}; waited {wait_seconds:g} s for its lock",
@@ -118,11 +122,15 @@ def _acquire(descriptor: int, path: Path, wait_seconds: float, say: Callable[[st
     )
 
 
-def _try(descriptor: int) -> bool:
+def _try(descriptor: int, path: Path) -> bool:
+    """True: the lock is ours; False: another holds it. A file system that cannot lock (some network ones) is refused."""
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
+    except OSError as error:
+        raise WriteRefused(f"{path}: cannot lock the vault's lock file: {_reason(error)}", "nothing was written",
+                           "the file system does not support flock(2) locks: run the command on the vault where it is stored") from None
     return True
 
 

@@ -97,6 +97,7 @@ def run(
     if not share_paths and not interactive:
         raise InvalidInput("no shares given", "give share files or envelopes, or --interactive")
     log_path = log_of(manifest_path, log)
+    fsio.check_replaceable(log_path)  # before the lock file is made beside it
     with writing(log_path.parent, wait_seconds):
         events = read_log(log_path)
         started = clock()
