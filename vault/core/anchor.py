@@ -20,6 +20,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from vault.core import events as events_named
 from vault.core import seals
 from vault.core.fingerprint import aloud
 from vault.core.formats import fields
@@ -278,24 +279,25 @@ class Recorded:
 def recorded_files(events: tuple[tr.Event, ...], name: str = tr.TRANSCRIPT_FILE) -> tuple[Recorded, ...]:
     """Every public file the transcript records a SHA-256 of, by path relative to its directory; the last record counts.
 
-    Three kinds of record: `data.public_files` (an object, path to SHA-256; the end of a
-    ceremony or a split), and a packet's `file` with its `envelope_sha256` (a
-    `packet-made` event's data, or an item of an `extend` event's `data.shares`). The
-    manifest is not among them: its binding (`data.manifest_sha256`) is checked on its own.
+    Told apart by the event's name (vault.core.events), never by which members its data
+    holds: `data.public_files` (an object, path to SHA-256) of a `ceremony-completed` or
+    an `extend` line; a packet's `file` with its `envelope_sha256` (a `packet-made`
+    line's data, or an item of an `extend` line's `data.shares`). The manifest is not
+    among them: its binding (`data.manifest_sha256`) is checked on its own.
     """
     found: dict[str, Recorded] = {}
     for event in events:
         where = f"{name} line {event.seq + 1}"
-        public = event.data.get("public_files")
-        if public is not None:
+        if event.event in events_named.BINDING:
+            public = event.data.get("public_files", {})
             if not isinstance(public, dict):
                 raise CheckFailed(f"{where}: data.public_files should be an object (path: SHA-256)")
             for path, digest in public.items():
                 found[path] = _recorded(path, digest, event.seq, f"{where}: data.public_files")
-        shares = event.data.get("shares")
-        packets = [event.data] + (shares if isinstance(shares, list) else [])
+        shares = event.data.get("shares") if event.event == events_named.EXTEND else None
+        packets = [event.data] if event.event == events_named.PACKET_MADE else shares if isinstance(shares, list) else []
         for packet in packets:
-            if isinstance(packet, dict) and "envelope_sha256" in packet:
+            if isinstance(packet, dict) and packet.get("envelope_sha256") is not None:
                 record = _recorded(packet.get("file"), packet["envelope_sha256"], event.seq, where)
                 found[record.path] = record
     return tuple(found[path] for path in sorted(found) if path != MANIFEST_FILE)
