@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from vault.core.events import DRILL
 from vault.core import attestation, drill, evidence, proof
 from vault.core.attestation import SigningKey
 from vault.core.formats import drills, sharefile, transcript
@@ -113,9 +114,9 @@ def write_log(path: Path, drilled: Iterator[tuple[datetime, DrillRecord, Signing
     previous = None
     with open(path, "w", encoding="ascii") as log:
         for when, record, key in drilled:
-            unsigned = transcript.next_event(previous, drills.EVENT_DRILL, drills.to_data(record), when)
+            unsigned = transcript.next_event(previous, DRILL, drills.to_data(record), when)
             signed = evidence.sign(record, unsigned, [(drills.Signer.SHARE, record.shares[0].share_fingerprint, key)])
-            previous = transcript.next_event(previous, drills.EVENT_DRILL, drills.to_data(signed), when)
+            previous = transcript.next_event(previous, DRILL, drills.to_data(signed), when)
             log.write(transcript.to_line(previous))
     return path.stat().st_size
 
@@ -123,7 +124,7 @@ def write_log(path: Path, drilled: Iterator[tuple[datetime, DrillRecord, Signing
 def attestation_costs(check: Check, runs: int = 2000) -> tuple[float, float]:
     """Seconds to sign one record and to verify one signature (each the mean of `runs`)."""
     record, key = check
-    event = transcript.next_event(None, drills.EVENT_DRILL, drills.to_data(record), datetime.now(timezone.utc))
+    event = transcript.next_event(None, DRILL, drills.to_data(record), datetime.now(timezone.utc))
     message = drills.signed_message(event)
     signature = key.sign(message)
     sign_s = timed(lambda: [key.sign(message) for _ in range(runs)], 1) / runs

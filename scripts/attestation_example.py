@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from vault.core.events import DRILL
 from vault.core import attestation, evidence
 from vault.core.formats import drills as dl
 from vault.core.formats import transcript
@@ -38,10 +39,10 @@ def example() -> dict[str, object]:
         quorum=dl.QuorumCheck(dl.Result.NOT_ATTEMPTED, "a partial drill: shares checked alone", 0),
         result=dl.Result.PASSED, reasons=(),
     )
-    unsigned = transcript.append(transcript.start(), dl.EVENT_DRILL, dl.to_data(record), TIME).events[-1]
+    unsigned = transcript.append(transcript.start(), DRILL, dl.to_data(record), TIME).events[-1]
     message = dl.signed_message(unsigned)
     signed = evidence.sign(record, unsigned, [(dl.Signer.SHARE, share.fingerprint, share_key)])
-    line = transcript.to_line(transcript.append(transcript.start(), dl.EVENT_DRILL, dl.to_data(signed), TIME).events[-1])
+    line = transcript.to_line(transcript.append(transcript.start(), DRILL, dl.to_data(signed), TIME).events[-1])
     return {
         "share": SHARE,
         "share_fingerprint": share.fingerprint,

@@ -34,6 +34,8 @@ from vault.core import anchor as anchors
 from vault.core.attestation import key_sha256
 from vault.core.fingerprint import aloud
 from vault.core.formats import transcript as tr
+from vault.core.formats import transcript_reader
+from vault.core.formats import transcript_signature
 from vault.errors import CheckFailed
 
 SECRET_HEX = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -131,7 +133,7 @@ def test_drill_status_json_carries_the_anchor(vault: Path) -> None:
     result = run_cli(vault, "drill", "status", "--manifest", "v/manifest.json", "--json")
     assert result.returncode == 0, result.stderr
     anchor = result.json()["anchor"]
-    head = tr.head(tr.Chain(tr.parse((vault / "v/transcript.jsonl").read_text())))
+    head = tr.head(tr.Chain(transcript_reader.parse((vault / "v/transcript.jsonl").read_text())))
     vault_key = json.loads((vault / "v/manifest.json").read_text())["attestation"]["vault_public_key"]
     assert anchor == {
         "kind": "sealed-transcript", "transcript": "v/transcript.jsonl", "head": head, "head_seq": 4, "manifest_seq": 3,
@@ -392,17 +394,17 @@ def test_a_transcript_re_signed_by_another_key_is_caught_by_the_key_written_down
     intruder = software_key("intruder")
     intruder_sha256 = hashlib.sha256(der(intruder)).hexdigest()
     edit_manifest(copy.work / "vault/manifest.json")
-    events = tr.parse((copy.work / "vault/transcript.jsonl").read_text())
+    events = transcript_reader.parse((copy.work / "vault/transcript.jsonl").read_text())
     chain = tr.start()
     for event in events:
         data = dict(event.data)
         if event.seq == 0:
-            data["signing"] = tr.signing_data(tr.Signer(intruder_sha256, "ceremony", "transcript"))
+            data["signing"] = transcript_signature.signing_data(transcript_signature.Signer(intruder_sha256, "ceremony", "transcript"))
         if "manifest_sha256" in data:
             data["manifest_sha256"] = hashlib.sha256((copy.work / "vault/manifest.json").read_bytes()).hexdigest()
         chain = tr.append(chain, event.event, data, datetime.strptime(event.time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc))
     (copy.work / "vault/transcript.jsonl").write_text(tr.to_text(chain))
-    (copy.work / "vault/transcript.sig.json").write_text(tr.signature_to_json(sign(intruder, chain.events[-1])))
+    (copy.work / "vault/transcript.sig.json").write_text(transcript_signature.signature_to_json(sign(intruder, chain.events[-1])))
     resealed = copy.cli("drill", "status", "--manifest", "vault/manifest.json")
     assert resealed.returncode == 1, "the vault key's seal no longer verifies: only the holders of the secret can seal"
     assert "the seal does not sign the line before it" in resealed.stderr, resealed.stderr
@@ -451,11 +453,11 @@ def test_transcript_verify_checks_the_public_files_it_records(copy: Signed) -> N
 
 def forged_drill_log(directory: Path, key: ec.EllipticCurvePrivateKey, labels: tuple[str, str]) -> None:
     """A drill log that declares `key` and is signed by it, with the labels of the ceremony's token in its signature file."""
-    signer = tr.Signer(hashlib.sha256(der(key)).hexdigest(), *labels)
-    chain = tr.append(tr.start(), "drill-log-started", {"signing": tr.signing_data(signer)}, datetime(2027, 1, 1, tzinfo=timezone.utc))
+    signer = transcript_signature.Signer(hashlib.sha256(der(key)).hexdigest(), *labels)
+    chain = tr.append(tr.start(), "drill-log-started", {"signing": transcript_signature.signing_data(signer)}, datetime(2027, 1, 1, tzinfo=timezone.utc))
     (directory / "drills.jsonl").write_text(tr.to_text(chain))
     signature = sign(key, chain.events[-1])
-    document = json.loads(tr.signature_to_json(signature))
+    document = json.loads(transcript_signature.signature_to_json(signature))
     document["token_label"], document["key_label"] = labels
     (directory / "drills.sig.json").write_text(json.dumps(document, indent=2))
 
@@ -476,8 +478,8 @@ def test_the_vaults_own_drill_log_signed_by_a_fresh_key_is_refused(copy: Signed)
     """Its first line (a drill record) declares no signing key, so a signature beside it proves nothing: refused, not warned."""
     drilled = copy.cli("drill", "run", "--manifest", "vault/manifest.json", "--partial", f"{ALICE}/share.txt")
     assert drilled.returncode == 0, drilled.stderr
-    events = tr.parse((copy.work / "vault/drills.jsonl").read_text())
-    (copy.work / "vault/drills.sig.json").write_text(tr.signature_to_json(sign(software_key("fresh key"), events[-1])))
+    events = transcript_reader.parse((copy.work / "vault/drills.jsonl").read_text())
+    (copy.work / "vault/drills.sig.json").write_text(transcript_signature.signature_to_json(sign(software_key("fresh key"), events[-1])))
     result = copy.cli("transcript", "verify", "vault")
     assert result.returncode == 1, result.stdout
     assert result.stderr.startswith("error: vault/drills.sig.json is present, but vault/drills.jsonl does not declare a signing key "

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from vault.core import attestation
 from vault.core.formats import drills as dl
 from vault.core.formats import transcript
+from vault.core.formats import transcript_reader
 from vault.core.slip39.share import parse_share
 
 MANIFEST = "vault/manifest.json"
@@ -258,11 +259,11 @@ def test_status_read_from_the_end_says_what_reading_every_line_says(vault: Path)
     manifest = mf.from_json((vault / MANIFEST).read_text())
     data = (vault / "vault" / "drills.jsonl").read_bytes()
     lines = [line + b"\n" for line in data.split(b"\n")[:-1]]
-    events = transcript.parse_bytes(data)
+    events = transcript_reader.parse_bytes(data)
     assert len(events) == 5
     today = date.fromisoformat(events[-1].time[:10])
     # Bob's last pass is line 2: line 1 (Alice's first check) is only chained, never read
-    assert [e.seq for e in dr.recent_events(manifest, transcript.chained(lines), today, "drills.jsonl")] == [1, 2, 3, 4]
+    assert [e.seq for e in dr.recent_events(manifest, transcript_reader.chained(lines), today, "drills.jsonl")] == [1, 2, 3, 4]
     for as_of in (today - timedelta(days=1), today, today + timedelta(days=179), today + timedelta(days=181)):
         now = datetime.now(timezone.utc)
         fast, full = dr.readiness_from_end(manifest, lines, as_of, now=now), dr.readiness(manifest, events, as_of, now=now)

@@ -13,6 +13,7 @@ from pathlib import Path
 from vault.core import attestation
 from vault.core.formats import drills as dl
 from vault.core.formats import transcript
+from vault.core.formats import transcript_reader
 
 ROOT = Path(__file__).parent.parent
 DOC = (ROOT / "docs" / "attestation.md").read_text()
@@ -27,7 +28,7 @@ def test_every_value_in_the_document_is_the_codes() -> None:
 
 def test_the_documented_line_verifies_with_the_documented_key_and_not_once_changed() -> None:
     line = re.search(r"```jsonl\n(.*?)```", DOC, re.S).group(1)
-    (event,) = transcript.parse(line)
+    (event,) = transcript_reader.parse(line)
     record = dl.from_event(event)
     public_key = re.search(r"its attestation public key: `([^`]+)`", DOC).group(1)
     (signed,) = record.attestations

@@ -24,11 +24,11 @@ from conftest import Run, run_cli
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from vault.core.events import DRILL
 from vault.core import drill as dr
 from vault.core import evidence
 from vault.core.backup import Holding, SplitOptions, describe, make_shares, new_ceremony
 from vault.core.formats import drills, transcript
-from vault.core.formats.drills import EVENT_DRILL
 from vault.core.scheme import make_scheme
 from vault.core.secret import Secret, SecretKind
 
@@ -299,10 +299,10 @@ def _checks(manifest, *checks: tuple[date, list[str], str]) -> tuple[transcript.
                 "quorum": {"result": "not-attempted", "reason": "a partial drill", "qualifying_subsets": 0},
                 "result": result, "reasons": [] if result == "passed" else ["a share failed"]}
         when = datetime.combine(day, datetime.min.time(), timezone.utc)
-        unsigned = transcript.append(chain, EVENT_DRILL, data, when).events[-1]
+        unsigned = transcript.append(chain, DRILL, data, when).events[-1]
         record = drills.from_event(unsigned)
         keys = evidence.signing_keys(record, manifest, VAULT_SHARES[manifest.ceremony.id], None)
-        chain = transcript.append(chain, EVENT_DRILL, drills.to_data(evidence.sign(record, unsigned, keys)), when)
+        chain = transcript.append(chain, DRILL, drills.to_data(evidence.sign(record, unsigned, keys)), when)
     return chain.events
 
 

@@ -28,6 +28,7 @@ from conftest import Run, run_cli
 from test_bad_inputs import _root_without_dac_override
 
 from vault.core.formats import drills, transcript
+from vault.core.formats import transcript_reader
 from vault.core.formats import manifest as mf
 from vault.core.formats.drills import DrillRecord, Result
 from vault.core.layout import LOCK_FILE
@@ -60,7 +61,7 @@ def status(work: Path, *args: str) -> Run:
 
 
 def log_events(work: Path, folder: str = "v") -> tuple[transcript.Event, ...]:
-    return transcript.parse_bytes((work / folder / "drills.jsonl").read_bytes(), "drills.jsonl")
+    return transcript_reader.parse_bytes((work / folder / "drills.jsonl").read_bytes(), "drills.jsonl")
 
 
 def last_record(work: Path) -> DrillRecord:

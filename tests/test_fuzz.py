@@ -85,14 +85,14 @@ def test_drill_status_on_a_hand_written_drill_record_is_an_error_not_a_crash() -
     anyone can write a well-chained line. `coldvault drill status` on this one exited 70 (AttributeError)
     before drill records were read strictly (vault/core/formats/drills.py)."""
     from vault.core import drill
-    from vault.core.formats import manifest, transcript
+    from vault.core.formats import manifest, transcript, transcript_reader
     from vault.errors import VaultError
 
     vault = manifest.from_json((FUZZ / "corpus" / "manifest" / "ceremony-family.json").read_text())
     record = {"ceremony_id": vault.ceremony.id, "kind": "shares", "result": "passed", "shares": [1]}
     when = datetime.fromisoformat(vault.ceremony.created.replace("Z", "+00:00"))
     log = transcript.to_text(transcript.append(transcript.start(), "drill", record, when)).encode("ascii")
-    events = transcript.parse_bytes(log, "drills.jsonl")
+    events = transcript_reader.parse_bytes(log, "drills.jsonl")
     try:
         drill.readiness(vault, events, when.astimezone(timezone.utc).date(), now=when)
     except VaultError:

@@ -16,12 +16,12 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 from conftest import Run, run_cli
 
 from vault.core.attestation import key_sha256, share_key
 from vault.core.fingerprint import aloud
 from vault.core.formats import transcript as tr
+from vault.core.formats import transcript_reader
 from vault.core.slip39.reference import reference_share
 from vault.core.slip39.share import Share, parse_share
 
@@ -97,7 +97,7 @@ def _append_binding(vault: Path, edit: dict) -> str:
     manifest = json.loads(manifest_path.read_text())
     manifest["policy"].update(edit)
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    chain = tr.Chain(tr.parse((vault / "transcript.jsonl").read_text()))
+    chain = tr.Chain(transcript_reader.parse((vault / "transcript.jsonl").read_text()))
     head = tr.head(chain)
     record = {"manifest_sha256": hashlib.sha256(manifest_path.read_bytes()).hexdigest()}
     chain = tr.append(chain, "extend", record, datetime.now(timezone.utc))
@@ -123,7 +123,7 @@ def _legacy(vault: Path) -> None:
     del manifest["attestation"]["group_public_keys"]
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     chain = tr.start()
-    for event in tr.parse((vault / "transcript.jsonl").read_text()):
+    for event in transcript_reader.parse((vault / "transcript.jsonl").read_text()):
         if event.event == "sealed":
             continue
         data = {k: v for k, v in event.data.items() if k != "vault_key"}
@@ -156,7 +156,7 @@ def test_a_manifest_listing_group_keys_refuses_a_transcript_stripped_of_its_seal
     manifest = json.loads((vault / "manifest.json").read_text())
     manifest["attestation"]["group_public_keys"] = listed
     (vault / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    chain = tr.parse((vault / "transcript.jsonl").read_text())
+    chain = transcript_reader.parse((vault / "transcript.jsonl").read_text())
     rebound = tr.start()
     for event in chain:  # rebind the manifest, so that only the missing seals tell
         data = dict(event.data)

@@ -285,13 +285,14 @@ def test_a_witness_confirms_by_typing_their_name_in_either_unicode_form(tmp_path
 def test_signature_labels_in_transcript_sig_json_reach_the_screen_escaped(tmp_path):
     """The labels are not covered by the signature: anyone can write them."""
     from vault.core.formats import transcript as tr
+    from vault.core.formats import transcript_signature
 
     directory = tmp_path / "ceremony"
     directory.mkdir()
     witness = software_key("witness")
     chain = ceremony(signer_of(witness))
     (directory / "transcript.jsonl").write_text(tr.to_text(chain))
-    signature = json.loads(tr.signature_to_json(sign(witness, chain.events[-1])))
+    signature = json.loads(transcript_signature.signature_to_json(sign(witness, chain.events[-1])))
     signature["token_label"], signature["key_label"] = HOSTILE, HOSTILE
     (directory / "transcript.sig.json").write_text(json.dumps(signature))
     code, screen = on_screen(tmp_path, "transcript", "verify", str(directory))

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from conftest import Run, run_cli
 
+from vault.core.events import DRILL
 from vault.core import evidence
 from vault.core.formats import drills, fields, transcript
+from vault.core.formats import transcript_reader
 from vault.core.formats import manifest as mf
 from vault.core.formats.fields import Fields, JsonPath
 from vault.core.slip39.share import parse_share
@@ -51,7 +53,7 @@ def vault(tmp_path: Path) -> Path:
 
 
 def last_event(log: Path) -> transcript.Event:
-    return transcript.parse_bytes(log.read_bytes(), str(log))[-1]
+    return transcript_reader.parse_bytes(log.read_bytes(), str(log))[-1]
 
 
 def append_records(log: Path, data: dict[str, Any], count: int, when: datetime, sign: bool = True) -> None:
@@ -63,11 +65,11 @@ def append_records(log: Path, data: dict[str, Any], count: int, when: datetime, 
     previous = last_event(log)
     with open(log, "a", encoding="ascii") as stream:
         for number in range(count):
-            unsigned = transcript.next_event(previous, drills.EVENT_DRILL, {**data, "drill_id": f"drill-{number}", "attestations": []}, when)
+            unsigned = transcript.next_event(previous, DRILL, {**data, "drill_id": f"drill-{number}", "attestations": []}, when)
             if sign:
                 record = drills.from_event(unsigned)
                 signed = evidence.sign(record, unsigned, evidence.signing_keys(record, manifest, shares, None))
-                unsigned = transcript.next_event(previous, drills.EVENT_DRILL, drills.to_data(signed), when)
+                unsigned = transcript.next_event(previous, DRILL, drills.to_data(signed), when)
             previous = unsigned
             stream.write(transcript.to_line(previous))
 
@@ -87,7 +89,7 @@ def test_a_drill_log_past_one_mib_is_read_and_appended_to(vault: Path) -> None:
     assert status.json()["recoverable"] is True
     assert_ok(run_cli(vault.parent, "drill", "run", "--manifest", "vault/manifest.json", "--partial", "vault/shares/group1-share2.txt"))
     assert log.read_bytes().count(b"\n") == 1502
-    assert transcript.parse_bytes(log.read_bytes())[-1].data["shares"][0]["member_index"] == 1
+    assert transcript_reader.parse_bytes(log.read_bytes())[-1].data["shares"][0]["member_index"] == 1
 
 
 def test_a_line_longer_than_one_mib_is_refused_naming_it(vault: Path) -> None:
@@ -238,7 +240,7 @@ _PATHS = ([(key,) for key in _RECORD] + [("quorum", key) for key in _RECORD["quo
 
 
 def _record_event(data: dict) -> transcript.Event:
-    return transcript.Event(0, "2026-11-21T17:50:00Z", drills.EVENT_DRILL, data, transcript.GENESIS, "0" * 64)
+    return transcript.Event(0, "2026-11-21T17:50:00Z", DRILL, data, transcript.GENESIS, "0" * 64)
 
 
 @pytest.mark.parametrize("path", _PATHS, ids=lambda path: ".".join(map(str, path)))

@@ -24,6 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vault.core.formats import transcript as tr
+from vault.core.formats import transcript_reader
+from vault.core.formats import transcript_signature
+from vault.core import anchor as anchors
 from vault.errors import CheckFailed, InvalidInput
 
 DOC = (Path(__file__).parent.parent / "docs" / "transcript.md").read_text()
@@ -41,22 +44,22 @@ def der(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
-def signer_of(key: ec.EllipticCurvePrivateKey, token_label: str | None = "witness-card") -> tr.Signer:
-    return tr.Signer(hashlib.sha256(der(key)).hexdigest(), token_label, "coldvault-transcript")
+def signer_of(key: ec.EllipticCurvePrivateKey, token_label: str | None = "witness-card") -> transcript_signature.Signer:
+    return transcript_signature.Signer(hashlib.sha256(der(key)).hexdigest(), token_label, "coldvault-transcript")
 
 
-def sign(key: ec.EllipticCurvePrivateKey, event: tr.Event, deterministic: bool = False) -> tr.Signature:
+def sign(key: ec.EllipticCurvePrivateKey, event: tr.Event, deterministic: bool = False) -> transcript_signature.Signature:
     """What a token does (raw ECDSA on the digest, r || s out), done in software."""
     algorithm = ec.ECDSA(utils.Prehashed(hashes.SHA256()), deterministic_signing=deterministic)
-    r, s = utils.decode_dss_signature(key.sign(tr.signature_digest(event.hash), algorithm))
+    r, s = utils.decode_dss_signature(key.sign(transcript_signature.signature_digest(event.hash), algorithm))
     raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    return tr.signature_for(event, der(key), raw, "witness-card", "coldvault-transcript")
+    return transcript_signature.signature_for(event, der(key), raw, "witness-card", "coldvault-transcript")
 
 
-def ceremony(signer: tr.Signer | None = None) -> tr.Chain:
+def ceremony(signer: transcript_signature.Signer | None = None) -> tr.Chain:
     """Five events like a ceremony's; the last records the manifest."""
     chain = tr.append(tr.start(), "ceremony-started",
-                      {"ceremony_id": CEREMONY_ID, "signing": tr.signing_data(signer) if signer else None,
+                      {"ceremony_id": CEREMONY_ID, "signing": transcript_signature.signing_data(signer) if signer else None,
                        "witnesses": ["Alice", "Zo\u00eb"]}, T0)
     chain = tr.append(chain, "secret-generated",
                       {"kind": "master-secret", "bits": 256, "secret_fingerprint": "1d28f1e37d9f3d0842eb0398d42562ac"},
@@ -76,9 +79,9 @@ def ceremony(signer: tr.Signer | None = None) -> tr.Chain:
 def test_round_trip():
     chain = ceremony()
     text = tr.to_text(chain)
-    assert tr.parse(text) == chain.events
+    assert transcript_reader.parse(text) == chain.events
     assert text.count("\n") == 5 and text.endswith("\n") and text.isascii()
-    assert tr.head(chain) == chain.events[-1].hash == tr.parse(text)[-1].hash
+    assert tr.head(chain) == chain.events[-1].hash == transcript_reader.parse(text)[-1].hash
     assert chain.events[0].prev == tr.GENESIS == tr.head(tr.start())
     assert all(later.prev == earlier.hash for earlier, later in zip(chain.events, chain.events[1:]))
     assert [e.seq for e in chain.events] == [0, 1, 2, 3, 4]
@@ -168,7 +171,7 @@ FIRST = {"seq": 0, "time": "2026-11-21T17:50:00Z", "event": "ceremony-started", 
 )
 def test_readers_reject(text, message):
     with pytest.raises(CheckFailed) as failure:
-        tr.parse(text)
+        transcript_reader.parse(text)
     assert message in failure.value.message
     assert failure.value.exit_code == 1
 
@@ -194,19 +197,19 @@ def test_values_sixteen_levels_below_data_are_read_and_seventeen_refused_by_both
     (`_parse_line`), `parse` (which takes one, then the other) and the writer."""
     assert tr.MAX_DEPTH == 16
     line = _line({**FIRST, "data": data})[:-1]
-    fast = tr._checked_line(line.encode("ascii"), 1, tr.GENESIS)
+    fast = transcript_reader._checked_line(line.encode("ascii"), 1, tr.GENESIS)
     if accepted:
-        strict = tr._parse_line(line, 1, tr.GENESIS, "transcript.jsonl")
+        strict = transcript_reader._parse_line(line, 1, tr.GENESIS, "transcript.jsonl")
         assert fast is not None and fast == strict and strict.data == data  # the fast reader accepts it itself
-        assert tr.parse(line + "\n") == (strict,)
+        assert transcript_reader.parse(line + "\n") == (strict,)
         assert tr.append(tr.start(), "ceremony-started", data, T0).events[0].data == data
         return
     assert fast is None
     deepest = "data.x" + "[0]" * tr.MAX_DEPTH
     with pytest.raises(CheckFailed, match=re.escape(f"line 1: {deepest} is nested more than 16 levels deep")):
-        tr._parse_line(line, 1, tr.GENESIS, "transcript.jsonl")
+        transcript_reader._parse_line(line, 1, tr.GENESIS, "transcript.jsonl")
     with pytest.raises(CheckFailed, match=re.escape(f"line 1: {deepest} is nested more than 16 levels deep")):
-        tr.parse(line + "\n")
+        transcript_reader.parse(line + "\n")
     with pytest.raises(ValueError, match="nested more than 16 levels deep"):
         tr.append(tr.start(), "ceremony-started", data, T0)
 
@@ -221,11 +224,11 @@ def test_a_line_may_be_one_mib_long_and_no_longer():
     empty = len(_line({**FIRST, "data": {"note": ""}})) - 1
     longest = _line({**FIRST, "data": {"note": "x" * (tr.MAX_LINE_BYTES - empty)}})
     assert len(longest) == tr.MAX_LINE_BYTES + 1
-    assert len(tuple(tr.read(_pieces(longest.encode())))) == 1
+    assert len(tuple(transcript_reader.read(_pieces(longest.encode())))) == 1
     too_long = _line({**FIRST, "data": {"note": "x" * (tr.MAX_LINE_BYTES - empty + 1)}})
     for number, data in ((1, too_long.encode()), (2, longest.encode() + too_long.encode())):
         with pytest.raises(CheckFailed, match=rf"^transcript.jsonl line {number}: is longer than 1024 KiB"):
-            tuple(tr.read(_pieces(data)))
+            tuple(transcript_reader.read(_pieces(data)))
     with pytest.raises(InvalidInput, match="a transcript line may hold 1048576"):
         tr.append(tr.start(), "note-added", {"note": "x" * tr.MAX_LINE_BYTES}, T0)
 
@@ -241,25 +244,25 @@ def test_reading_is_streamed_a_batch_of_lines_ahead_at_most():
             read.append(number)
             yield line if number != 150 else b"{broken\n"
 
-    events = tr.read(lines())
-    assert next(events).seq == 0 and len(read) == tr.BATCH_LINES
-    assert [next(events).seq for _ in range(tr.BATCH_LINES)][-1] == tr.BATCH_LINES and len(read) == 2 * tr.BATCH_LINES
-    assert len([next(events) for _ in range(148 - tr.BATCH_LINES - 1)]) == 148 - tr.BATCH_LINES - 1
+    events = transcript_reader.read(lines())
+    assert next(events).seq == 0 and len(read) == transcript_reader.BATCH_LINES
+    assert [next(events).seq for _ in range(transcript_reader.BATCH_LINES)][-1] == transcript_reader.BATCH_LINES and len(read) == 2 * transcript_reader.BATCH_LINES
+    assert len([next(events) for _ in range(148 - transcript_reader.BATCH_LINES - 1)]) == 148 - transcript_reader.BATCH_LINES - 1
     with pytest.raises(CheckFailed, match="^transcript.jsonl line 150: not a transcript line: not JSON"):
         list(events)
-    assert len(read) == 3 * tr.BATCH_LINES  # nothing after the bad line's batch was read
+    assert len(read) == 3 * transcript_reader.BATCH_LINES  # nothing after the bad line's batch was read
 
 
 def test_a_batch_decoded_together_is_still_read_line_by_line():
     """Lines that would join into other JSON values (a string cut across two lines) are read each as itself."""
     first = _line(FIRST)
-    events = tr.parse(first)
+    events = transcript_reader.parse(first)
     second = {"seq": 1, "time": FIRST["time"], "event": "x", "data": {}, "prev": events[0].hash}
     split_string = '{"a":"x\n' + 'y"}\n'
     for text, message in ((first + split_string + _line(second), "line 2: not a transcript line: not JSON"),
                           (first + _line(second)[:-1] + " \n", "line 2: is not in canonical form")):
         with pytest.raises(CheckFailed, match=message):
-            tr.parse(text)
+            transcript_reader.parse(text)
 
 
 _json_values = st.recursive(
@@ -282,9 +285,9 @@ def test_the_fast_reader_accepts_only_what_the_strict_reader_accepts(data, edit,
     position = where % (len(line) + 1)
     line = [line, line[:position] + " " + line[position:], line.replace(":", ": ", 1), line.replace("1", "1.0", 1),
             line.replace("0", "-0", 1), line.replace('"', '"\\u0041', 1)][edit]
-    fast = tr._checked_line(line.encode("ascii"), 1, tr.GENESIS)
+    fast = transcript_reader._checked_line(line.encode("ascii"), 1, tr.GENESIS)
     try:
-        strict = tr._parse_line(line, 1, tr.GENESIS, "transcript.jsonl")
+        strict = transcript_reader._parse_line(line, 1, tr.GENESIS, "transcript.jsonl")
     except CheckFailed:
         assert fast is None
     else:
@@ -293,10 +296,10 @@ def test_the_fast_reader_accepts_only_what_the_strict_reader_accepts(data, edit,
 
 def test_a_second_line_with_a_consistent_hash_but_wrong_seq_is_named():
     first = tr.to_line(ceremony().events[0])
-    events = tr.parse(first)
+    events = transcript_reader.parse(first)
     text = first + _line({"seq": 5, "time": "2026-11-21T17:51:00Z", "event": "x", "data": {}, "prev": events[0].hash})
     with pytest.raises(CheckFailed, match="^transcript.jsonl line 2: seq is 5, expected 1$"):
-        tr.parse(text)
+        transcript_reader.parse(text)
 
 
 def _line_of(text: str, position: int) -> int:
@@ -319,7 +322,7 @@ def test_any_single_byte_change_fails_at_its_line(data):
     else:
         changed = original[:position] + original[position + 1:]
     with pytest.raises(CheckFailed) as failure:
-        tr.parse_bytes(changed)
+        transcript_reader.parse_bytes(changed)
     expected = _line_of(original.decode("ascii"), position)
     if kind == "insert" and position == len(original):
         expected = original.count(b"\n") + 1
@@ -330,23 +333,23 @@ def test_manifest_binding_uses_the_last_event_that_records_one():
     chain = ceremony()
     chain = tr.append(chain, "manifest-rewritten", {"manifest_sha256": hashlib.sha256(b"v2").hexdigest()}, T0 + timedelta(hours=1))
     chain = tr.append(chain, "drill-scheduled", {"days": 180}, T0 + timedelta(hours=2))
-    assert tr.check_manifest(chain.events, b"v2") == 5
+    assert anchors.check_manifest(chain.events, b"v2") == 5
     with pytest.raises(CheckFailed, match=r"manifest.json does not match transcript.jsonl line 6 \(manifest-rewritten\)"):
-        tr.check_manifest(chain.events, MANIFEST)
+        anchors.check_manifest(chain.events, MANIFEST)
     with pytest.raises(CheckFailed, match="records no manifest"):
-        tr.check_manifest(chain.events[:4], MANIFEST)
+        anchors.check_manifest(chain.events[:4], MANIFEST)
     bad = tr.append(tr.start(), "x", {"manifest_sha256": "ABC"}, T0)
     with pytest.raises(CheckFailed, match="line 1: data.manifest_sha256 should be 64 lower-case hex"):
-        tr.check_manifest(bad.events, MANIFEST)
+        anchors.check_manifest(bad.events, MANIFEST)
 
 
 def test_signature_round_trip_and_checks():
     key = software_key("witness")
     chain = ceremony(signer_of(key))
     signature = sign(key, chain.events[-1])
-    assert tr.signature_from_json(tr.signature_to_json(signature)) == signature
-    assert tr.check_signature(chain.events, signature) == 4
-    result = tr.verify(chain.events, manifest=MANIFEST, signature=signature, written_down=tr.head(chain))
+    assert transcript_signature.signature_from_json(transcript_signature.signature_to_json(signature)) == signature
+    assert transcript_signature.check_signature(chain.events, signature) == 4
+    result = anchors.verify(chain.events, manifest=MANIFEST, signature=signature, written_down=tr.head(chain))
     assert (result.events, result.signed_seq, result.manifest_seq, result.witnessed_seq) == (5, 4, 4, 4)
     assert result.signer_public_key_sha256 == signer_of(key).public_key_sha256
     # A token's raw signature over the digest is an ordinary ECDSA-SHA256 signature over the message.
@@ -357,7 +360,7 @@ def test_signature_round_trip_and_checks():
 
 def _signature_document(**changes) -> str:
     key = software_key("witness")
-    document = json.loads(tr.signature_to_json(sign(key, ceremony(signer_of(key)).events[-1])))
+    document = json.loads(transcript_signature.signature_to_json(sign(key, ceremony(signer_of(key)).events[-1])))
     document.update(changes)
     return json.dumps({k: v for k, v in document.items() if v != "<drop>"})
 
@@ -383,7 +386,7 @@ def _signature_document(**changes) -> str:
 )
 def test_signature_readers_reject(text, message):
     with pytest.raises(CheckFailed, match=re.escape(message)):
-        tr.signature_from_json(text)
+        transcript_signature.signature_from_json(text)
 
 
 def test_signature_keys_must_be_canonical_p256():
@@ -401,13 +404,13 @@ def test_signature_keys_must_be_canonical_p256():
         declared = tr.append(tr.start(), "ceremony-started",
                              {"signing": {"public_key_sha256": hashlib.sha256(public_key).hexdigest(), "token_label": None, "key_label": None}}, T0)
         with pytest.raises(CheckFailed, match=message):
-            tr.check_signature(declared.events, replace(forged, seq=0, hash=declared.events[0].hash))
+            transcript_signature.check_signature(declared.events, replace(forged, seq=0, hash=declared.events[0].hash))
 
 
 def test_a_malformed_signing_declaration_is_refused():
     chain = tr.append(tr.start(), "ceremony-started", {"signing": {"public_key_sha256": "x"}}, T0)
     with pytest.raises(CheckFailed, match="line 1: data.signing should be null or an object"):
-        tr.check_signature(chain.events, None)
+        transcript_signature.check_signature(chain.events, None)
 
 
 @pytest.mark.parametrize("label", ["token_label", "key_label"])
@@ -417,26 +420,26 @@ def test_an_empty_signing_label_is_refused_by_every_reader_and_never_written(lab
     declared = {"public_key_sha256": signer_of(key).public_key_sha256, "token_label": "witness-card", "key_label": "k", label: ""}
     chain = tr.append(tr.start(), "ceremony-started", {"signing": declared}, T0)
     with pytest.raises(CheckFailed, match=r"^transcript.jsonl line 1: data.signing should be null or an object .*non-empty strings or null"):
-        tr.declared_signer(chain.events)
+        transcript_signature.declared_signer(chain.events)
     with pytest.raises(CheckFailed, match=f"{label} should be a non-empty string or null"):
-        tr.signature_from_json(_signature_document(**{label: ""}))
+        transcript_signature.signature_from_json(_signature_document(**{label: ""}))
     with pytest.raises(ValueError, match="non-empty string or None"):
-        tr.Signer(declared["public_key_sha256"], **{"token_label": "t", "key_label": "k", label: ""})
+        transcript_signature.Signer(declared["public_key_sha256"], **{"token_label": "t", "key_label": "k", label: ""})
     raw = sign(key, chain.events[0]).signature
     with pytest.raises(ValueError, match="non-empty string or None"):
-        tr.signature_for(chain.events[0], der(key), raw, **{"token_label": "t", "key_label": "k", label: ""})
+        transcript_signature.signature_for(chain.events[0], der(key), raw, **{"token_label": "t", "key_label": "k", label: ""})
     # no label at all is null, read back as None, in both places
-    unlabelled = tr.signature_for(chain.events[0], der(key), raw, **{"token_label": "t", "key_label": "k", label: None})
-    assert getattr(tr.signature_from_json(tr.signature_to_json(unlabelled)), label) is None
+    unlabelled = transcript_signature.signature_for(chain.events[0], der(key), raw, **{"token_label": "t", "key_label": "k", label: None})
+    assert getattr(transcript_signature.signature_from_json(transcript_signature.signature_to_json(unlabelled)), label) is None
     none = tr.append(tr.start(), "ceremony-started", {"signing": {**declared, label: None}}, T0)
-    assert getattr(tr.declared_signer(none.events), label) is None
+    assert getattr(transcript_signature.declared_signer(none.events), label) is None
 
 
 def test_head_as_typed():
     head = tr.head(ceremony())
-    assert tr.read_head(f"  {head.upper()} \n") == head
+    assert anchors.read_head(f"  {head.upper()} \n") == head
     with pytest.raises(InvalidInput):
-        tr.read_head(head[:-1])
+        anchors.read_head(head[:-1])
 
 
 # ---------------------------------------------------------------- the documented example
@@ -450,9 +453,9 @@ def test_the_documented_example_is_what_the_code_writes():
     pem = re.search(r"(-----BEGIN PRIVATE KEY-----.*?-----END PRIVATE KEY-----)", DOC, re.S).group(1)
     key = load_pem_private_key(pem.encode(), password=None)
     assert key.private_numbers().private_value == software_key("coldvault transcript example key").private_numbers().private_value
-    signer = tr.Signer(hashlib.sha256(der(key)).hexdigest(), "witness-card", "coldvault-transcript")
+    signer = transcript_signature.Signer(hashlib.sha256(der(key)).hexdigest(), "witness-card", "coldvault-transcript")
     chain = tr.append(tr.start(), "ceremony-started",
-                      {"ceremony_id": CEREMONY_ID, "witnesses": ["Alice", "Zo\u00eb"], "signing": tr.signing_data(signer)}, T0)
+                      {"ceremony_id": CEREMONY_ID, "witnesses": ["Alice", "Zo\u00eb"], "signing": transcript_signature.signing_data(signer)}, T0)
     chain = tr.append(chain, "shares-split",
                       {"secret_fingerprint": "1d28f1e37d9f3d0842eb0398d42562ac", "group_threshold": 1, "shares": 3},
                       datetime(2026, 11, 21, 17, 55, 10, tzinfo=timezone.utc))
@@ -465,15 +468,15 @@ def test_the_documented_example_is_what_the_code_writes():
     assert preimage == tr.canonical_line({k: getattr(first, k) for k in tr.MEMBERS[:-1]})
     assert hashlib.sha256(b"coldvault-transcript/1\x00" + preimage.encode()).hexdigest() == first.hash
     assert f"head (seq 2): `{tr.head(chain)}`" in DOC
-    assert f"digest signed: `{tr.signature_digest(tr.head(chain)).hex()}`" in DOC
+    assert f"digest signed: `{transcript_signature.signature_digest(tr.head(chain)).hex()}`" in DOC
     assert signer.public_key_sha256 in DOC
-    assert _block("json") == tr.signature_to_json(sign(key, chain.events[-1], deterministic=True))
+    assert _block("json") == transcript_signature.signature_to_json(sign(key, chain.events[-1], deterministic=True))
 
 
 def test_the_documented_example_verifies():
-    events = tr.parse(_block("jsonl"))
-    signature = tr.signature_from_json(_block("json"))
-    result = tr.verify(events, signature=signature)
+    events = transcript_reader.parse(_block("jsonl"))
+    signature = transcript_signature.signature_from_json(_block("json"))
+    result = anchors.verify(events, signature=signature)
     assert (result.events, result.signed_seq, result.head) == (3, 2, events[-1].hash)
 
 
@@ -498,7 +501,7 @@ def signed_dir(vault_dir: Path) -> Path:
     """The same ceremony, declaring and carrying a signature over its head."""
     chain = ceremony(signer_of(WITNESS))
     (vault_dir / "transcript.jsonl").write_text(tr.to_text(chain))
-    (vault_dir / "transcript.sig.json").write_text(tr.signature_to_json(sign(WITNESS, chain.events[-1])))
+    (vault_dir / "transcript.sig.json").write_text(transcript_signature.signature_to_json(sign(WITNESS, chain.events[-1])))
     return vault_dir
 
 
@@ -653,8 +656,8 @@ def _one_base64_char(text: str) -> str:
 
 
 def _signed_by_another_key(directory: Path) -> None:
-    events = tr.parse((directory / "transcript.jsonl").read_text())
-    (directory / "transcript.sig.json").write_text(tr.signature_to_json(sign(software_key("intruder"), events[-1])))
+    events = transcript_reader.parse((directory / "transcript.jsonl").read_text())
+    (directory / "transcript.sig.json").write_text(transcript_signature.signature_to_json(sign(software_key("intruder"), events[-1])))
 
 
 SIGNATURE_TAMPERING = {
@@ -680,15 +683,15 @@ def test_signature_tampering_exits_1(cli, signed_dir, case):
 
 
 def test_a_signature_on_an_unsigned_transcript_is_refused(cli, vault_dir):
-    events = tr.parse((vault_dir / "transcript.jsonl").read_text())
-    (vault_dir / "transcript.sig.json").write_text(tr.signature_to_json(sign(WITNESS, events[-1])))
+    events = transcript_reader.parse((vault_dir / "transcript.jsonl").read_text())
+    (vault_dir / "transcript.sig.json").write_text(transcript_signature.signature_to_json(sign(WITNESS, events[-1])))
     result = cli("transcript", "verify", vault_dir)
     assert result.returncode == 1
     assert "transcript.sig.json is present, but" in result.stderr and "does not declare a signing key" in result.stderr
 
 
 def test_a_signature_over_a_prefix_still_holds_after_appending(cli, signed_dir):
-    chain = tr.Chain(tr.parse((signed_dir / "transcript.jsonl").read_text()))
+    chain = tr.Chain(transcript_reader.parse((signed_dir / "transcript.jsonl").read_text()))
     chain = tr.append(chain, "drill-recorded", {"result": "recovered"}, T0 + timedelta(days=180))
     chain = tr.append(chain, "note", {"text": "appended later"}, T0 + timedelta(days=181))
     (signed_dir / "transcript.jsonl").write_text(tr.to_text(chain))

@@ -14,24 +14,26 @@ from pathlib import Path
 from harness import parsed_or_refused, read_text
 
 from vault.core.formats import transcript
+from vault.core.formats import transcript_reader
+from vault.core.formats import transcript_signature
 from vault.errors import CheckFailed
 
 NAME = "transcript.sig.json"
 EXAMPLE = Path(__file__).parent / "corpus" / "transcript" / "docs-worked-example.jsonl"
-EVENTS = transcript.parse_bytes(EXAMPLE.read_bytes())
+EVENTS = transcript_reader.parse_bytes(EXAMPLE.read_bytes())
 """The worked example's three events: the docs' own signature file verifies against them."""
 
 
-def parse(data: bytes) -> transcript.Signature | None:
+def parse(data: bytes) -> transcript_signature.Signature | None:
     """The signature in a file's bytes, or None when it is refused as the contract says."""
     text = read_text(data)
     if text is None:
         return None
-    signature = parsed_or_refused(lambda: transcript.signature_from_json(text, NAME), CheckFailed)
+    signature = parsed_or_refused(lambda: transcript_signature.signature_from_json(text, NAME), CheckFailed)
     if signature is not None:
-        if transcript.signature_from_json(transcript.signature_to_json(signature)) != signature:
+        if transcript_signature.signature_from_json(transcript_signature.signature_to_json(signature)) != signature:
             raise AssertionError("a signature read from a file is not the same signature once written and read again")
-        parsed_or_refused(lambda: transcript.check_signature(EVENTS, signature), CheckFailed)
+        parsed_or_refused(lambda: transcript_signature.check_signature(EVENTS, signature), CheckFailed)
     return signature
 
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 from harness import parsed_or_refused
 
 from vault.core.formats import transcript
+from vault.core.formats import transcript_reader
+from vault.core.formats import transcript_signature
+from vault.core import anchor as anchors
 from vault.errors import CheckFailed
 
 NAME = "transcript.jsonl"
@@ -20,12 +23,12 @@ NAME = "transcript.jsonl"
 
 def parse(data: bytes) -> tuple[transcript.Event, ...] | None:
     """The events in a log's bytes, or None when it is refused as the contract says."""
-    events = parsed_or_refused(lambda: transcript.parse_bytes(data, NAME), CheckFailed)
+    events = parsed_or_refused(lambda: transcript_reader.parse_bytes(data, NAME), CheckFailed)
     if events is not None:
         if transcript.to_text(transcript.Chain(events)).encode("ascii") != data:
             raise AssertionError("a transcript that parses is not its canonical form")
-        parsed_or_refused(lambda: transcript.declared_signer(events, NAME), CheckFailed)
-        parsed_or_refused(lambda: transcript.check_manifest(events, b"{}\n", NAME), CheckFailed)
+        parsed_or_refused(lambda: transcript_signature.declared_signer(events, NAME), CheckFailed)
+        parsed_or_refused(lambda: anchors.check_manifest(events, b"{}\n", NAME), CheckFailed)
     return events
 
 

@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
 
 from vault.core.formats import envelope, sharefile, transcript
+from vault.core.formats import transcript_reader
+from vault.core.formats import transcript_signature
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -83,8 +85,8 @@ def from_docs() -> None:
     assert pem is not None
     key = serialization.load_pem_private_key(pem.group().encode(), password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
-    head = transcript.parse_bytes(example)[-1]
-    put("signature", "resigned-no-labels.sig.json", transcript.signature_to_json(sign(head, key)).encode())
+    head = transcript_reader.parse_bytes(example)[-1]
+    put("signature", "resigned-no-labels.sig.json", transcript_signature.signature_to_json(sign(head, key)).encode())
 
 
 def code_block(text: str, language: str, after: str) -> str:
@@ -95,11 +97,11 @@ def code_block(text: str, language: str, after: str) -> str:
     return match.group(1)
 
 
-def sign(event: transcript.Event, key: ec.EllipticCurvePrivateKey, token: str | None = None, label: str | None = None) -> transcript.Signature:
+def sign(event: transcript.Event, key: ec.EllipticCurvePrivateKey, token: str | None = None, label: str | None = None) -> transcript_signature.Signature:
     """What a token's CKM_ECDSA gives (r || s over the digest), made in software."""
-    r, s = utils.decode_dss_signature(key.sign(transcript.signature_digest(event.hash), ec.ECDSA(utils.Prehashed(hashes.SHA256()))))
+    r, s = utils.decode_dss_signature(key.sign(transcript_signature.signature_digest(event.hash), ec.ECDSA(utils.Prehashed(hashes.SHA256()))))
     der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return transcript.signature_for(event, der, r.to_bytes(32, "big") + s.to_bytes(32, "big"), token, label)
+    return transcript_signature.signature_for(event, der, r.to_bytes(32, "big") + s.to_bytes(32, "big"), token, label)
 
 
 def cli(work: Path, *args: str) -> None:
@@ -158,9 +160,9 @@ def from_cli(work: Path) -> None:
     except subprocess.CalledProcessError as failed:
         assert failed.returncode == 1, failed.stderr
     put("transcript", "drills.jsonl", (family / "drills.jsonl").read_bytes())
-    head = transcript.parse_bytes((family / "transcript.jsonl").read_bytes())[-1]
+    head = transcript_reader.parse_bytes((family / "transcript.jsonl").read_bytes())[-1]
     put("signature", "ceremony-family-software-key.sig.json",
-        transcript.signature_to_json(sign(head, ec.generate_private_key(ec.SECP256R1()), "witness-card", "coldvault")).encode())
+        transcript_signature.signature_to_json(sign(head, ec.generate_private_key(ec.SECP256R1()), "witness-card", "coldvault")).encode())
 
 
 def public_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:

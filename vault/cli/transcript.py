@@ -13,7 +13,7 @@ from vault.cli.options import JsonFlag, TranscriptKey, VaultKey, pins
 from vault.core.fingerprint import aloud
 from vault.cli.output import emit
 from vault.core.backup import MANIFEST_FILE
-from vault.core.formats.transcript import Verified
+from vault.core.anchor import Verified
 from vault.errors import CheckFailed
 from vault.flows import transcripts as flow
 

@@ -16,16 +16,19 @@ or by `--key`); none, nothing.
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from vault.core.formats import fields
+from vault.core import events as events_named
 from vault.core import seals
-from vault.core.layout import MANIFEST_FILE
 from vault.core.fingerprint import aloud
+from vault.core.formats import fields
 from vault.core.formats import transcript as tr
+from vault.core.formats import transcript_signature as ts
 from vault.core.formats.manifest import Manifest
-from vault.errors import CheckFailed
+from vault.core.layout import MANIFEST_FILE
+from vault.errors import CheckFailed, InvalidInput
 
 
 class AnchorKind(enum.StrEnum):
@@ -67,6 +70,27 @@ class Anchor:
 
 
 @dataclass(frozen=True)
+class Verified:
+    """What `verify` proved about one log; None where there was nothing to check."""
+
+    name: str
+    events: int
+    head_seq: int
+    head: str
+    manifest_sha256: str | None = None
+    """The manifest's SHA-256, when a manifest was given (it matched)."""
+    manifest_seq: int | None = None
+    """The event that recorded it."""
+    signed_seq: int | None = None
+    """The last line the signature covers; later lines are chained but not signed."""
+    signer_public_key_sha256: str | None = None
+    signer_token_label: str | None = None
+    signer_key_label: str | None = None
+    witnessed_seq: int | None = None
+    """The line whose hash is the head written down, when one was given."""
+
+
+@dataclass(frozen=True)
 class Pins:
     """What the people who trust a vault wrote down, as typed on the command line (each checked when given)."""
 
@@ -76,13 +100,13 @@ class Pins:
     """`--vault-key`: the vault key's SHA-256, the vault's identity."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", tr.read_key(self.key) if self.key is not None else None)
+        object.__setattr__(self, "key", read_key(self.key) if self.key is not None else None)
         object.__setattr__(self, "vault_key", read_vault_key(self.vault_key) if self.vault_key is not None else None)
 
 
 def read_vault_key(typed: str) -> str:
     """`--vault-key` as typed from a card or a runbook: 64 hex digits, either case, spaces between groups allowed."""
-    return tr.read_key("".join(typed.split()), "--vault-key (the vault key's SHA-256)")
+    return read_key("".join(typed.split()), "--vault-key (the vault key's SHA-256)")
 
 
 def anchor(
@@ -90,7 +114,7 @@ def anchor(
     transcript_name: str,
     manifest: bytes,
     manifest_name: str,
-    signature: tr.Signature | None,
+    signature: ts.Signature | None,
     pins: Pins,
     parsed: Manifest,
 ) -> Anchor:
@@ -102,7 +126,7 @@ def anchor(
     token key; its signature must cover the vault's seal (later revisions are sealed by
     keys that seal declares) or, in a transcript made before seals, the manifest's line.
     """
-    verified = tr.verify(events, transcript_name, manifest, signature, manifest_name=manifest_name)
+    verified = verify(events, transcript_name, manifest, signature, manifest_name=manifest_name)
     assert verified.manifest_seq is not None
     sealed = check_history(events, verified, pins, parsed, manifest_name)
     covered = verified.signed_seq is not None and verified.manifest_seq <= verified.signed_seq
@@ -121,9 +145,9 @@ def anchor(
     )
 
 
-def check_history(events: tuple[tr.Event, ...], verified: tr.Verified, pins: Pins, parsed: Manifest | None,
+def check_history(events: tuple[tr.Event, ...], verified: Verified, pins: Pins, parsed: Manifest | None,
                   manifest_name: str = MANIFEST_FILE) -> seals.Sealed:
-    """The seals, the manifest's keys and the pins checked against a transcript `tr.verify` read; what the seals prove.
+    """The seals, the manifest's keys and the pins checked against a transcript `verify` read; what the seals prove.
 
     Every rule of vault.core.seals holds; the manifest (when given) lists the keys the
     seals were made with, and its binding line is sealed. `pins.vault_key`: the seals are
@@ -145,14 +169,14 @@ def check_history(events: tuple[tr.Event, ...], verified: tr.Verified, pins: Pin
         check_vault_key(sealed, pins.vault_key, name)
     if pins.key is not None:
         if sealed.first_seq is not None and (verified.signed_seq or 0) < sealed.first_seq:
-            raise CheckFailed(f"{tr.signature_file(name)} covers lines up to {(verified.signed_seq or 0) + 1}, before the "
+            raise CheckFailed(f"{ts.signature_file(name)} covers lines up to {(verified.signed_seq or 0) + 1}, before the "
                               f"vault's seal (line {sealed.first_seq + 1}): the key given with --key does not vouch for this history")
     if sealed.first_seq is None and verified.manifest_seq is not None:
         _check_pinned_binding(verified, pins)
     return sealed
 
 
-def _check_pinned_binding(verified: tr.Verified, pins: Pins) -> None:
+def _check_pinned_binding(verified: Verified, pins: Pins) -> None:
     """A transcript made before seals: the manifest's line must be covered by what was pinned (the signature, the head)."""
     assert verified.manifest_seq is not None
     line = verified.manifest_seq
@@ -181,9 +205,9 @@ def check_vault_key(sealed: seals.Sealed, pinned: str, name: str) -> None:
                           f"({pinned}): it is another vault, or a forged one")
 
 
-def check_key(verified: tr.Verified, key: str) -> None:
+def check_key(verified: Verified, key: str) -> None:
     """The transcript `verify` checked is signed by `key` (the key the witnesses wrote down); else `CheckFailed`."""
-    signature_name = tr.signature_file(verified.name)
+    signature_name = ts.signature_file(verified.name)
     if verified.signer_public_key_sha256 is None:
         raise CheckFailed(
             f"{verified.name} is not signed (its first line declares no signing key), but --key {key} was given: "
@@ -204,7 +228,7 @@ def unanchored(manifest_name: str, pins: Pins, trusted: bool) -> Anchor:
         flag = "--key" if pins.key else "--vault-key"
         raise CheckFailed(
             f"no {tr.TRANSCRIPT_FILE} beside {manifest_name}, but {flag} {pinned} was given: nothing signed by that key vouches for it",
-            f"put the vault's {tr.TRANSCRIPT_FILE} and {tr.signature_file(tr.TRANSCRIPT_FILE)} beside the manifest",
+            f"put the vault's {tr.TRANSCRIPT_FILE} and {ts.signature_file(tr.TRANSCRIPT_FILE)} beside the manifest",
         )
     return Anchor(AnchorKind.NONE, trusted=trusted)
 
@@ -255,24 +279,25 @@ class Recorded:
 def recorded_files(events: tuple[tr.Event, ...], name: str = tr.TRANSCRIPT_FILE) -> tuple[Recorded, ...]:
     """Every public file the transcript records a SHA-256 of, by path relative to its directory; the last record counts.
 
-    Three kinds of record: `data.public_files` (an object, path to SHA-256; the end of a
-    ceremony or a split), and a packet's `file` with its `envelope_sha256` (a
-    `packet-made` event's data, or an item of an `extend` event's `data.shares`). The
-    manifest is not among them: its binding (`data.manifest_sha256`) is checked on its own.
+    Told apart by the event's name (vault.core.events), never by which members its data
+    holds: `data.public_files` (an object, path to SHA-256) of a `ceremony-completed` or
+    an `extend` line; a packet's `file` with its `envelope_sha256` (a `packet-made`
+    line's data, or an item of an `extend` line's `data.shares`). The manifest is not
+    among them: its binding (`data.manifest_sha256`) is checked on its own.
     """
     found: dict[str, Recorded] = {}
     for event in events:
         where = f"{name} line {event.seq + 1}"
-        public = event.data.get("public_files")
-        if public is not None:
+        if event.event in events_named.BINDING:
+            public = event.data.get("public_files", {})
             if not isinstance(public, dict):
                 raise CheckFailed(f"{where}: data.public_files should be an object (path: SHA-256)")
             for path, digest in public.items():
                 found[path] = _recorded(path, digest, event.seq, f"{where}: data.public_files")
-        shares = event.data.get("shares")
-        packets = [event.data] + (shares if isinstance(shares, list) else [])
+        shares = event.data.get("shares") if event.event == events_named.EXTEND else None
+        packets = [event.data] if event.event == events_named.PACKET_MADE else shares if isinstance(shares, list) else []
         for packet in packets:
-            if isinstance(packet, dict) and "envelope_sha256" in packet:
+            if isinstance(packet, dict) and packet.get("envelope_sha256") is not None:
                 record = _recorded(packet.get("file"), packet["envelope_sha256"], event.seq, where)
                 found[record.path] = record
     return tuple(found[path] for path in sorted(found) if path != MANIFEST_FILE)
@@ -291,3 +316,89 @@ def is_inside(path: Any) -> bool:
     if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path or "\x00" in path:
         return False
     return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
+# ---------------------------------------------------------------- the chain's own anchors: a manifest's record, a head written down
+
+
+def check_manifest(events: tuple[tr.Event, ...], manifest: bytes, name: str = "transcript.jsonl", manifest_name: str = "manifest.json") -> int:
+    """The seq of the last event recording `data.manifest_sha256`, if it is the manifest's.
+
+    The last one counts: a ceremony may rewrite its manifest before it ends, and the
+    transcript records each version.
+    """
+    actual = hashlib.sha256(manifest).hexdigest()
+    for event in reversed(events):
+        if "manifest_sha256" not in event.data:
+            continue
+        recorded = event.data["manifest_sha256"]
+        where = f"{name} line {event.seq + 1}"
+        if not fields.is_hex(recorded, 64):
+            raise CheckFailed(f"{where}: data.manifest_sha256 should be 64 lower-case hex digits")
+        if recorded != actual:
+            raise CheckFailed(
+                f"{manifest_name} does not match {where} ({event.event}): its SHA-256 is {actual}, "
+                f"the transcript recorded {recorded}: the manifest was changed, or it is another ceremony's"
+            )
+        return event.seq
+    raise CheckFailed(f"{name} records no manifest (no event has data.manifest_sha256), but {manifest_name} was given")
+
+
+def check_head(events: tuple[tr.Event, ...], written_down: str, name: str = "transcript.jsonl") -> int:
+    """The seq of the line whose hash is the head the witnesses wrote down.
+
+    Lines after it may have been appended since; they are chained but not witnessed.
+    """
+    for event in events:
+        if event.hash == written_down:
+            return event.seq
+    last = events[-1]
+    raise CheckFailed(
+        f"{name}: no line has the head hash written down ({written_down}); the last, line {last.seq + 1}, "
+        f"has {last.hash}: lines were removed from its end, or it is another transcript"
+    )
+
+
+def read_head(typed: str) -> str:
+    """A head hash as a person typed it: either case, surrounding spaces ignored."""
+    return _read_typed_sha256(typed, "the head hash")
+
+
+def read_key(typed: str, what: str = "--key (the signing key's SHA-256)") -> str:
+    """A key's SHA-256 (`--key`) as a person typed it from what the witnesses wrote down: as `read_head`."""
+    return _read_typed_sha256(typed, what)
+
+
+def _read_typed_sha256(typed: str, what: str) -> str:
+    """64 hex digits in either case, surrounding spaces ignored; lower case out. Else `InvalidInput` (exit 3)."""
+    digest = typed.strip().lower()
+    if not fields.is_hex(digest, 64):
+        raise InvalidInput(f"{what} should be 64 hex digits; got {len(digest)} characters")
+    return digest
+
+
+def verify(
+    events: tuple[tr.Event, ...],
+    name: str = "transcript.jsonl",
+    manifest: bytes | None = None,
+    signature: ts.Signature | None = None,
+    written_down: str | None = None,
+    manifest_name: str = "manifest.json",
+) -> Verified:
+    """Every anchor given (and the signature the chain declares) checked against `parse`'s events."""
+    signed_seq = ts.check_signature(events, signature, name)
+    manifest_seq = check_manifest(events, manifest, name, manifest_name) if manifest is not None else None
+    witnessed_seq = check_head(events, written_down, name) if written_down is not None else None
+    return Verified(
+        name=name,
+        events=len(events),
+        head_seq=events[-1].seq,
+        head=events[-1].hash,
+        manifest_sha256=hashlib.sha256(manifest).hexdigest() if manifest is not None else None,
+        manifest_seq=manifest_seq,
+        signed_seq=signed_seq,
+        signer_public_key_sha256=signature.public_key_sha256 if signature else None,
+        signer_token_label=signature.token_label if signature else None,
+        signer_key_label=signature.key_label if signature else None,
+        witnessed_seq=witnessed_seq,
+    )

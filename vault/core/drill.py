@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from vault.core.events import DRILL
 from vault.core import proof as pf
 from vault.core.evidence import Drill as Drill
 from vault.core.evidence import Finding, Stamp, examine
 from vault.core.formats import transcript
-from vault.core.formats.drills import EVENT_DRILL, DrillKind, DrillRecord, QuorumCheck, Result, ShareCheck, from_event
+from vault.core.formats import transcript_reader
+from vault.core.formats.drills import DrillKind, DrillRecord, QuorumCheck, Result, ShareCheck, from_event
 from vault.core.formats.manifest import MAX_DRILL_INTERVAL_DAYS, Manifest, ShareEntry
 from vault.core.formats.transcript import Event
 from vault.core.scheme import describe_group
@@ -225,7 +227,7 @@ def readiness_from_end(manifest: Manifest, lines: Sequence[bytes], as_of: date, 
 
     The verdict needs, for each share, its last passed check on or before `as_of` and
     every check after it, and the last passed quorum drill. Lines before those are only
-    chained (`transcript.chained`: their hashes, not their form or content), which is
+    chained (`transcript_reader.chained`: their hashes, not their form or content), which is
     enough because each share's last check is signed over the previous line's hash and
     `drill run` reads every line before it signs (docs/attestation.md, "Cost").
     Every line's time and event are read from its first bytes (`line_stamps`), for
@@ -233,13 +235,13 @@ def readiness_from_end(manifest: Manifest, lines: Sequence[bytes], as_of: date, 
     signer has a key, and gives the same readiness as reading every line; when
     anything does not verify, every line is read, so that each bad one is named.
     """
-    chain = transcript.chained(lines)
+    chain = transcript_reader.chained(lines)
     attested = manifest.attestation is not None and all(entry.attestation_public_key for entry in manifest.shares)
     if chain is not None and attested and (stamps := line_stamps(chain)) is not None:
         ready = readiness(manifest, recent_events(manifest, chain, as_of, log_name), as_of, log_name=log_name, now=now, stamps=stamps)
         if not ready.tampered:
             return dataclasses.replace(ready, logged=len(chain))
-    return readiness(manifest, tuple(transcript.read(lines, log_name)), as_of, log_name=log_name, now=now)
+    return readiness(manifest, tuple(transcript_reader.read(lines, log_name)), as_of, log_name=log_name, now=now)
 
 
 _STAMP = re.compile(rb'\{"seq":[0-9]+,"time":"([^"]{20})","event":"([^"]{1,64})",')
@@ -268,7 +270,7 @@ def recent_events(manifest: Manifest, chain: Sequence[tuple[bytes, str]], as_of:
     while needed and number:
         event = _line(chain, number, name)
         read[number] = event
-        if event.event == EVENT_DRILL and day_of(event) <= as_of:
+        if event.event == DRILL and day_of(event) <= as_of:
             needed -= {check.share_fingerprint for check in from_event(event, name).shares if check.result is Result.PASSED}
         number -= 1
     for candidate in range(len(chain), 0, -1):
@@ -276,7 +278,7 @@ def recent_events(manifest: Manifest, chain: Sequence[tuple[bytes, str]], as_of:
             if candidate not in read:  # a line already read above is not read again
                 read[candidate] = _line(chain, candidate, name)
             event = read[candidate]
-            record = from_event(event, name) if event.event == EVENT_DRILL else None
+            record = from_event(event, name) if event.event == DRILL else None
             if record and record.kind is DrillKind.QUORUM and record.passed and day_of(event) <= as_of:
                 break
     return tuple(read[number] for number in sorted(read))
@@ -286,7 +288,7 @@ _QUORUM_MARK = b'"kind":"quorum"'
 
 
 def _line(chain: Sequence[tuple[bytes, str]], number: int, name: str) -> Event:
-    return transcript.line_at(chain[number - 1][0], number, chain[number - 2][1] if number > 1 else transcript.GENESIS, name)
+    return transcript_reader.line_at(chain[number - 1][0], number, chain[number - 2][1] if number > 1 else transcript.GENESIS, name)
 
 
 def checks_by_share(drills: Sequence[Drill]) -> dict[str, list[Check]]:

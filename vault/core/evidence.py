@@ -36,6 +36,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from vault.core.events import DRILL
 from vault.core import attestation
 from vault.core.formats import drills as dl
 from vault.core.formats.fields import utc_time
@@ -50,7 +51,7 @@ Drill = tuple[Event, dl.DrillRecord]
 Stamp = tuple[int, str, str]
 """What a line says of itself: its `seq` (from 0), its `time` and its `event`."""
 
-DRILL_LOG_EVENTS = frozenset({dl.EVENT_DRILL})
+DRILL_LOG_EVENTS = frozenset({DRILL})
 """The events a drill log holds (docs/drills.md); a line of any other is a finding."""
 
 CLOCK_SKEW_SECONDS = 300
@@ -138,7 +139,7 @@ def timeline(stamps: Iterable[Stamp], now: datetime, name: str) -> Timeline:
     for seq, time, event in stamps:
         where = f"{name} line {seq + 1}"
         if event not in DRILL_LOG_EVENTS:
-            findings.append(Finding(seq + 1, f"{where}: a {event!r} event: a drill log holds {dl.EVENT_DRILL!r} records only, "
+            findings.append(Finding(seq + 1, f"{where}: a {event!r} event: a drill log holds {DRILL!r} records only, "
                                              "and no coldvault command writes another line there"))
         elif time > latest:
             findings.append(Finding(seq + 1, f"{where}: dated {time}, after this machine's clock ({clock}): the record was "
@@ -169,7 +170,7 @@ def _records(events: Sequence[Event], name: str) -> list[Drill]:
 
     Lines of other events are not records (`timeline` names them)."""
     try:
-        return [(event, dl.from_event(event, name)) for event in events if event.event == dl.EVENT_DRILL]
+        return [(event, dl.from_event(event, name)) for event in events if event.event == DRILL]
     except InvalidInput as error:
         raise InvalidInput(error.message, *error.hints,
                            "the line is well chained, so it was written with the chain in mind: find out who wrote it") from None

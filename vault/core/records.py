@@ -16,19 +16,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from vault.core import seals
+from vault.core import events, seals
 from vault.core.attestation import SigningKey
 from vault.core.backup import MANIFEST_FILE, Backup, SplitOptions
 from vault.core.formats import manifest as mf
 from vault.core.formats import transcript
+from vault.core.formats import transcript_signature
 from vault.core.outputs import OutputFile
 from vault.core.scheme import Scheme
 from vault.core.slip39.share import Share
 
-STARTED = "ceremony-started"
-SECRET_READY = "secret-ready"
-SHARES_MADE = "shares-made"
-COMPLETED = "ceremony-completed"
 
 
 class Log:
@@ -50,7 +47,7 @@ def started(
     iteration_exponent: int,
     extendable: bool,
     plan_sha256: str | None,
-    signer: transcript.Signer | None,
+    signer: transcript_signature.Signer | None,
 ) -> dict[str, Any]:
     """The first event: which vault, by which coldvault, split how, and the key that will sign (or none).
 
@@ -74,7 +71,7 @@ def started(
             "iteration_exponent": iteration_exponent,
             "extendable": extendable,
         },
-        "signing": None if signer is None else transcript.signing_data(signer),
+        "signing": None if signer is None else transcript_signature.signing_data(signer),
     }
 
 
@@ -133,12 +130,12 @@ def split_transcript(
     files = [file for file in backup.files if not file.secret]
     [manifest_file] = [file for file in files if file.path == MANIFEST_FILE]
     log = Log(lambda: now)
-    log.add(STARTED, started(
+    log.add(events.STARTED, started(
         manifest.ceremony, scheme, [[] for _ in scheme.groups], passphrase, options.iteration_exponent, options.extendable, None, None,
     ))
-    log.add(SECRET_READY, secret_ready(manifest.secret, source))
-    log.add(SHARES_MADE, shares_made(backup.shares, [None] * len(backup.shares)))
-    log.add(COMPLETED, completed(manifest_file.data, files, None, keys(manifest)))
+    log.add(events.SECRET_READY, secret_ready(manifest.secret, source))
+    log.add(events.SHARES_MADE, shares_made(backup.shares, [None] * len(backup.shares)))
+    log.add(events.COMPLETED, completed(manifest_file.data, files, None, keys(manifest)))
     seal_history(log, vault_key)
     return OutputFile(transcript.TRANSCRIPT_FILE, transcript.to_text(log.chain), secret=False)
 

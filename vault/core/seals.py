@@ -35,16 +35,13 @@ from datetime import datetime
 from typing import Any
 
 from vault.core import attestation
+from vault.core.events import EXTEND, SEALED
 from vault.core.attestation import SigningKey
 from vault.core.formats import fields
 from vault.core.formats import transcript as tr
 from vault.core.formats.manifest import Manifest
 from vault.errors import CheckFailed
 
-SEALED = "sealed"
-"""The event of a seal."""
-EXTEND = "extend"
-"""The event of a revision made by `extend`: the only line that may follow the first seal (with its own seal)."""
 DECLARATION = "vault_key"
 """The member of the first line's `data` that declares the keys."""
 SEAL_DOMAIN = b"coldvault-seal/1\x00"

@@ -31,8 +31,6 @@ from vault.errors import CheckFailed, InvalidInput
 
 FORMAT = "coldvault-successor/1"
 DOMAIN = FORMAT.encode("ascii") + b"\x00"
-ROTATION_SIGNED = "rotation-signed"
-"""The new vault's transcript event that holds the rotation's statement, signed by the old vault's key."""
 
 
 class Kind(enum.StrEnum):

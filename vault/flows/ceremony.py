@@ -28,10 +28,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from vault.core import attestation, backup, proof, records, succession
+from vault.core import attestation, backup, events, proof, records, succession
 from vault.core.delivery import Holder, Packet
 from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
 from vault.core.formats import fields, transcript
+from vault.core.formats import transcript_signature
 from vault.core.formats import manifest as mf
 from vault.core.formats import plan as plans
 from vault.core.formats.plan import Plan, SecretSource
@@ -195,46 +196,46 @@ def run(
     holders, signer = before_secret(plan, plan_dir, out, opener)
     ceremony = backup.new_ceremony(plan.name, clock(), random_bytes)
     log = records.Log(clock)
-    log.add(records.STARTED, records.started(
+    log.add(events.STARTED, records.started(
         ceremony, plan.scheme, [[c.name for c in group.custodians] for group in plan.groups], plan.passphrase,
         plan.iteration_exponent, plan.extendable, records.sha256(plan_text.encode("utf-8")), signer,
     ))
     if rotation is not None:
-        log.add("rotation", rotation.record)
+        log.add(events.ROTATION, rotation.record)
     checkpoint("checked")
 
     guide.step("Witnesses", [f"operator: {plan.operator}", *(f"witness: {name}" for name in plan.witnesses)])
-    log.add("witnesses-present", {"operator": plan.operator, "witnesses": list(plan.witnesses), "confirmed": guide.confirm("that you are present")})
+    log.add(events.WITNESSES_PRESENT, {"operator": plan.operator, "witnesses": list(plan.witnesses), "confirmed": guide.confirm("that you are present")})
     passphrase = read_passphrase()
     secret = read_secret()
     check_secret(plan, secret)
     secret_record = _secret_record(plan, secret, rotation)
     guide.step("The secret is ready (in memory only). Write down its fingerprints:", words.secret_lines(secret_record))
-    log.add(records.SECRET_READY, {**secret_record, "confirmed": guide.confirm("that you wrote down the fingerprints")})
+    log.add(events.SECRET_READY, {**secret_record, "confirmed": guide.confirm("that you wrote down the fingerprints")})
     checkpoint("secret")
 
     options = backup.SplitOptions(plan.iteration_exponent, plan.extendable, plan.name, plan.drill_interval_days)
     shares = backup.make_shares(secret, plan.scheme, passphrase, options, random_bytes)
-    log.add(records.SHARES_MADE, records.shares_made(shares, [holder.name for holder in holders]))
+    log.add(events.SHARES_MADE, records.shares_made(shares, [holder.name for holder in holders]))
     guide.step("Sealing and printing each custodian's share")
     made = tuple(packets.deliver(holder, share, ceremony.id, opener, random_bytes) for holder, share in zip(holders, shares, strict=True))
     for packet in made:
-        log.add("packet-made", packets.packet_record(packet))
+        log.add(events.PACKET_MADE, packets.packet_record(packet))
     checkpoint("sealed")
 
     manifest = backup.describe(ceremony, secret, plan.scheme, bool(passphrase), options, shares, [_holding(packet) for packet in made])
     if rotation is not None:
         manifest = dataclasses.replace(manifest, supersedes=rotation.supersedes)
     qualifying_subsets = _prove(manifest, shares, passphrase)
-    log.add("recovery-proven", {"secret_fingerprint": manifest.secret.secret_fingerprint, "qualifying_subsets": fields.count(qualifying_subsets)})
+    log.add(events.RECOVERY_PROVEN, {"secret_fingerprint": manifest.secret.secret_fingerprint, "qualifying_subsets": fields.count(qualifying_subsets)})
     manifest_text = mf.to_json(manifest)
     signing_key = signer.public_key_sha256 if signer else None
     files = packets.packet_files(manifest, manifest_text, made, signing_key, qr=plan.card_qr)
     guide.step("Packets", words.packet_lines(manifest, made))
     statement = rotation.statement(secret, manifest, manifest_text, clock()) if rotation is not None else None
     if statement is not None:
-        log.add(succession.ROTATION_SIGNED, succession.to_data(statement))
-    log.add(records.COMPLETED, records.completed(
+        log.add(events.ROTATION_SIGNED, succession.to_data(statement))
+    log.add(events.COMPLETED, records.completed(
         manifest_text.encode("utf-8"), files, guide.confirm("that the packets and share fingerprints are as listed"),
         records.keys(manifest),
     ))
@@ -251,7 +252,7 @@ class Rehearsal:
 
     plan: Plan
     holders: tuple[Holder, ...]
-    signer: transcript.Signer | None
+    signer: transcript_signature.Signer | None
     found_by_key: dict[str, str]
     """Custodians whose token the plan does not name but is here (found by its public key), and that token:
     proven too, which the run will not do (it proves only the tokens the plan names)."""
@@ -304,7 +305,7 @@ def _prove_unnamed(plan: Plan, holders: Sequence[Holder], opener: Opener) -> dic
     return proven
 
 
-def before_secret(plan: Plan, plan_dir: Path, out: Path | None, opener: Opener) -> tuple[tuple[Holder, ...], transcript.Signer | None]:
+def before_secret(plan: Plan, plan_dir: Path, out: Path | None, opener: Opener) -> tuple[tuple[Holder, ...], transcript_signature.Signer | None]:
     """The output, the names on the cards (a font shows them), every delivery (its key found, and proven on its
     token when the token is here) and the signing key: what can go wrong without the secret goes wrong here,
     where it costs nothing."""
@@ -366,14 +367,14 @@ def _record_files(
     """The transcript, its signature (when the plan asks), and the runbook that quotes its head."""
     files = [OutputFile(TRANSCRIPT_FILE, transcript.to_text(chain), secret=False)]
     if plan.signing is not None:
-        files.append(OutputFile(SIGNATURE_FILE, transcript.signature_to_json(_sign(plan, chain, opener)), secret=False))
+        files.append(OutputFile(SIGNATURE_FILE, transcript_signature.signature_to_json(_sign(plan, chain, opener)), secret=False))
     superseded = rotation.superseded if rotation else None
     runbook = words.runbook(fsio.template(words.RUNBOOK_TEMPLATE), plan, manifest, made, transcript.head(chain), signing_key, superseded)
     files.append(OutputFile(RUNBOOK_FILE, runbook, secret=False))
     return files
 
 
-def _signer(plan: Plan, opener: Opener) -> transcript.Signer | None:
+def _signer(plan: Plan, opener: Opener) -> transcript_signature.Signer | None:
     """The ceremony token's signing key, found and tried (on a digest of zeros) before any secret exists."""
     if plan.signing is None:
         return None
@@ -382,17 +383,17 @@ def _signer(plan: Plan, opener: Opener) -> transcript.Signer | None:
         _, public = keys.ecdsa_sign(opener.session(signing.token), signing.key, bytes(32))
     except VaultError as error:
         raise error.with_context(f"{plan.where(signing.line)}: signing key") from None
-    return transcript.Signer(public_key_sha256(public), signing.token, signing.key)
+    return transcript_signature.Signer(public_key_sha256(public), signing.token, signing.key)
 
 
-def _sign(plan: Plan, chain: transcript.Chain, opener: Opener) -> transcript.Signature:
+def _sign(plan: Plan, chain: transcript.Chain, opener: Opener) -> transcript_signature.Signature:
     """Sign the transcript's head on the ceremony token, and check the signature before keeping it."""
     assert plan.signing is not None
     signing = plan.signing
     last = chain.events[-1]
-    raw, public = keys.ecdsa_sign(opener.session(signing.token), signing.key, transcript.signature_digest(last.hash))
-    signature = transcript.signature_for(last, spki_der(public), raw, signing.token, signing.key)
-    transcript.check_signature(chain.events, signature)
+    raw, public = keys.ecdsa_sign(opener.session(signing.token), signing.key, transcript_signature.signature_digest(last.hash))
+    signature = transcript_signature.signature_for(last, spki_der(public), raw, signing.token, signing.key)
+    transcript_signature.check_signature(chain.events, signature)
     return signature
 
 

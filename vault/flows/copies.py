@@ -20,11 +20,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vault.core.events import ROTATION_SIGNED
 from vault.core import copies as cp
 from vault.core import succession
 from vault.core.formats.manifest import Manifest
 from vault.core.anchor import Pins
 from vault.core.formats import transcript
+from vault.core.formats import transcript_reader
 from vault.core.layout import DRILLS_FILE, MANIFEST_FILE, SIGNATURE_FILE, TRANSCRIPT_FILE
 from vault.core.verdict import Successor
 from vault.edges import fsio
@@ -74,7 +76,7 @@ def read_place(manifest_path: Path, pins: Pins = Pins()) -> Read:
 def _rotation(events: Sequence[transcript.Event], manifest_path: Path) -> succession.Statement | None:
     """The rotation's statement a rotated vault's transcript holds (not yet checked against any predecessor)."""
     name = str(manifest_path.parent / TRANSCRIPT_FILE)
-    found = next((event for event in events if event.event == succession.ROTATION_SIGNED), None)
+    found = next((event for event in events if event.event == ROTATION_SIGNED), None)
     return succession.from_data(found.data, f"{name} line {found.seq + 1}") if found is not None else None
 
 
@@ -86,14 +88,14 @@ def drill_log(place: cp.Place) -> Path:
 def history(read: Read) -> cp.History:
     """The place's whole history: its transcript's line hashes and its drill log's (none when it has no log).
 
-    The log's lines are chained by their bytes (`transcript.chained`: a hash each,
+    The log's lines are chained by their bytes (`transcript_reader.chained`: a hash each,
     no JSON read); a log that is not is read in full, which names its first bad line.
     """
     path = drill_log(read.place)
     if not exists(path):
         return cp.History(read.transcript, ())
     with fsio.bulk_reading(), fsio.read_lines(path, transcript.MAX_LINE_BYTES) as lines:
-        chain = transcript.chained(lines)
+        chain = transcript_reader.chained(lines)
     drills = tuple(digest for _, digest in chain) if chain is not None else tuple(event.hash for event in read_events(path))
     return cp.History(read.transcript, drills)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from vault.core.events import DRILL
 from vault.core import copies as cp
 from vault.core import drill as dr
 from vault.core import evidence, names, proof, verification
@@ -26,7 +27,7 @@ from vault.core.anchor import Anchor, Pins, describe
 from vault.core.attestation import SigningKey
 from vault.core.formats import drills, transcript
 from vault.core.formats import manifest as mf
-from vault.core.formats.drills import EVENT_DRILL, DrillKind
+from vault.core.formats.drills import DrillKind
 from vault.core.formats.fields import utc_time
 from vault.core.slip39.recovery import Entry, ShareSet
 from vault.core.slip39.share import Share
@@ -147,9 +148,9 @@ def append_attested(record: drills.DrillRecord, manifest: mf.Manifest, events: S
     written with the signatures, at the same time.
     """
     keys = evidence.signing_keys(record, manifest, shares, vault_key)
-    unsigned = transcript.append(transcript.Chain(tuple(events)), EVENT_DRILL, drills.to_data(record), now).events[-1]
+    unsigned = transcript.append(transcript.Chain(tuple(events)), DRILL, drills.to_data(record), now).events[-1]
     signed = evidence.sign(record, unsigned, keys)
-    return signed, transcript.append(transcript.Chain(tuple(events)), EVENT_DRILL, drills.to_data(signed), now)
+    return signed, transcript.append(transcript.Chain(tuple(events)), DRILL, drills.to_data(signed), now)
 
 
 def _refuse_tampered(found: evidence.Evidence) -> None:

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from vault.core import events
 from vault.core import attestation, names, seals, succession
 from vault.core import extend as ext
 from vault.core.attestation import SigningKey
@@ -126,7 +127,7 @@ def _extend(
     revised_text = mf.to_json(revised)
     files = packets.packet_files(revised, revised_text, made)
     record = _extend_record(vault, revised, revised_text, group, given, made, replaced, operator, witnesses, files)
-    chain = transcript.append(transcript.Chain(vault.events), seals.EXTEND, record, clock())
+    chain = transcript.append(transcript.Chain(vault.events), events.EXTEND, record, clock())
     sealed = vault.anchored.anchor.vault_key_sha256 is not None
     if sealed:  # a vault made before seals stays unsealed: its manifest lists no group key to check one against
         chain = seals.seal(chain, group_key, seals.SignerRole.GROUP, group.index, clock())

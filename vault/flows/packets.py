@@ -25,6 +25,7 @@ from vault.core.formats import envelope as ev
 from vault.core.formats import manifest as mf
 from vault.core.formats import sharefile
 from vault.core.formats import transcript as tr
+from vault.core.formats import transcript_signature
 from vault.core.formats.plan import PAPER, Delivery, Plan
 from vault.core.outputs import OutputFile
 from vault.core.recipients import registry
@@ -234,7 +235,7 @@ def transcript_copies(packets: Sequence[Packet], files: Sequence[OutputFile]) ->
     With them beside it, `coldvault verify --manifest PACKET/manifest.json` checks the
     custodian's copy against the SHA-256 the transcript recorded, as it checks the vault's.
     """
-    records = [file for file in files if file.path in (tr.TRANSCRIPT_FILE, tr.signature_file(tr.TRANSCRIPT_FILE))]
+    records = [file for file in files if file.path in (tr.TRANSCRIPT_FILE, transcript_signature.signature_file(tr.TRANSCRIPT_FILE))]
     return [OutputFile(f"{made.folder}/{file.path}", file.content, secret=False) for made in packets for file in records]
 
 

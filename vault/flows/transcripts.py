@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from vault.core.events import DRILL
 from vault.core import anchor as anchors
 from vault.core import seals
 from vault.core.backup import MANIFEST_FILE
 from vault.core.evidence import Evidence, Finding, examine, stamps_of, timeline
 from vault.core.formats import transcript as tr
-from vault.core.formats.drills import EVENT_DRILL
+from vault.core.formats import transcript_signature
 from vault.edges import fsio
 from vault.core.formats.manifest import Manifest
 from vault.errors import CheckFailed, InvalidInput
@@ -27,12 +28,12 @@ from vault.flows.vaults import exists, parse_manifest, read_events
 
 @dataclass(frozen=True)
 class Checked:
-    transcript: tr.Verified
+    transcript: anchors.Verified
     files: tuple[anchors.Recorded, ...]
     """The public files the transcript records that are here, each matching its SHA-256."""
     missing: tuple[anchors.Recorded, ...]
     """Those that are not here: not checked (a custodian's packet holds only its own)."""
-    drills: tr.Verified | None
+    drills: anchors.Verified | None
     key_matches: bool | None = None
     """True: `--key` was given, and it is the transcript's signer."""
     attested: Evidence | None = None
@@ -59,7 +60,7 @@ def verify(directory: Path, head: str | None, pins: anchors.Pins = anchors.Pins(
     The drill log's lines are judged as `drill status` judges them, against `now` (default:
     this machine's clock), with or without a manifest: a line that is not a drill record,
     or is dated after it, fails too."""
-    written_down = tr.read_head(head) if head is not None else None
+    written_down = anchors.read_head(head) if head is not None else None
     log = directory / tr.TRANSCRIPT_FILE
     manifest_path = directory / MANIFEST_FILE
     manifest_data = _optional(manifest_path)
@@ -72,7 +73,7 @@ def verify(directory: Path, head: str | None, pins: anchors.Pins = anchors.Pins(
         return Checked(transcript, files, missing, None, True if pins.key is not None else None, sealed=sealed,
                        vault_key_matches=True if pins.vault_key is not None else None)
     drill_events, drills_verified = _verify_log(drills, None, None)
-    records = any(event.event == EVENT_DRILL for event in drill_events)
+    records = any(event.event == DRILL for event in drill_events)
     manifest = parse_manifest(manifest_data, manifest_path).manifest if manifest_data is not None and records else None
     now = now or datetime.now(timezone.utc)
     attested = examine(manifest, drill_events, every_signature=True, name=str(drills), now=now) if manifest else None
@@ -85,12 +86,12 @@ def verify(directory: Path, head: str | None, pins: anchors.Pins = anchors.Pins(
                    True if pins.vault_key is not None else None, judged.doubts)
 
 
-def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tuple[tuple[tr.Event, ...], tr.Verified]:
+def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tuple[tuple[tr.Event, ...], anchors.Verified]:
     name = str(path)
     events = read_events(path)
-    signature_path = Path(tr.signature_file(name))
-    signature = tr.signature_from_json(fsio.read_text(signature_path), str(signature_path)) if exists(signature_path) else None
-    return events, tr.verify(events, name, manifest, signature, written_down)
+    signature_path = Path(transcript_signature.signature_file(name))
+    signature = transcript_signature.signature_from_json(fsio.read_text(signature_path), str(signature_path)) if exists(signature_path) else None
+    return events, anchors.verify(events, name, manifest, signature, written_down)
 
 
 def _check_files(

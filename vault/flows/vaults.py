@@ -19,6 +19,8 @@ from vault.core import anchor as anchors
 from vault.core import succession
 from vault.core.formats import manifest as mf
 from vault.core.formats import transcript
+from vault.core.formats import transcript_reader
+from vault.core.formats import transcript_signature
 from vault.core.outputs import OutputFile
 from vault.core.layout import SUCCESSOR_FILE
 from vault.edges import fsio
@@ -95,7 +97,7 @@ def parse_manifest(data: bytes, path: Path) -> ManifestFile:
 def read_events(path: Path) -> tuple[transcript.Event, ...]:
     """A transcript or drill log's events, read line by line and checked as they come: a log of any length."""
     with fsio.bulk_reading(), fsio.read_lines(path, transcript.MAX_LINE_BYTES) as lines:
-        return tuple(transcript.read(lines, str(path)))
+        return tuple(transcript_reader.read(lines, str(path)))
 
 
 def anchored_manifest(path: Path, pins: anchors.Pins = anchors.Pins(), required: bool = False, trusted: bool = False) -> Anchored:
@@ -113,15 +115,15 @@ def anchored_manifest(path: Path, pins: anchors.Pins = anchors.Pins(), required:
         if required and not trusted:
             raise InvalidInput(
                 f"no {transcript.TRANSCRIPT_FILE} beside {path}: nothing anchors this manifest, and anyone could have edited it",
-                f"put the vault's {transcript.TRANSCRIPT_FILE} (and {transcript.signature_file(transcript.TRANSCRIPT_FILE)}) beside it,"
+                f"put the vault's {transcript.TRANSCRIPT_FILE} (and {transcript_signature.signature_file(transcript.TRANSCRIPT_FILE)}) beside it,"
                 f" or, if you know this manifest is the vault's, say so with {TRUST_FLAG}",
             )
         found = Anchored(read, anchors.unanchored(str(path), pins, trusted))
     else:
         events = read_events(log)
-        signature_path = Path(transcript.signature_file(str(log)))
+        signature_path = Path(transcript_signature.signature_file(str(log)))
         signature_text = fsio.read_text(signature_path) if exists(signature_path) else None
-        signature = transcript.signature_from_json(signature_text, str(signature_path)) if signature_text is not None else None
+        signature = transcript_signature.signature_from_json(signature_text, str(signature_path)) if signature_text is not None else None
         anchor = anchors.anchor(events, str(log), read.data, str(path), signature, pins, read.manifest)
         found = Anchored(read, anchor, events, signature_text)
     return found
@@ -141,7 +143,7 @@ def carried_over(vault: Vault, chain: transcript.Chain) -> list[OutputFile]:
     """The transcript with its new events, and the signature and drill log as they were."""
     files = [OutputFile(transcript.TRANSCRIPT_FILE, transcript.to_text(chain), secret=False)]
     if vault.anchored.signature is not None:
-        files.append(OutputFile(transcript.signature_file(transcript.TRANSCRIPT_FILE), vault.anchored.signature, secret=False))
+        files.append(OutputFile(transcript_signature.signature_file(transcript.TRANSCRIPT_FILE), vault.anchored.signature, secret=False))
     if vault.drills is not None:
         files.append(OutputFile(transcript.DRILLS_FILE, vault.drills, secret=False))
     return files

@@ -18,7 +18,6 @@ from vault.core.formats import fields
 from vault.core.formats.fields import Fields, JsonPath
 from vault.core.formats.transcript import DRILLS_FILE, Event, canonical_line
 
-EVENT_DRILL = "drill"
 ATTESTATION_DOMAIN = b"coldvault-drill-attestation/1\x00"
 FORMAT = "the drill record of coldvault-transcript/1"
 
