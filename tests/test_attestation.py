@@ -65,7 +65,7 @@ def rewrite(work: Path, documents: list[dict]) -> None:
     chain_text, prev = [], transcript.GENESIS
     for seq, document in enumerate(documents):
         line = transcript.Event(seq, document["time"], document["event"], document["data"], prev, "")
-        line = transcript.Event(**{**vars(line), "hash": transcript.line_hash(transcript._unhashed(line))})
+        line = transcript.Event(**{**vars(line), "hash": transcript.line_hash(transcript.unhashed(line))})
         chain_text.append(transcript.to_line(line))
         prev = line.hash
     (work / "vault" / "drills.jsonl").write_text("".join(chain_text))

@@ -225,8 +225,8 @@ def test_a_tampered_log_is_not_recoverable_in_drill_status_report_and_fleet(work
     status = drill_status(tmp_path, "vault/manifest.json")
     assert status.returncode == 1
     assert "vault: NOT RECOVERABLE (1 groups ready, 1 needed)" in status.stdout
-    assert "  the drill log was tampered with: 1 record does not verify (not counted)" in status.stdout
-    assert "error: the drill log was tampered with: 1 record does not verify" in status.stderr and "line 1" in status.stderr
+    assert "  the drill log was tampered with: 1 line cannot be trusted (not counted)" in status.stdout
+    assert "error: the drill log was tampered with: 1 line cannot be trusted" in status.stderr and "line 1" in status.stderr
     payload = drill_status(tmp_path, "vault/manifest.json", json_out=True).json()
     assert (payload["recoverable"], payload["verdict"], payload["tampered"]) == (False, "not-recoverable", True)
     report = run_cli(tmp_path, "drill", "report", "--manifest", "vault/manifest.json", "--out", "r.html", "--json")
@@ -236,7 +236,7 @@ def test_a_tampered_log_is_not_recoverable_in_drill_status_report_and_fleet(work
     assert result.returncode == 1
     [vault] = result.json()["vaults"]
     assert (vault["recoverable"], vault["verdict"], vault["tampered"]) == (False, "not-recoverable", True)
-    assert vault["reasons"] == ["the drill log was tampered with: 1 record does not verify (not counted)"]
+    assert vault["reasons"] == ["the drill log was tampered with: 1 line cannot be trusted (not counted)"]
     assert metric_values(promtool, tmp_path / "c.prom", "coldvault_vault_recoverable") == {"vault/manifest.json": "0"}
 
 

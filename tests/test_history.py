@@ -237,6 +237,9 @@ def test_a_revision_is_extended_once(tmp_path: Path) -> None:
     statement = json.loads((vault / "successor.json").read_text())
     assert statement["kind"] == "extend" and statement["place"] == "../v2" and statement["successor_revision"] == 2
     assert statement["successor_manifest_sha256"] == hashlib.sha256((tmp_path / "v2/manifest.json").read_bytes()).hexdigest()
+    checked = run_cli(tmp_path, "transcript", "verify", "v")
+    assert checked.returncode == 0, checked.stderr
+    assert "  successor: this revision was extended on " in checked.stdout and "to revision 2, at ../v2" in checked.stdout
     second = extend(tmp_path, "v/manifest.json", "v2b", "Eve")
     assert_refused(second, 5, "this revision of the vault was already extended on", "at ../v2")
     assert not (tmp_path / "v2b").exists()
@@ -245,6 +248,7 @@ def test_a_revision_is_extended_once(tmp_path: Path) -> None:
     (vault / "successor.json").write_text(json.dumps(statement))
     forged = extend(tmp_path, "v/manifest.json", "v2b", "Eve")
     assert_refused(forged, 1, "v/successor.json: the signature does not verify")
+    assert_refused(run_cli(tmp_path, "transcript", "verify", "v"), 1, "v/successor.json: the signature does not verify")
 
 
 def test_extends_of_one_revision_at_once_give_one_successor(tmp_path: Path) -> None:
@@ -259,3 +263,18 @@ def test_extends_of_one_revision_at_once_give_one_successor(tmp_path: Path) -> N
     made = [path for path in tmp_path.glob("out*") if path.is_dir()]
     assert len(made) == 1, "one new custodian, one new share: never two people holding the same words"
     assert all("already extended" in err for code, err in results if code == 5)
+
+
+def test_wrap_pins_the_vault_key_of_the_manifest_it_names(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    vault = split(tmp_path)
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    (tmp_path / "bob.pem").write_bytes(key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    common = ("wrap", "v/shares/group1-share1.txt", "--recipient-pubkey", "bob.pem", "--manifest", "v/manifest.json")
+    wrong = run_cli(tmp_path, *common, "--out", "a.envelope.json", "--vault-key", "ab" * 32)
+    assert_refused(wrong, 1, "not by the one given with --vault-key")
+    assert not (tmp_path / "a.envelope.json").exists()
+    right = run_cli(tmp_path, *common, "--out", "a.envelope.json", "--vault-key", vault_key(vault))
+    assert right.returncode == 0 and "(the key given with --vault-key)" in right.stderr, right.stderr

@@ -10,6 +10,7 @@ import typer
 
 from vault.cli.app import new_app
 from vault.cli.options import JsonFlag, TranscriptKey, VaultKey, pins
+from vault.core import succession
 from vault.core.fingerprint import aloud
 from vault.cli.output import emit
 from vault.core.backup import MANIFEST_FILE
@@ -55,6 +56,7 @@ def verify(
         "key_matches": checked.key_matches,
         "vault_key_sha256": checked.sealed.vault_key_sha256 if checked.sealed else None,
         "vault_key_matches": checked.vault_key_matches,
+        "successor": None if checked.successor is None else {**succession.to_data(checked.successor[0]), "place": checked.successor[1]},
         "seals": [{"line": seal.seq + 1, "signer": seal.signer.value, "group_index": seal.group_index}
                   for seal in (checked.sealed.seals if checked.sealed else ())],
         "files": {"checked": [vars(f) for f in checked.files], "missing": [vars(f) for f in checked.missing]},
@@ -64,6 +66,9 @@ def verify(
         "drills_out_of_order": [vars(doubt) for doubt in checked.drill_doubts],
     }
     human = _report(transcript, binds_manifest=True) + _seal_lines(checked) + _key_lines(checked) + _files_lines(checked)
+    if checked.successor is not None:
+        human.append(f"  successor: this revision was {succession.describe(*checked.successor)} "
+                     "(successor.json, signed by a key this vault lists)")
     if drills is not None:
         human += _report(drills) + _drills_signer_lines(checked) + _attested_lines(checked)
         human += [f"  WARNING: {doubt.problem}" for doubt in checked.drill_doubts]

@@ -9,6 +9,8 @@ import typer
 
 from vault.cli.app import new_app
 from vault.cli.options import (
+    VaultKey,
+    pins,
     JsonFlag,
     ModuleOption,
     OaepHash,
@@ -37,6 +39,7 @@ def wrap(
     oaep_hash: OaepHashOption = OaepHash.sha256,
     manifest: Annotated[Path | None, typer.Option("--manifest", help="Take the ceremony id and custodian from this manifest.")] = None,
     custodian: Annotated[str | None, typer.Option("--custodian", help="Custodian's name, written in the (authenticated) header.")] = None,
+    vault_key: VaultKey = None,
     module: ModuleOption = None,
     pin_file: PinFiles = None,
     as_json: JsonFlag = False,
@@ -44,6 +47,7 @@ def wrap(
     """Seal a share to a token: its AES key (--token --key-label), or a custodian's public key (--recipient-pubkey; add --token to prove that token opens it)."""
     wrapped = envelopes.wrap(
         share, out, Sealing(token, key, recipient_pubkey, oaep_hash.value), manifest, custodian, tokens(module, pin_file),
+        pins(None, vault_key),
     )
     recipient = wrapped.envelope.recipient
     payload = {

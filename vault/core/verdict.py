@@ -108,7 +108,7 @@ def _not_recoverable(readiness: Readiness) -> list[str]:
 def tampered(readiness: Readiness) -> str:
     """The reason a tampered drill log gives, for the verdict and for `drill report`'s refusal."""
     count = len(readiness.findings)
-    return f"the drill log was tampered with: {count} record{'s do' if count != 1 else ' does'} not verify (not counted)"
+    return f"the drill log was tampered with: {count} line{'s' if count != 1 else ''} cannot be trusted (not counted)"
 
 
 def recoverable_until(readiness: Readiness) -> date | None:

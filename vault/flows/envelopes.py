@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vault.core import names
-from vault.core.anchor import Anchor
+from vault.core.anchor import Anchor, Pins
 from vault.core.formats import envelope as ev
 from vault.core.formats import sharefile
 from vault.core.recipients import registry
@@ -37,13 +37,15 @@ class Wrapped:
 
 
 def wrap(share_path: Path, out: Path, sealing: Sealing, manifest_path: Path | None, custodian: str | None,
-         tokens: TokenOptions) -> Wrapped:
+         tokens: TokenOptions, pins: Pins = Pins()) -> Wrapped:
     """Seal the share in `share_path` to an AES key on a token, or to a public key; write the envelope to `out`."""
     packets.check_seal_flags(sealing, required=True)
     custodian = names.flag(custodian, "--custodian") if custodian is not None else None
+    if pins.vault_key is not None and manifest_path is None:
+        raise InvalidInput("--vault-key needs --manifest: it pins the vault key that sealed the manifest's transcript")
     plain = sources.read_share_file(share_path)
     fsio.check_new_file(out)
-    ceremony_id, custodian, anchor = _header_names(plain, manifest_path, custodian)
+    ceremony_id, custodian, anchor = _header_names(plain, manifest_path, custodian, pins)
     with opener(tokens) as found:
         target = packets.resolve(packets.delivery_from_flags(sealing), Path("."), found, Asked.FLAGS, name_key=True)
         assert target is not None
@@ -54,12 +56,12 @@ def wrap(share_path: Path, out: Path, sealing: Sealing, manifest_path: Path | No
 
 
 def _header_names(
-    plain: Share, manifest_path: Path | None, custodian: str | None,
+    plain: Share, manifest_path: Path | None, custodian: str | None, pins: Pins,
 ) -> tuple[str | None, str | None, Anchor | None]:
     """The ceremony id and custodian for the envelope's header, from --manifest (anchored) and --custodian; the anchor."""
     if manifest_path is None:
         return None, custodian, None
-    anchored = anchored_manifest(manifest_path)
+    anchored = anchored_manifest(manifest_path, pins)
     manifest = anchored.manifest
     entry = manifest.share_by_fingerprint(plain.fingerprint)
     if entry is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vault.core.events import DRILL
 from vault.core import anchor as anchors
-from vault.core import seals
+from vault.core import seals, succession
 from vault.core.backup import MANIFEST_FILE
 from vault.core.evidence import Evidence, Finding, examine, stamps_of, timeline
 from vault.core.formats import transcript as tr
@@ -23,7 +23,7 @@ from vault.core.formats import transcript_signature
 from vault.edges import fsio
 from vault.core.formats.manifest import Manifest
 from vault.errors import CheckFailed, InvalidInput
-from vault.flows.vaults import exists, parse_manifest, read_events
+from vault.flows.vaults import exists, parse_manifest, read_events, read_successor
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class Checked:
     """True: `--vault-key` was given, and it is the key that sealed the transcript."""
     drill_doubts: tuple[Finding, ...] = ()
     """The drill log's lines dated before the line before them (a warning, not a failure)."""
+    successor: tuple[succession.Statement, str] | None = None
+    """This revision's successor, as its `successor.json` says (verified), and where it was written."""
 
     @property
     def drills_by_transcript_signer(self) -> bool | None:
@@ -68,10 +70,11 @@ def verify(directory: Path, head: str | None, pins: anchors.Pins = anchors.Pins(
     parsed = _keys_of(manifest_data, manifest_path)
     sealed = anchors.check_history(events, transcript, pins, parsed, str(manifest_path))
     files, missing = _check_files(directory, anchors.recorded_files(events, str(log)), str(log))
+    successor = read_successor(directory, parsed, hashlib.sha256(manifest_data).hexdigest()) if parsed and manifest_data else None
     drills = directory / tr.DRILLS_FILE
     if not exists(drills):
         return Checked(transcript, files, missing, None, True if pins.key is not None else None, sealed=sealed,
-                       vault_key_matches=True if pins.vault_key is not None else None)
+                       vault_key_matches=True if pins.vault_key is not None else None, successor=successor)
     drill_events, drills_verified = _verify_log(drills, None, None)
     records = any(event.event == DRILL for event in drill_events)
     manifest = parse_manifest(manifest_data, manifest_path).manifest if manifest_data is not None and records else None
@@ -83,7 +86,7 @@ def verify(directory: Path, head: str | None, pins: anchors.Pins = anchors.Pins(
                           *(finding.problem for finding in judged.findings[1:4]),
                           "those records are not counted by `drill status`; keep the log as evidence and find out who wrote them")
     return Checked(transcript, files, missing, drills_verified, True if pins.key is not None else None, attested, sealed,
-                   True if pins.vault_key is not None else None, judged.doubts)
+                   True if pins.vault_key is not None else None, judged.doubts, successor)
 
 
 def _verify_log(path: Path, manifest: bytes | None, written_down: str | None) -> tuple[tuple[tr.Event, ...], anchors.Verified]:

@@ -88,7 +88,7 @@ def _families(fleet: Fleet, generated: datetime) -> Iterable[tuple[str, str, Seq
     for state, words in ((State.FAILED, "whose latest check failed"), (State.OVERDUE, "whose last passed check no longer counts"),
                          (State.NEVER_VERIFIED, "never verified since they were made")):
         yield (f"coldvault_vault_{state.value.replace('-', '_')}_shares", f"Shares {words}.", per_judged(_counter(state)))
-    yield ("coldvault_vault_tampered", "1 if drill records do not verify (the log was tampered with; they are not counted), else 0.",
+    yield ("coldvault_vault_tampered", "1 if lines of the drill log cannot be trusted (the log was tampered with; they are not counted), else 0.",
            per_judged(lambda ready: int(ready.tampered)))
     yield ("coldvault_vault_unattested", "1 if the manifest has no attestation keys (checks not proven to come from the shares), else 0.",
            per_judged(lambda ready: int(ready.unattested)))

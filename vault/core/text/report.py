@@ -69,8 +69,8 @@ def _header(manifest: Manifest, ready: dr.Readiness, anchor: str | None, judged:
             + retired + f'<p class="verdict{" bad" if judged.alert else ""}"><strong>{"RECOVERABLE" if judged.recoverable else "NOT RECOVERABLE"}'
             f"</strong> from shares verified within {ready.interval_days} days: {groups}"
             + (f"; until {judged.until}" if judged.until else "") + ".</p>"
-            + (f'<p class="verdict bad"><strong>TAMPERED</strong>: {len(ready.findings)} drill record(s) do not verify and are not '
-               "counted (see the weak points).</p>" if ready.tampered else "")
+            + (f'<p class="verdict bad"><strong>TAMPERED</strong>: {len(ready.findings)} line(s) of the drill log cannot be trusted '
+               "and are not counted (see the weak points).</p>" if ready.tampered else "")
             + ('<p class="meta">Checks are <strong>unattested</strong>: this manifest has no attestation keys.</p>'
                if ready.unattested else "") + "</header>")
 
