@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -101,6 +102,7 @@ def _derive(role: bytes, ceremony_id: str, material: bytes) -> SigningKey:
     return SigningKey(b64(private.public_key().public_bytes_raw()), private)
 
 
+@functools.lru_cache(maxsize=4096)
 def key_sha256(public_key: str) -> str:
     """An Ed25519 key's identity: SHA-256 of its SubjectPublicKeyInfo DER, hashed as `--key` is.
 

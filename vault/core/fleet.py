@@ -165,11 +165,15 @@ def fleet(as_of: date, found: Sequence[Found], unreadable: Sequence[Unreadable],
           pins_file: str | None = None) -> Fleet:
     """The fleet: each vault judged (retired when another vault found supersedes it), pins matched, the most urgent first."""
     judged = [item.copies.judged for item in found]
+    naming: dict[str, list[Place]] = {}  # the vaults found, by the manifest SHA-256 their `supersedes` names: one pass, not n²
+    for other in judged:
+        if other is not None and other.manifest.supersedes is not None:
+            naming.setdefault(other.manifest.supersedes.manifest_sha256, []).append(other)
     label = {pin.vault_key_sha256: pin.label for pin in pins or ()}
     vaults = []
     for item, place in zip(found, judged, strict=True):
-        found_successor = next((_successor(other) for other in judged
-                                if other is not None and place is not None and supersedes(other, place)), None)
+        candidates = naming.get(place.manifest_sha256, []) if place is not None else []
+        found_successor = next((_successor(other) for other in candidates if place is not None and supersedes(other, place)), None)
         successor = found_successor or item.noted  # the successor's place where it was found; else the folder's own word
         key = item.copies.first.manifest.vault_key_sha256
         pinned = None if pins is None else key in label

@@ -52,12 +52,13 @@ def status(paths: Sequence[Path], as_of: date | None, clock: Clock = drill.utc_n
                 f"{path}: no vault found under it", f"a vault is a {MANIFEST_FILE} with its {TRANSCRIPT_FILE} beside it")))
         manifests += under
     vaults: dict[str, list[copies.Read]] = {}
-    for manifest in copies.distinct(manifests):  # a place named twice (a manifest under a directory also given) is read once
-        read = _read(manifest, unreadable)
-        if read is not None:
-            vaults.setdefault(read.place.identity, []).append(read)
-    now = clock()
-    found = [vault for reads in vaults.values() if (vault := _judged(reads, day, now, unreadable)) is not None]
+    with fsio.bulk_reading():  # one pause of the cycle collector for every vault, not one a vault (a tenth of the time)
+        for manifest in copies.distinct(manifests):  # a place named twice (a manifest under a directory also given) is read once
+            read = _read(manifest, unreadable)
+            if read is not None:
+                vaults.setdefault(read.place.identity, []).append(read)
+        now = clock()
+        found = [vault for reads in vaults.values() if (vault := _judged(reads, day, now, unreadable)) is not None]
     return fl.fleet(day, found, unreadable, found_pins, str(pins_file) if pins_file is not None else None)
 
 

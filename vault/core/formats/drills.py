@@ -132,8 +132,24 @@ def _plain(value: Any) -> Any:
 
 
 def from_event(event: Event, name: str = DRILLS_FILE) -> DrillRecord:
-    """The record of a `drill` event; `InvalidInput` naming the line when it is not one as `drill run` writes it."""
-    return _as_written(event.data) or _read_strictly(event, name)
+    """The record of a `drill` event; `InvalidInput` naming the line when it is not one as `drill run` writes it.
+
+    A record read once is remembered by its line's hash (which fixes every byte of the
+    line, `data` among them): readiness reads the lines it needs, then weighs them, and
+    `fleet status` does so for every vault, so each record would otherwise be read twice.
+    """
+    read = _READ.get(event.hash)
+    if read is None:
+        read = _as_written(event.data) or _read_strictly(event, name)
+        if len(_READ) >= READ_CACHE_RECORDS:
+            _READ.clear()
+        _READ[event.hash] = read
+    return read
+
+
+READ_CACHE_RECORDS = 4096
+"""How many records `from_event` remembers: enough for the lines one vault's readiness reads twice."""
+_READ: dict[str, DrillRecord] = {}
 
 
 def _read_strictly(event: Event, name: str) -> DrillRecord:

@@ -149,22 +149,21 @@ def _vault_key_line(vault_key_sha256: str | None, paper: bool) -> str:
     """The vault's identity, in the groups of four people read aloud (docs/history.md)."""
     if vault_key_sha256 is None:
         return ""
-    card = "your card carries it too, and " if paper else ""
-    return (
-        f"- The vault key (SHA-256), the vault's identity: `{aloud(vault_key_sha256)}`\n"
-        f"  ({card}the witnesses wrote it down in the ceremony's runbook). It sealed `transcript.jsonl`;\n"
-        "  `--vault-key` pins it whenever a command reads this manifest, on every revision of the vault.\n"
-    )
+    return _key_line("The vault key (SHA-256), the vault's identity", aloud(vault_key_sha256), paper,
+                     ". It sealed `transcript.jsonl`;\n  `--vault-key` pins it whenever a command reads this manifest, "
+                     "on every revision of the vault.")
 
 
 def _signing_key_line(signing_key_sha256: str | None, paper: bool) -> str:
     if signing_key_sha256 is None:
         return ""
+    return _key_line("The ceremony's signing key (SHA-256)", signing_key_sha256, paper, "")
+
+
+def _key_line(label: str, shown: str, paper: bool, after: str) -> str:
+    """A key the custodian compares with their card and the runbook, where the witnesses wrote it down."""
     card = "your card carries it too, and " if paper else ""
-    return (
-        f"- The ceremony's signing key (SHA-256): `{signing_key_sha256}`\n"
-        f"  ({card}the witnesses wrote it down in the ceremony's runbook)\n"
-    )
+    return f"- {label}: `{shown}`\n  ({card}the witnesses wrote it down in the ceremony's runbook){after}\n"
 
 
 def _transcript_text(signing_key_sha256: str | None) -> str:
