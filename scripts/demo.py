@@ -24,6 +24,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from vault.core.formats import manifest
+
 sys.path.insert(0, str(Path(__file__).parent))
 import softhsm_kit  # noqa: E402
 
@@ -74,7 +76,11 @@ def main() -> None:
     run("extend", "--manifest", "vault/manifest.json", "--group", "1", *board, "--custodian", "Judy",
         "--token", "judy", "--key", "coldvault", "--out", "vault-r2", *kit.pin_args(), cwd=work, env=kit.env)
     run("transcript", "verify", "vault-r2", cwd=work, env=kit.env)
-    run("drill", "status", "--manifest", "vault-r2/manifest.json", cwd=work, env=kit.env)
+    # In a real vault the key is copied from the runbook or a card (written down at the ceremony), never from the files checked.
+    vault_key = manifest.from_json((work / "vault" / "manifest.json").read_text()).vault_key_sha256 or ""
+    print("\nThe vault key the witnesses wrote down pins every revision: revision 2 is sealed by the Board's own key", flush=True)
+    print("(a threshold of the Board rebuilt it), under the vault key's seal over the ceremony:", flush=True)
+    run("drill", "status", "--manifest", "vault-r2/manifest.json", "--vault-key", vault_key, cwd=work, env=kit.env)
 
     print(f"\nDemo finished in {time.monotonic() - started:.1f} s. Outputs in {work}:")
     print("  vault/manifest.json        the public manifest")
