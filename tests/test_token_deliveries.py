@@ -10,7 +10,6 @@ file; an absent `--token` and a PIN with no terminal are token errors (exit 4).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path

@@ -11,7 +11,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from vault.core import attestation
 from vault.core.fingerprint import secret_fingerprint, wallet_fingerprint
