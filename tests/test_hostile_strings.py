@@ -414,3 +414,20 @@ def test_custodian_flags_of_card_and_wrap_are_checked_like_plan_names(tmp_path, 
     assert result.returncode == 3, result.stderr
     assert '--custodian "\u0410lice"' in result.stderr and "mixes scripts" in result.stderr
     assert not (tmp_path / "x.pdf").exists() and not (tmp_path / "x.envelope.json").exists()
+
+
+def test_an_unreadable_vaults_path_adds_no_line_to_fleet_status_or_its_page(tmp_path):
+    """Issue 23: a line feed or U+2028 in the path of a vault that cannot be read was split into lines before it was
+    escaped (`error.splitlines()`), so a folder name could write lines of its own into the report."""
+    folder = tmp_path / "fleet" / "evil\nFAKE: RECOVERABLE until 2099\u2028x"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text("{ not json\n")
+    (folder / "transcript.jsonl").write_text("")
+    result = run_cli(tmp_path, "fleet", "status", "fleet", "--html", "fleet.html")
+    assert result.returncode == 1, result.stdout
+    lines = result.stdout.splitlines()
+    assert not any(line.strip().startswith(("FAKE", "x/manifest.json")) for line in lines), result.stdout
+    assert all("\u2028" not in line for line in lines)
+    assert "evil\\x0aFAKE: RECOVERABLE until 2099\\u2028x" in result.stdout, "the path is shown, its line breaks escaped"
+    page = (tmp_path / "fleet.html").read_text()
+    assert "\u2028" not in page and "evil\nFAKE" not in page

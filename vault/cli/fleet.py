@@ -88,7 +88,7 @@ def _lines(fleet: fl.Fleet) -> list[str]:
         lines += [f"  TAMPERED: {finding.problem} (not counted)" for finding in ready.findings]
         lines += [f"  weak point: {sentence}" for sentence in ready.weakest]
     for place in fleet.unreadable:
-        lines += [f"{place.place}: COULD NOT BE READ (exit {place.exit_code})", *(f"  {line}" for line in place.error.splitlines())]
+        lines += [f"{place.place}: COULD NOT BE READ (exit {place.exit_code})", *(f"  {line}" for line in place.lines)]
     lines += [f"PINNED AND NOT FOUND: vault key SHA256 {pin.vault_key_sha256} ({pin.label}; {fleet.pins_file} line {pin.line})"
               for pin in fleet.missing_pins]
     lines.append(_summary(fleet))

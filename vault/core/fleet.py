@@ -105,9 +105,15 @@ class Unreadable:
     """A place that names a vault coldvault could not read: a broken manifest, a tampered log, a missing file."""
 
     place: str
-    error: str
-    """The error as `coldvault drill status` would say it (message and hints, one line each)."""
+    lines: tuple[str, ...]
+    """The error as `coldvault drill status` would say it: its message, then each hint. Kept apart, never split
+    on line breaks: a path or a name inside one may hold any character, and is escaped where it is shown."""
     exit_code: int
+
+    @property
+    def error(self) -> str:
+        """The lines as one text, for `--json`."""
+        return "\n".join(self.lines)
 
 
 @dataclass(frozen=True)

@@ -136,4 +136,4 @@ def _manifests(path: Path, unreadable: list[fl.Unreadable]) -> Iterator[Path]:
 
 
 def _unreadable(place: Path, error: VaultError) -> fl.Unreadable:
-    return fl.Unreadable(str(place), "\n".join((error.message, *(f"hint: {hint}" for hint in error.hints))), error.exit_code)
+    return fl.Unreadable(str(place), (error.message, *(f"hint: {hint}" for hint in error.hints)), error.exit_code)

@@ -91,7 +91,7 @@ def _unreadable(unreadable: tuple[Unreadable, ...]) -> str:
     """Places that name a vault coldvault could not read, each with the error `drill status` would give."""
     if not unreadable:
         return "<section><h2>Could not be read</h2><p>none</p></section>"
-    rows = "".join(f'<tr><td class="mono">{_e(item.place)}</td><td>{"<br>".join(_e(line) for line in item.error.splitlines())}'
+    rows = "".join(f'<tr><td class="mono">{_e(item.place)}</td><td>{"<br>".join(_e(line) for line in item.lines)}'
                    f"</td></tr>" for item in unreadable)
     return ('<section><h2>Could not be read</h2><table><colgroup><col style="width:35%"><col style="width:65%"></colgroup>'
             f"<thead><tr><th>Place</th><th>Error</th></tr></thead><tbody>{rows}</tbody></table></section>")
