@@ -10,9 +10,9 @@ import typer
 from vault.cli.app import new_app
 from vault.cli.options import JsonFlag, ModuleOption, PassphraseFile, PinFiles, tokens
 from vault.cli.output import emit
-from vault.core.fingerprint import aloud
 from vault.core import proof
 from vault.core.delivery import Holder
+from vault.core.fingerprint import aloud
 from vault.core.formats import fields
 from vault.core.formats.manifest import to_document
 from vault.core.formats.plan import PAPER

@@ -10,8 +10,8 @@ import typer
 from vault.cli.app import new_app
 from vault.cli.options import JsonFlag, PassphraseFile
 from vault.cli.output import emit
-from vault.core.fingerprint import aloud
 from vault.core.backup import Backup, SplitOptions
+from vault.core.fingerprint import aloud
 from vault.core.formats.manifest import to_document
 from vault.core.scheme import describe_group
 from vault.core.secret import DEFAULT_GENERATE_BITS, KIND_NOTES

@@ -10,11 +10,11 @@ import typer
 
 from vault.cli.app import new_app
 from vault.cli.options import JsonFlag, TranscriptKey, VaultKey, pins
-from vault.core import succession
-from vault.core.fingerprint import aloud
 from vault.cli.output import emit
-from vault.core.backup import MANIFEST_FILE
+from vault.core import succession
 from vault.core.anchor import Verified
+from vault.core.backup import MANIFEST_FILE
+from vault.core.fingerprint import aloud
 from vault.errors import CheckFailed
 from vault.flows import transcripts as flow
 

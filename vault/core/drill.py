@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from vault.core.events import DRILL
 from vault.core import proof as pf
+from vault.core.events import DRILL
 from vault.core.evidence import Drill as Drill
 from vault.core.evidence import Finding, Stamp, examine
 from vault.core.formats import transcript

@@ -36,8 +36,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from vault.core.events import DRILL
 from vault.core import attestation
+from vault.core.events import DRILL
 from vault.core.formats import drills as dl
 from vault.core.formats.fields import utc_time
 from vault.core.formats.manifest import Manifest, ShareEntry

@@ -35,8 +35,8 @@ from datetime import datetime
 from typing import Any
 
 from vault.core import attestation
-from vault.core.events import EXTEND, SEALED
 from vault.core.attestation import SigningKey
+from vault.core.events import EXTEND, SEALED
 from vault.core.formats import fields
 from vault.core.formats import transcript as tr
 from vault.core.formats.manifest import Manifest

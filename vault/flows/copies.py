@@ -20,13 +20,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vault.core.events import ROTATION_SIGNED
 from vault.core import copies as cp
 from vault.core import succession
-from vault.core.formats.manifest import Manifest
 from vault.core.anchor import Pins
+from vault.core.events import ROTATION_SIGNED
 from vault.core.formats import transcript
 from vault.core.formats import transcript_reader
+from vault.core.formats.manifest import Manifest
 from vault.core.layout import DRILLS_FILE, MANIFEST_FILE, SIGNATURE_FILE, TRANSCRIPT_FILE
 from vault.core.verdict import Successor
 from vault.edges import fsio

@@ -18,13 +18,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from vault.core.events import DRILL
 from vault.core import copies as cp
 from vault.core import drill as dr
 from vault.core import evidence, names, proof, verification
 from vault.core import verdict as vd
 from vault.core.anchor import Anchor, Pins, describe
 from vault.core.attestation import SigningKey
+from vault.core.events import DRILL
 from vault.core.formats import drills, transcript
 from vault.core.formats import manifest as mf
 from vault.core.formats.drills import DrillKind
@@ -35,8 +35,8 @@ from vault.core.text import report as rp
 from vault.edges import fsio, sources, terminal
 from vault.edges.tokens.opener import Opener
 from vault.errors import CheckFailed, InvalidInput, TokenError, VaultError
-from vault.flows.recover import type_shares
 from vault.flows import copies
+from vault.flows.recover import type_shares
 from vault.flows.tokens import TokenOptions, opener
 from vault.flows.vaults import Anchored, anchored_manifest, read_events, refuse_after_successor
 from vault.flows.writers import LOCK_WAIT_SECONDS, writing

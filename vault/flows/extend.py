@@ -18,18 +18,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vault.core import events
-from vault.core import attestation, names, seals, succession
+from vault.core import attestation, events, names, seals, succession
 from vault.core import extend as ext
+from vault.core.anchor import Anchor, Pins
 from vault.core.attestation import SigningKey
+from vault.core.delivery import Holder, Packet
 from vault.core.formats import fields
+from vault.core.formats import manifest as mf
+from vault.core.formats import transcript
 from vault.core.layout import MANIFEST_FILE
 from vault.core.outputs import OutputFile
 from vault.core.records import sha256
-from vault.core.anchor import Anchor, Pins
-from vault.core.delivery import Holder, Packet
-from vault.core.formats import manifest as mf
-from vault.core.formats import transcript
 from vault.core.slip39.share import Share
 from vault.edges import sources
 from vault.errors import InvalidInput
@@ -40,7 +39,6 @@ from vault.flows.packets import Sealing
 from vault.flows.tokens import TokenOptions, opener
 from vault.flows.vaults import Vault, carried_over, leave_successor, read_vault, refuse_second_successor
 from vault.flows.writers import LOCK_WAIT_SECONDS, writing
-
 
 
 @dataclass(frozen=True)

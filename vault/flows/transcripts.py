@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from vault.core.events import DRILL
 from vault.core import anchor as anchors
 from vault.core import seals, succession
 from vault.core.backup import MANIFEST_FILE
+from vault.core.events import DRILL
 from vault.core.evidence import Evidence, Finding, examine, stamps_of, timeline
 from vault.core.formats import transcript as tr
 from vault.core.formats import transcript_signature
-from vault.edges import fsio
 from vault.core.formats.manifest import Manifest
+from vault.edges import fsio
 from vault.errors import CheckFailed, InvalidInput
 from vault.flows.vaults import exists, parse_manifest, read_events, read_successor
 

@@ -21,8 +21,8 @@ from vault.core.formats import manifest as mf
 from vault.core.formats import transcript
 from vault.core.formats import transcript_reader
 from vault.core.formats import transcript_signature
-from vault.core.outputs import OutputFile
 from vault.core.layout import SUCCESSOR_FILE
+from vault.core.outputs import OutputFile
 from vault.edges import fsio
 from vault.errors import InvalidInput, VaultError, WriteRefused
 
