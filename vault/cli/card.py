@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from vault.cli.app import new_app
-from vault.cli.options import VaultKey, pins, AnchorKey, JsonFlag, ModuleOption, PinFiles, TokenLabels, tokens
+from vault.cli.options import AnchorKey, JsonFlag, ModuleOption, PinFiles, TokenLabels, VaultKey, tokens
 from vault.cli.output import emit, say_anchor
-from vault.core.anchor import to_data
+from vault.core.anchor import Pins, to_data
 from vault.flows import shares
 
 app = new_app()
@@ -35,7 +35,7 @@ def card(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a one-page printable card for a share: its words, numbered, with its group and fingerprint."""
-    carded = shares.card(share, out, manifest, custodian, tokens(module, pin_file, token), pins(key, vault_key), qr=qr)
+    carded = shares.card(share, out, manifest, custodian, tokens(module, pin_file, token), Pins(key, vault_key), qr=qr)
     printed = carded.share
     payload = {"out": str(out), "share_fingerprint": printed.fingerprint,
                "anchor": to_data(carded.anchor) if carded.anchor else None}

@@ -12,7 +12,6 @@ from vault.cli.app import new_app
 from vault.cli.options import (
     LOCK_WAIT_SECONDS,
     AnchorKey,
-    VaultKey,
     JsonFlag,
     ManifestOption,
     ModuleOption,
@@ -20,6 +19,7 @@ from vault.cli.options import (
     PassphrasePrompt,
     PinFiles,
     TokenLabels,
+    VaultKey,
     WaitOption,
     tokens,
 )

@@ -21,11 +21,10 @@ from vault.cli.options import (
     TrustManifest,
     VaultKey,
     WaitOption,
-    pins,
     tokens,
 )
 from vault.cli.output import emit, say_anchor
-from vault.core.anchor import to_data
+from vault.core.anchor import Pins, to_data
 from vault.core.extend import REVOKE_WARNING
 from vault.core.text.packets import holding
 from vault.flows import extend as flow
@@ -70,7 +69,7 @@ def extend(
     extend refuses (exit 3) unless --trust-manifest."""
     extended = flow.extend(
         manifest, group, shares, custodian, out, Sealing(token, key, recipient_pubkey, oaep_hash.value), tokens(module, pin_file),
-        replaces=replaces, operator=operator, witnesses=witness or [], pins=pins(transcript_key, vault_key), trust_manifest=trust_manifest, wait_seconds=wait,
+        replaces=replaces, operator=operator, witnesses=witness or [], pins=Pins(transcript_key, vault_key), trust_manifest=trust_manifest, wait_seconds=wait,
     )
     revised = extended.manifest
     assert revised.revision is not None

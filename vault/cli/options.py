@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from vault.core.anchor import Pins
 
 from vault.flows.tokens import TokenOptions
 from vault.flows.writers import LOCK_WAIT_SECONDS as LOCK_WAIT_SECONDS
@@ -55,11 +54,6 @@ VaultKey = Annotated[
                  help="The vault key's SHA-256, as on the cards and in the runbook (64 hex digits, either case, spaces allowed): "
                       "the transcript must be sealed by it, on every revision of the vault."),
 ]
-
-
-def pins(key: str | None, vault_key: str | None) -> Pins:
-    """`--key` and `--vault-key`, as the flows take them (each checked: exit 3 when it is not 64 hex digits)."""
-    return Pins(key, vault_key)
 
 
 WaitOption = Annotated[

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from vault.cli.app import new_app
-from vault.cli.options import VaultKey, pins, AnchorKey, JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, tokens
+from vault.cli.options import AnchorKey, JsonFlag, ModuleOption, PassphraseFile, PassphrasePrompt, PinFiles, TokenLabels, VaultKey, tokens
 from vault.cli.output import emit, say_anchor
-from vault.core.anchor import to_data
+from vault.core.anchor import Pins, to_data
 from vault.flows.recover import Fingerprints, OutputFormat, Recovered
 from vault.flows.recover import recover as recover_secret
 
@@ -49,7 +49,7 @@ def recover(
     """
     recovered = recover_secret(
         shares or [], interactive, manifest, passphrase_file, passphrase_prompt, output_format, out, reveal,
-        tokens(module, pin_file, token), pins(key, vault_key),
+        tokens(module, pin_file, token), Pins(key, vault_key),
     )
     emit(as_json, _payload(recovered), _lines(recovered, manifest))
     if recovered.anchor is not None:

@@ -11,9 +11,6 @@ from vault.cli.app import new_app
 from vault.cli.ceremony import outcome_output
 from vault.cli.options import (
     LOCK_WAIT_SECONDS,
-    WaitOption,
-    VaultKey,
-    pins,
     AnchorKey,
     JsonFlag,
     ModuleOption,
@@ -22,10 +19,12 @@ from vault.cli.options import (
     PinFiles,
     TokenLabels,
     TrustManifest,
+    VaultKey,
+    WaitOption,
     tokens,
 )
 from vault.cli.output import emit, say_anchor
-from vault.core.anchor import to_data
+from vault.core.anchor import Pins, to_data
 from vault.flows.rotate import Passphrases
 from vault.flows.rotate import rotate as rotate_vault
 
@@ -62,7 +61,7 @@ def rotate(
     transcript beside it; with no transcript, rotate refuses (exit 3) unless --trust-manifest."""
     rotated = rotate_vault(
         manifest, shares, plan_file, out, yes, Passphrases(passphrase_file, passphrase_prompt, new_passphrase_file),
-        tokens(module, pin_file, token), pins(key, vault_key), trust_manifest, wait,
+        tokens(module, pin_file, token), Pins(key, vault_key), trust_manifest, wait,
     )
     payload, human = outcome_output(rotated.outcome, out)
     old = rotated.superseded

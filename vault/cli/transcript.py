@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 
 from vault.cli.app import new_app
-from vault.cli.options import JsonFlag, TranscriptKey, VaultKey, pins
+from vault.cli.options import JsonFlag, TranscriptKey, VaultKey
 from vault.cli.output import emit
 from vault.core import succession
-from vault.core.anchor import Verified
+from vault.core.anchor import Pins, Verified
 from vault.core.backup import MANIFEST_FILE
 from vault.core.fingerprint import aloud
 from vault.errors import CheckFailed
@@ -44,7 +44,7 @@ def verify(
     Exit 0 when everything holds; 1 naming the file and the first bad line otherwise.
     """
     try:
-        checked = flow.verify(directory, head, pins(key, vault_key))
+        checked = flow.verify(directory, head, Pins(key, vault_key))
     except CheckFailed as error:
         if as_json:
             emit(True, {"ok": False, "error": error.message}, [])

@@ -10,8 +10,6 @@ import typer
 
 from vault.cli.app import new_app
 from vault.cli.options import (
-    VaultKey,
-    pins,
     AnchorKey,
     JsonFlag,
     ManifestOption,
@@ -20,11 +18,12 @@ from vault.cli.options import (
     PassphrasePrompt,
     PinFiles,
     TokenLabels,
+    VaultKey,
     tokens,
 )
 from vault.cli.output import emit, say_anchor
 from vault.core import proof as pf
-from vault.core.anchor import to_data
+from vault.core.anchor import Pins, to_data
 from vault.core.scheme import describe_group
 from vault.errors import CheckFailed
 from vault.flows import shares as flow
@@ -53,7 +52,7 @@ def verify(
     transcript beside it (stderr says which anchor; without one, a warning). Exit 0 when
     everything present is consistent; 1 otherwise.
     """
-    verified = flow.verify(manifest, shares, passphrase_file, passphrase_prompt, tokens(module, pin_file, token), pins(key, vault_key))
+    verified = flow.verify(manifest, shares, passphrase_file, passphrase_prompt, tokens(module, pin_file, token), Pins(key, vault_key))
     result = verified.proof
     payload = {"ok": result.ok, **dataclasses.asdict(result), "summary": _summary(result), "anchor": to_data(verified.anchor)}
     emit(as_json, payload, _report(result, verified.manifest.scheme.group_threshold))

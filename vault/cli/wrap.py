@@ -9,8 +9,6 @@ import typer
 
 from vault.cli.app import new_app
 from vault.cli.options import (
-    VaultKey,
-    pins,
     JsonFlag,
     ModuleOption,
     OaepHash,
@@ -19,10 +17,11 @@ from vault.cli.options import (
     RecipientPubkey,
     SealKey,
     SealToken,
+    VaultKey,
     tokens,
 )
 from vault.cli.output import emit, say_anchor
-from vault.core.anchor import to_data
+from vault.core.anchor import Pins, to_data
 from vault.flows import envelopes
 from vault.flows.packets import Sealing
 
@@ -47,7 +46,7 @@ def wrap(
     """Seal a share to a token: its AES key (--token --key-label), or a custodian's public key (--recipient-pubkey; add --token to prove that token opens it)."""
     wrapped = envelopes.wrap(
         share, out, Sealing(token, key, recipient_pubkey, oaep_hash.value), manifest, custodian, tokens(module, pin_file),
-        pins(None, vault_key),
+        Pins(None, vault_key),
     )
     recipient = wrapped.envelope.recipient
     payload = {

@@ -40,7 +40,7 @@ class Kind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Statement:
-    """"The revision whose manifest is `predecessor_manifest_sha256` is followed by this one." """
+    """A predecessor's word: the revision whose manifest is `predecessor_manifest_sha256` is followed by this one."""
 
     kind: Kind
     predecessor_ceremony_id: str

@@ -109,7 +109,7 @@ def _extend(
                 packets.check_card_name(f'custodian "{name}"', name)
             packets.check_card_name(f'group "{group.name}"', group.name)
             packets.check_card_name(f'ceremony "{manifest.ceremony.name}"', manifest.ceremony.name)
-        _check_replaces(manifest, replaces)
+        _replaced_name(manifest, replaces)  # refused before any share is read
         indices = ext.new_member_indices(manifest, group, len(newcomers))
         target = packets.resolve(delivery, Path("."), room, Asked.FLAGS)
         folders = names.folders(newcomers, taken=ext.custodian_folders(manifest))
@@ -158,10 +158,6 @@ def share_record(manifest: mf.Manifest, share: Share) -> dict[str, Any]:
         "member_index": share.member_index,
         "share_fingerprint": share.fingerprint,
     }
-
-
-def _check_replaces(manifest: mf.Manifest, replaces: str | None) -> None:
-    _replaced_name(manifest, replaces)
 
 
 def _replaced_name(manifest: mf.Manifest, replaces: str | None) -> str | None:
